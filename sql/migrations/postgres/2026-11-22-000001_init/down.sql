@@ -1,0 +1,15 @@
+DROP TABLE audit_log;
+DROP TABLE jobs;
+DROP TABLE notes;
+DROP TABLE modules;
+DROP TABLE options;
+DROP TABLE storage_volumes;
+DROP TABLE storage_pools;
+DROP TABLE disks;
+DROP TABLE vifs;
+DROP TABLE vm_grants;
+DROP TABLE vms;
+DROP TABLE nodes;
+DROP TABLE quotas;
+DROP TABLE sessions;
+DROP TABLE users;

@@ -1,0 +1,51 @@
+//! Zentific's SQL store.
+//!
+//! One schema (`schema.rs`) over two backends: SQLite, embedded and the default, and
+//! PostgreSQL for deployments that outgrow one machine. Each backend has its own migration
+//! flavour under `migrations/`, applied automatically by [`Store::open`].
+//!
+//! Every public operation is a complete unit of work: it validates its input, checks what
+//! the schema alone cannot (limits, quotas, states), and changes the database in **one
+//! transaction**, audit record included — a failure leaves nothing half-written. Errors are
+//! [`StoreError`] variants whose message is a sentence the caller can act on; the XML-RPC
+//! edge turns them into faults.
+//!
+//! Queries are written once and compiled for both backends by the [`with_conn!`] and
+//! [`in_transaction!`] macros, which bind a concrete connection type in each match arm.
+
+mod audit;
+pub(crate) mod backend;
+mod error;
+mod jobs;
+mod nodes;
+mod options;
+pub mod schema;
+mod sessions;
+mod storage;
+mod types;
+mod users;
+mod validate;
+mod vms;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use audit::AuditEntry;
+pub use backend::{Backend, Store, redact};
+pub use error::StoreError;
+pub use jobs::{Job, JobFilter};
+pub use nodes::{NewNode, Node, NodeUpdate, RegisteredNode};
+pub use options::{GlobalOptions, OptionDef, OptionValue, OPTION_DEFS};
+pub use sessions::{Caller, SESSION_TTL_SECS};
+pub use storage::{NewPool, NewVolume, Pool, Volume};
+pub use types::{JobState, Permission, Role, Transport, VmState, VmType};
+pub use users::{NewUser, Quota, User, UserUpdate};
+pub use vms::{Disk, NewDisk, NewVif, NewVm, PowerAction, Vif, Vm, VmDetail, VmFilter, VmUpdate};
+
+/// The current time as Unix seconds (UTC): the unit of every timestamp in the schema.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

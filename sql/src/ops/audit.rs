@@ -1,0 +1,56 @@
+// Audit log queries (included once per backend by `backend.rs`).
+
+use diesel::prelude::*;
+
+use crate::schema::audit_log;
+use crate::{AuditEntry, Caller, StoreError};
+
+#[derive(Insertable)]
+#[diesel(table_name = audit_log)]
+struct NewEntry<'a> {
+    at: i64,
+    user_id: Option<i32>,
+    username: &'a str,
+    action: &'a str,
+    target_kind: &'a str,
+    target_id: Option<i32>,
+    detail: &'a str,
+}
+
+/// Append to the audit log, inside the caller's transaction. `actor` `None` is the system.
+pub(crate) fn record(
+    conn: &mut Conn,
+    actor: Option<&Caller>,
+    action: &str,
+    target_kind: &str,
+    target_id: Option<i32>,
+    detail: &str,
+) -> Result<(), StoreError> {
+    diesel::insert_into(audit_log::table)
+        .values(NewEntry {
+            at: crate::now(),
+            user_id: actor.map(|a| a.user_id),
+            username: actor.map_or("system", |a| a.username.as_str()),
+            action,
+            target_kind,
+            target_id,
+            detail,
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+pub(crate) fn for_target(
+    conn: &mut Conn,
+    target_kind: &str,
+    target_id: i32,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, StoreError> {
+    Ok(audit_log::table
+        .filter(audit_log::target_kind.eq(target_kind))
+        .filter(audit_log::target_id.eq(target_id))
+        .order(audit_log::id.desc())
+        .limit(limit)
+        .select(AuditEntry::as_select())
+        .load(conn)?)
+}

@@ -1,0 +1,237 @@
+// User, grant and quota queries (included once per backend by `backend.rs`).
+
+use diesel::prelude::*;
+
+use crate::schema::{options, quotas, sessions, users, vm_grants};
+use crate::{Caller, NewUser, Permission, Quota, Role, StoreError, User, UserUpdate};
+
+type UserColumns = (
+    users::id,
+    users::username,
+    users::email,
+    users::role,
+    users::language,
+    users::disabled,
+    users::created_at,
+);
+const USER_COLUMNS: UserColumns = (
+    users::id,
+    users::username,
+    users::email,
+    users::role,
+    users::language,
+    users::disabled,
+    users::created_at,
+);
+type UserRow = (i32, String, String, String, String, bool, i64);
+
+fn to_user(row: UserRow) -> Result<User, StoreError> {
+    let (id, username, email, role, language, disabled, created_at) = row;
+    Ok(User { id, username, email, role: Role::parse(&role, "role")?, language, disabled, created_at })
+}
+
+pub(crate) fn login_record(conn: &mut Conn, username: &str) -> Result<Option<(Caller, String, bool)>, StoreError> {
+    let row: Option<(i32, String, String, String, bool)> = users::table
+        .filter(users::username.eq(username))
+        .select((users::id, users::username, users::role, users::password_hash, users::disabled))
+        .first(conn)
+        .optional()?;
+    row.map(|(user_id, username, role, hash, disabled)| {
+        Ok((Caller { user_id, username, role: Role::parse(&role, "role")? }, hash, disabled))
+    })
+    .transpose()
+}
+
+/// Fail with NotFound unless the user exists.
+pub(crate) fn require(conn: &mut Conn, id: i32) -> Result<User, StoreError> {
+    get(conn, id)
+}
+
+pub(crate) fn create(conn: &mut Conn, actor: Option<&Caller>, new: &NewUser, hash: &str) -> Result<i32, StoreError> {
+    if find(conn, &new.username)?.is_some() {
+        return Err(StoreError::Conflict(format!("the user name '{}' is already taken", new.username)));
+    }
+    let language = match &new.language {
+        Some(language) => language.clone(),
+        None => options::table
+            .find("default_language")
+            .select(options::value)
+            .first::<String>(conn)
+            .optional()?
+            .unwrap_or_else(|| "en".into()),
+    };
+    let id: i32 = diesel::insert_into(users::table)
+        .values((
+            users::username.eq(&new.username),
+            users::password_hash.eq(hash),
+            users::email.eq(&new.email),
+            users::role.eq(new.role.as_str()),
+            users::language.eq(&language),
+            users::disabled.eq(false),
+            users::created_at.eq(crate::now()),
+        ))
+        .returning(users::id)
+        .get_result(conn)
+        .map_err(|e| crate::error::conflict_on_unique(e, "the user name"))?;
+    super::audit::record(conn, actor, "user.create", "user", Some(id), &format!("created user '{}' with role {}", new.username, new.role))?;
+    Ok(id)
+}
+
+pub(crate) fn list(conn: &mut Conn, only: Option<i32>) -> Result<Vec<User>, StoreError> {
+    let mut query = users::table.select(USER_COLUMNS).order(users::id).into_boxed();
+    if let Some(id) = only {
+        query = query.filter(users::id.eq(id));
+    }
+    query.load::<UserRow>(conn)?.into_iter().map(to_user).collect()
+}
+
+pub(crate) fn get(conn: &mut Conn, id: i32) -> Result<User, StoreError> {
+    let row: Option<UserRow> = users::table.find(id).select(USER_COLUMNS).first(conn).optional()?;
+    to_user(row.ok_or_else(|| StoreError::not_found("user", id))?)
+}
+
+pub(crate) fn find(conn: &mut Conn, username: &str) -> Result<Option<User>, StoreError> {
+    let row: Option<UserRow> =
+        users::table.filter(users::username.eq(username)).select(USER_COLUMNS).first(conn).optional()?;
+    row.map(to_user).transpose()
+}
+
+pub(crate) fn count(conn: &mut Conn) -> Result<i64, StoreError> {
+    Ok(users::table.count().get_result(conn)?)
+}
+
+/// Refuse a change that would leave no enabled admin.
+fn keep_an_admin(conn: &mut Conn, losing: i32) -> Result<(), StoreError> {
+    let others: i64 = users::table
+        .filter(users::role.eq(Role::Admin.as_str()))
+        .filter(users::disabled.eq(false))
+        .filter(users::id.ne(losing))
+        .count()
+        .get_result(conn)?;
+    if others == 0 {
+        return Err(StoreError::Conflict(
+            "this is the last enabled admin; make another user admin first".into(),
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn update(conn: &mut Conn, actor: &Caller, id: i32, update: &UserUpdate) -> Result<(), StoreError> {
+    let user = require(conn, id)?;
+    let mut changes = Vec::new();
+    let demoted = update.role.is_some_and(|r| r != Role::Admin) || update.disabled == Some(true);
+    if user.role == Role::Admin && !user.disabled && demoted {
+        keep_an_admin(conn, id)?;
+    }
+    if let Some(email) = &update.email {
+        diesel::update(users::table.find(id)).set(users::email.eq(email)).execute(conn)?;
+        changes.push(format!("email={email}"));
+    }
+    if let Some(role) = update.role {
+        diesel::update(users::table.find(id)).set(users::role.eq(role.as_str())).execute(conn)?;
+        changes.push(format!("role={role}"));
+    }
+    if let Some(language) = &update.language {
+        diesel::update(users::table.find(id)).set(users::language.eq(language)).execute(conn)?;
+        changes.push(format!("language={language}"));
+    }
+    if let Some(disabled) = update.disabled {
+        diesel::update(users::table.find(id)).set(users::disabled.eq(disabled)).execute(conn)?;
+        if disabled {
+            diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?;
+        }
+        changes.push(format!("disabled={disabled}"));
+    }
+    if changes.is_empty() {
+        return Err(StoreError::invalid("changes", "give at least one of email, role, language, disabled"));
+    }
+    super::audit::record(conn, Some(actor), "user.update", "user", Some(id), &changes.join(", "))
+}
+
+pub(crate) fn delete(conn: &mut Conn, actor: &Caller, id: i32) -> Result<(), StoreError> {
+    let user = require(conn, id)?;
+    if user.role == Role::Admin && !user.disabled {
+        keep_an_admin(conn, id)?;
+    }
+    diesel::delete(users::table.find(id)).execute(conn)?;
+    super::audit::record(conn, Some(actor), "user.delete", "user", Some(id), &format!("deleted user '{}'", user.username))
+}
+
+pub(crate) fn set_password(conn: &mut Conn, actor: Option<&Caller>, id: i32, hash: &str) -> Result<(), StoreError> {
+    require(conn, id)?;
+    diesel::update(users::table.find(id)).set(users::password_hash.eq(hash)).execute(conn)?;
+    diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?;
+    super::audit::record(conn, actor, "user.setPassword", "user", Some(id), "password changed; sessions ended")
+}
+
+pub(crate) fn grant(conn: &mut Conn, actor: &Caller, user: i32, vm: i32, perms: &[Permission]) -> Result<(), StoreError> {
+    super::vms::require(conn, actor, vm, Permission::Admin)?;
+    require(conn, user)?;
+    for perm in perms {
+        let exists: i64 = vm_grants::table
+            .filter(vm_grants::user_id.eq(user))
+            .filter(vm_grants::vm_id.eq(vm))
+            .filter(vm_grants::permission.eq(perm.as_str()))
+            .count()
+            .get_result(conn)?;
+        if exists == 0 {
+            diesel::insert_into(vm_grants::table)
+                .values((
+                    vm_grants::user_id.eq(user),
+                    vm_grants::vm_id.eq(vm),
+                    vm_grants::permission.eq(perm.as_str()),
+                ))
+                .execute(conn)?;
+        }
+    }
+    let list: Vec<&str> = perms.iter().map(|p| p.as_str()).collect();
+    super::audit::record(conn, Some(actor), "user.grant", "vm", Some(vm), &format!("granted {} to user {user}", list.join(",")))
+}
+
+pub(crate) fn revoke(conn: &mut Conn, actor: &Caller, user: i32, vm: i32, perms: &[Permission]) -> Result<(), StoreError> {
+    super::vms::require(conn, actor, vm, Permission::Admin)?;
+    require(conn, user)?;
+    let words: Vec<&str> = perms.iter().map(|p| p.as_str()).collect();
+    diesel::delete(
+        vm_grants::table
+            .filter(vm_grants::user_id.eq(user))
+            .filter(vm_grants::vm_id.eq(vm))
+            .filter(vm_grants::permission.eq_any(&words)),
+    )
+    .execute(conn)?;
+    super::audit::record(conn, Some(actor), "user.revoke", "vm", Some(vm), &format!("revoked {} from user {user}", words.join(",")))
+}
+
+pub(crate) fn grants_of(conn: &mut Conn, user: i32) -> Result<Vec<(i32, Permission)>, StoreError> {
+    require(conn, user)?;
+    let rows: Vec<(i32, String)> = vm_grants::table
+        .filter(vm_grants::user_id.eq(user))
+        .select((vm_grants::vm_id, vm_grants::permission))
+        .order((vm_grants::vm_id, vm_grants::permission))
+        .load(conn)?;
+    rows.into_iter().map(|(vm, p)| Ok((vm, Permission::parse(&p, "permission")?))).collect()
+}
+
+pub(crate) fn set_quota(conn: &mut Conn, actor: &Caller, user: i32, quota: &Quota) -> Result<(), StoreError> {
+    require(conn, user)?;
+    diesel::delete(quotas::table.find(user)).execute(conn)?;
+    diesel::insert_into(quotas::table)
+        .values((
+            quotas::user_id.eq(user),
+            quotas::max_vms.eq(quota.vms),
+            quotas::max_memory_kb.eq(quota.memory_kb),
+            quotas::max_vcpus.eq(quota.vcpus),
+        ))
+        .execute(conn)?;
+    super::audit::record(conn, Some(actor), "user.setQuota", "user", Some(user), &format!("{quota:?}"))
+}
+
+pub(crate) fn quota(conn: &mut Conn, user: i32) -> Result<Quota, StoreError> {
+    require(conn, user)?;
+    let row: Option<(Option<i32>, Option<i64>, Option<i32>)> = quotas::table
+        .find(user)
+        .select((quotas::max_vms, quotas::max_memory_kb, quotas::max_vcpus))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(vms, memory_kb, vcpus)| Quota { vms, memory_kb, vcpus }).unwrap_or_default())
+}

@@ -1,0 +1,198 @@
+//! Global options: the installation-wide settings an admin changes on the Configuration
+//! page (stat retention, node user, default language, per-VM limits).
+//!
+//! Each option is declared once in [`OPTION_DEFS`] with its type, default and rule; the
+//! table holds only text, and typed access goes through [`GlobalOptions`].
+
+use crate::backend::{query, transact};
+use crate::{validate, Caller, Role, Store, StoreError};
+
+/// A value of a global option.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OptionValue {
+    /// An integer option.
+    Int(i64),
+    /// A text option.
+    Text(String),
+}
+
+impl std::fmt::Display for OptionValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OptionValue::Int(v) => write!(f, "{v}"),
+            OptionValue::Text(v) => f.write_str(v),
+        }
+    }
+}
+
+/// The type and rule of one option.
+#[derive(Clone, Copy, Debug)]
+pub enum OptionRule {
+    /// An integer between the two bounds, inclusive.
+    IntRange(i64, i64),
+    /// A name (letters, digits, `.`, `_`, `-`).
+    Name,
+    /// A language tag.
+    Language,
+}
+
+/// The declaration of one global option.
+#[derive(Clone, Copy, Debug)]
+pub struct OptionDef {
+    /// The option's name on the wire.
+    pub name: &'static str,
+    /// What it controls, for people.
+    pub help: &'static str,
+    /// Its value on a new installation.
+    pub default: &'static str,
+    /// Its type and rule.
+    pub rule: OptionRule,
+}
+
+/// Every global option.
+pub const OPTION_DEFS: &[OptionDef] = &[
+    OptionDef {
+        name: "stat_retention_days",
+        help: "days that raw statistics samples are kept before only roll-ups remain",
+        default: "7",
+        rule: OptionRule::IntRange(1, 3650),
+    },
+    OptionDef {
+        name: "node_user",
+        help: "the user Zentific logs in as on nodes reached over SSH",
+        default: "root",
+        rule: OptionRule::Name,
+    },
+    OptionDef {
+        name: "default_language",
+        help: "the language of new users who do not choose one",
+        default: "en",
+        rule: OptionRule::Language,
+    },
+    OptionDef {
+        name: "vm_max_memory_kb",
+        help: "the most memory (and max memory) one VM may have, in KiB",
+        default: "16777216",
+        rule: OptionRule::IntRange(1024, 1 << 40),
+    },
+    OptionDef {
+        name: "vm_max_vcpus",
+        help: "the most vCPUs one VM may have",
+        default: "8",
+        rule: OptionRule::IntRange(1, 512),
+    },
+];
+
+impl OptionDef {
+    /// Look an option up by name; the error lists the known names.
+    pub fn find(name: &str) -> Result<&'static OptionDef, StoreError> {
+        OPTION_DEFS.iter().find(|d| d.name == name).ok_or_else(|| {
+            let known: Vec<&str> = OPTION_DEFS.iter().map(|d| d.name).collect();
+            StoreError::invalid(name, format!("is not a global option; the options are {}", known.join(", ")))
+        })
+    }
+
+    /// Check a value against the option's type and rule; returns the text to store.
+    pub fn check(&self, value: &OptionValue) -> Result<String, StoreError> {
+        match (self.rule, value) {
+            (OptionRule::IntRange(min, max), OptionValue::Int(v)) => {
+                validate::range(self.name, *v, min, max)?;
+                Ok(v.to_string())
+            }
+            (OptionRule::Name, OptionValue::Text(v)) => {
+                validate::name(self.name, v)?;
+                Ok(v.clone())
+            }
+            (OptionRule::Language, OptionValue::Text(v)) => {
+                validate::language(self.name, v)?;
+                Ok(v.clone())
+            }
+            (OptionRule::IntRange(..), _) => Err(StoreError::invalid(self.name, "must be an integer")),
+            (_, _) => Err(StoreError::invalid(self.name, "must be a string")),
+        }
+    }
+
+    /// Turn stored text back into a typed value.
+    fn decode(&self, text: &str) -> OptionValue {
+        match self.rule {
+            OptionRule::IntRange(..) => {
+                OptionValue::Int(text.parse().unwrap_or_else(|_| self.default.parse().unwrap_or(0)))
+            }
+            _ => OptionValue::Text(text.to_owned()),
+        }
+    }
+}
+
+/// The global options, typed, as the rest of the code reads them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GlobalOptions {
+    /// Days raw statistics are kept.
+    pub stat_retention_days: i64,
+    /// SSH user on nodes.
+    pub node_user: String,
+    /// Language of new users.
+    pub default_language: String,
+    /// Per-VM memory limit, KiB.
+    pub vm_max_memory_kb: i64,
+    /// Per-VM vCPU limit.
+    pub vm_max_vcpus: i64,
+}
+
+impl GlobalOptions {
+    pub(crate) fn from_pairs(pairs: &[(String, OptionValue)]) -> GlobalOptions {
+        let int = |name: &str| {
+            pairs.iter().find(|(n, _)| n == name).and_then(|(_, v)| match v {
+                OptionValue::Int(i) => Some(*i),
+                OptionValue::Text(_) => None,
+            })
+        };
+        let text = |name: &str| {
+            pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.to_string())
+        };
+        GlobalOptions {
+            stat_retention_days: int("stat_retention_days").unwrap_or(7),
+            node_user: text("node_user").unwrap_or_else(|| "root".into()),
+            default_language: text("default_language").unwrap_or_else(|| "en".into()),
+            vm_max_memory_kb: int("vm_max_memory_kb").unwrap_or(16_777_216),
+            vm_max_vcpus: int("vm_max_vcpus").unwrap_or(8),
+        }
+    }
+}
+
+/// Decode stored (name, text) rows, in [`OPTION_DEFS`] order, defaults for missing rows.
+pub(crate) fn decode_rows(rows: &[(String, String)]) -> Vec<(String, OptionValue)> {
+    OPTION_DEFS
+        .iter()
+        .map(|def| {
+            let text = rows.iter().find(|(n, _)| n == def.name).map_or(def.default, |(_, v)| v.as_str());
+            (def.name.to_owned(), def.decode(text))
+        })
+        .collect()
+}
+
+impl Store {
+    /// Every global option with its current value, in declaration order.
+    pub fn options(&self) -> Result<Vec<(String, OptionValue)>, StoreError> {
+        query!(self, options::all())
+    }
+
+    /// The global options, typed.
+    pub fn global_options(&self) -> Result<GlobalOptions, StoreError> {
+        Ok(GlobalOptions::from_pairs(&self.options()?))
+    }
+
+    /// Set several options at once (admins only): all are checked first, then written in
+    /// one transaction, so one bad value changes nothing.
+    pub fn set_options(&self, actor: &Caller, values: &[(String, OptionValue)]) -> Result<(), StoreError> {
+        actor.require_role(Role::Admin, "changing global options")?;
+        if values.is_empty() {
+            return Err(StoreError::invalid("options", "give at least one option to set"));
+        }
+        let mut checked = Vec::with_capacity(values.len());
+        for (name, value) in values {
+            let def = OptionDef::find(name)?;
+            checked.push((def.name, def.check(value)?));
+        }
+        transact!(self, options::set(actor, &checked))
+    }
+}

@@ -1,0 +1,187 @@
+//! Diesel table definitions, written to match both migration flavours in `migrations/`.
+
+diesel::table! {
+    users (id) {
+        id -> Integer,
+        username -> Text,
+        password_hash -> Text,
+        email -> Text,
+        role -> Text,
+        language -> Text,
+        disabled -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Integer,
+        token_hash -> Text,
+        user_id -> Integer,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    quotas (user_id) {
+        user_id -> Integer,
+        max_vms -> Nullable<Integer>,
+        max_memory_kb -> Nullable<BigInt>,
+        max_vcpus -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    nodes (id) {
+        id -> Integer,
+        name -> Text,
+        hostname -> Text,
+        transport -> Text,
+        uri -> Text,
+        poller_token_hash -> Text,
+        last_seen -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    vms (id) {
+        id -> Integer,
+        uuid -> Text,
+        name -> Text,
+        node_id -> Integer,
+        vm_type -> Text,
+        os -> Text,
+        state -> Text,
+        memory_kb -> BigInt,
+        max_memory_kb -> BigInt,
+        vcpus -> Integer,
+        started_at -> Nullable<BigInt>,
+        owner_id -> Nullable<Integer>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    vm_grants (user_id, vm_id, permission) {
+        user_id -> Integer,
+        vm_id -> Integer,
+        permission -> Text,
+    }
+}
+
+diesel::table! {
+    vifs (id) {
+        id -> Integer,
+        vm_id -> Integer,
+        mac -> Text,
+        bridge -> Text,
+        model -> Text,
+    }
+}
+
+diesel::table! {
+    disks (id) {
+        id -> Integer,
+        vm_id -> Integer,
+        target -> Text,
+        source -> Text,
+        size_kb -> BigInt,
+        readonly -> Bool,
+    }
+}
+
+diesel::table! {
+    storage_pools (id) {
+        id -> Integer,
+        node_id -> Integer,
+        name -> Text,
+        kind -> Text,
+        path -> Text,
+        capacity_kb -> BigInt,
+        allocation_kb -> BigInt,
+    }
+}
+
+diesel::table! {
+    storage_volumes (id) {
+        id -> Integer,
+        pool_id -> Integer,
+        name -> Text,
+        path -> Text,
+        capacity_kb -> BigInt,
+        allocation_kb -> BigInt,
+    }
+}
+
+diesel::table! {
+    options (name) {
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    modules (name) {
+        name -> Text,
+        description -> Text,
+        layers -> Text,
+        enabled -> Bool,
+        builtin -> Bool,
+    }
+}
+
+diesel::table! {
+    notes (vm_id) {
+        vm_id -> Integer,
+        body -> Text,
+        updated_by -> Nullable<Integer>,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> Integer,
+        action -> Text,
+        target_kind -> Text,
+        target_id -> Integer,
+        params -> Text,
+        state -> Text,
+        attempts -> Integer,
+        error -> Text,
+        created_by -> Nullable<Integer>,
+        created_at -> BigInt,
+        started_at -> Nullable<BigInt>,
+        finished_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Integer,
+        at -> BigInt,
+        user_id -> Nullable<Integer>,
+        username -> Text,
+        action -> Text,
+        target_kind -> Text,
+        target_id -> Nullable<Integer>,
+        detail -> Text,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(quotas -> users (user_id));
+diesel::joinable!(vms -> nodes (node_id));
+diesel::joinable!(vm_grants -> vms (vm_id));
+diesel::joinable!(vifs -> vms (vm_id));
+diesel::joinable!(disks -> vms (vm_id));
+diesel::joinable!(storage_pools -> nodes (node_id));
+diesel::joinable!(storage_volumes -> storage_pools (pool_id));
+diesel::joinable!(notes -> vms (vm_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users, sessions, quotas, nodes, vms, vm_grants, vifs, disks, storage_pools,
+    storage_volumes, options, modules, notes, jobs, audit_log,
+);

@@ -1,0 +1,143 @@
+//! Sessions: logging in turns a user's credentials into a bearer token; every later call
+//! presents the token and becomes a [`Caller`].
+//!
+//! Only the SHA-256 of a token is stored, so a copy of the database does not hold live
+//! tokens. Tokens expire [`SESSION_TTL_SECS`] after login.
+
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::backend::{query, transact};
+use crate::{Permission, Role, Store, StoreError};
+
+/// How long a session token stays valid after login, in seconds.
+pub const SESSION_TTL_SECS: i64 = 12 * 3600;
+
+/// The authenticated user behind a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// The user's id.
+    pub user_id: i32,
+    /// The user's login name.
+    pub username: String,
+    /// The user's role.
+    pub role: Role,
+}
+
+impl Role {
+    fn rank(self) -> u8 {
+        match self {
+            Role::Admin => 3,
+            Role::Operator => 2,
+            Role::User => 1,
+        }
+    }
+}
+
+impl Caller {
+    /// Whether the caller's role is `role` or above (admin > operator > user).
+    pub fn has_role(&self, role: Role) -> bool {
+        self.role.rank() >= role.rank()
+    }
+
+    /// Fail with [`StoreError::NotPermitted`] unless the caller has `role` or above.
+    pub fn require_role(&self, role: Role, what: &str) -> Result<(), StoreError> {
+        if self.has_role(role) {
+            Ok(())
+        } else {
+            Err(StoreError::NotPermitted(format!(
+                "{what} needs the {role} role; user '{}' is {}",
+                self.username, self.role
+            )))
+        }
+    }
+
+    /// Whether the caller sees every VM without grants (admins and operators).
+    pub fn sees_all_vms(&self) -> bool {
+        self.has_role(Role::Operator)
+    }
+
+    /// The error for a VM permission the caller lacks.
+    pub(crate) fn lacks(&self, vm_id: i32, permission: Permission) -> StoreError {
+        StoreError::NotPermitted(format!(
+            "user '{}' lacks the '{permission}' permission on VM {vm_id}",
+            self.username
+        ))
+    }
+}
+
+/// A fresh random token: 32 bytes, hex-encoded.
+pub(crate) fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// What the database stores for a token.
+pub(crate) fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+impl Store {
+    /// Check a user's credentials and open a session; returns the token.
+    ///
+    /// Wrong name, wrong password and a disabled account all give the same
+    /// [`StoreError::NotAuthenticated`], so the answer does not reveal which names exist.
+    pub fn login(&self, username: &str, password: &str) -> Result<(String, Caller), StoreError> {
+        let found = query!(self, users::login_record(username))?;
+        let refused = || StoreError::NotAuthenticated("wrong user name or password, or the account is disabled".into());
+        let Some((caller, hash, disabled)) = found else {
+            crate::users::burn_verify_time(password);
+            return Err(refused());
+        };
+        if !crate::users::verify_password(password, &hash) || disabled {
+            return Err(refused());
+        }
+        let token = new_token();
+        transact!(self, sessions::create(&caller, &token_hash(&token), SESSION_TTL_SECS))?;
+        Ok((token, caller))
+    }
+
+    /// End the session behind `token`.
+    pub fn logout(&self, token: &str) -> Result<(), StoreError> {
+        transact!(self, sessions::delete(&token_hash(token)))
+    }
+
+    /// The caller a token belongs to; [`StoreError::NotAuthenticated`] when the token is
+    /// unknown, expired, or its user is disabled.
+    pub fn caller_for_token(&self, token: &str) -> Result<Caller, StoreError> {
+        if token.len() != 64 {
+            return Err(StoreError::NotAuthenticated(
+                "a valid session token is needed as the first parameter; call session.login".into(),
+            ));
+        }
+        query!(self, sessions::caller(&token_hash(token), crate::now()))?.ok_or_else(|| {
+            StoreError::NotAuthenticated(
+                "the session token is unknown or expired; call session.login again".into(),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_ordered() {
+        let op = Caller { user_id: 1, username: "o".into(), role: Role::Operator };
+        assert!(op.has_role(Role::User));
+        assert!(op.has_role(Role::Operator));
+        assert!(!op.has_role(Role::Admin));
+        assert!(op.require_role(Role::Admin, "x").is_err());
+    }
+
+    #[test]
+    fn tokens_are_random_and_hashed() {
+        let (a, b) = (new_token(), new_token());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 64);
+        assert_ne!(token_hash(&a), a);
+        assert_eq!(token_hash(&a), token_hash(&a));
+    }
+}

@@ -1,0 +1,108 @@
+//! Storage pools and volumes per node. Admins record the pools a node has; volumes are
+//! created and deleted through jobs, like every change on a hypervisor.
+
+use crate::backend::{query, transact};
+use crate::{validate, Caller, Role, Store, StoreError};
+
+/// A storage pool on a node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pool {
+    /// Row id.
+    pub id: i32,
+    /// The node it belongs to.
+    pub node_id: i32,
+    /// Name, unique on the node.
+    pub name: String,
+    /// `dir`, `lvm`, `nfs`, …
+    pub kind: String,
+    /// Where it lives on the node.
+    pub path: String,
+    /// Capacity, KiB.
+    pub capacity_kb: i64,
+    /// Allocated, KiB.
+    pub allocation_kb: i64,
+}
+
+/// A volume in a pool.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Volume {
+    /// Row id.
+    pub id: i32,
+    /// The pool it belongs to.
+    pub pool_id: i32,
+    /// Name, unique in the pool.
+    pub name: String,
+    /// Path on the node.
+    pub path: String,
+    /// Capacity, KiB.
+    pub capacity_kb: i64,
+    /// Allocated, KiB.
+    pub allocation_kb: i64,
+}
+
+/// What `storage.definePool` takes.
+#[derive(Clone, Debug)]
+pub struct NewPool {
+    /// Node id.
+    pub node: i32,
+    /// Name.
+    pub name: String,
+    /// Kind (`dir`, `lvm`, …).
+    pub kind: String,
+    /// Path on the node.
+    pub path: String,
+    /// Capacity, KiB.
+    pub capacity_kb: i64,
+}
+
+/// What `storage.createVolume` takes.
+#[derive(Clone, Debug)]
+pub struct NewVolume {
+    /// Name.
+    pub name: String,
+    /// Capacity, KiB.
+    pub capacity_kb: i64,
+}
+
+impl Store {
+    /// Pools, optionally of one node.
+    pub fn list_pools(&self, node: Option<i32>) -> Result<Vec<Pool>, StoreError> {
+        query!(self, storage::pools(node))
+    }
+
+    /// The volumes of a pool.
+    pub fn list_volumes(&self, pool: i32) -> Result<Vec<Volume>, StoreError> {
+        query!(self, storage::volumes(pool))
+    }
+
+    /// Record a pool that exists on a node (admins only).
+    pub fn define_pool(&self, actor: &Caller, new: &NewPool) -> Result<i32, StoreError> {
+        actor.require_role(Role::Admin, "defining storage pools")?;
+        validate::name("name", &new.name)?;
+        validate::name("kind", &new.kind)?;
+        validate::token("path", &new.path, 1024)?;
+        validate::range("capacity_kb", new.capacity_kb, 0, i64::MAX)?;
+        transact!(self, storage::define_pool(actor, new))
+    }
+
+    /// Forget a pool and its volumes (admins only).
+    pub fn remove_pool(&self, actor: &Caller, pool: i32) -> Result<(), StoreError> {
+        actor.require_role(Role::Admin, "removing storage pools")?;
+        transact!(self, storage::remove_pool(actor, pool))
+    }
+
+    /// Record a volume and the job that creates it (admins and operators); returns
+    /// (volume id, job id). Refused when the pool has no room left.
+    pub fn create_volume(&self, actor: &Caller, pool: i32, new: &NewVolume) -> Result<(i32, i32), StoreError> {
+        actor.require_role(Role::Operator, "creating volumes")?;
+        validate::name("name", &new.name)?;
+        validate::range("capacity_kb", new.capacity_kb, 1, i64::MAX)?;
+        transact!(self, storage::create_volume(actor, pool, new))
+    }
+
+    /// Record the job that deletes a volume (admins and operators); returns the job id.
+    pub fn delete_volume(&self, actor: &Caller, volume: i32) -> Result<i32, StoreError> {
+        actor.require_role(Role::Operator, "deleting volumes")?;
+        transact!(self, storage::delete_volume(actor, volume))
+    }
+}

@@ -1,0 +1,128 @@
+//! The closed vocabularies of the schema (roles, permissions, states, …), stored as text.
+
+/// Define an enum stored as a lowercase word, with parsing that names the allowed words.
+macro_rules! text_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($(#[$vdoc])* $variant),+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The word stored in the database and used on the wire.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// Parse the wire word; the error lists the allowed words.
+            pub fn parse(text: &str, field: &str) -> Result<Self, crate::StoreError> {
+                match text {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(crate::StoreError::invalid(
+                        field,
+                        format!("must be one of {}; got '{}'", [$($text),+].join(", "), text),
+                    )),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// What a user may do across the installation.
+    Role {
+        /// Everything, including users, nodes and global options.
+        Admin = "admin",
+        /// Every VM and read access to nodes; no users, nodes or options.
+        Operator = "operator",
+        /// Only the VMs they own or were granted.
+        User = "user",
+    }
+);
+
+text_enum!(
+    /// What a grant allows on one VM. `admin` implies all others.
+    Permission {
+        /// See the VM, its log and notes.
+        View = "view",
+        /// Start, stop, pause and the other power actions.
+        Power = "power",
+        /// Change memory, vCPUs, devices and notes.
+        Modify = "modify",
+        /// Open the console.
+        Console = "console",
+        /// All of the above, and granting them to others.
+        Admin = "admin",
+    }
+);
+
+text_enum!(
+    /// How the scheduler reaches a node's hypervisor.
+    Transport {
+        /// libvirt, for any libvirt URI.
+        Libvirt = "libvirt",
+        /// SSH to the node and the `xl` toolstack.
+        Ssh = "ssh",
+        /// XenAPI (XCP-ng, XenServer).
+        Xenapi = "xenapi",
+    }
+);
+
+text_enum!(
+    /// Paravirtualized or hardware-virtualized guest.
+    VmType {
+        /// Paravirtualized.
+        Pv = "PV",
+        /// Hardware virtual machine.
+        Hvm = "HVM",
+    }
+);
+
+text_enum!(
+    /// A VM's state as the hypervisor last reported it.
+    VmState {
+        /// Running on a CPU.
+        Running = "running",
+        /// Blocked, waiting for work (Xen's `b`).
+        Idle = "idle",
+        /// Paused.
+        Paused = "paused",
+        /// Shut off or never started.
+        Stopped = "stopped",
+        /// Crashed.
+        Crashed = "crashed",
+        /// Not known (node unreachable, VM vanished).
+        Unknown = "unknown",
+    }
+);
+
+text_enum!(
+    /// Where a job is in its life.
+    JobState {
+        /// Recorded, waiting for the scheduler.
+        Pending = "pending",
+        /// Being dispatched.
+        Running = "running",
+        /// Done.
+        Succeeded = "succeeded",
+        /// Gave up; `error` says why.
+        Failed = "failed",
+        /// Cancelled before it ran.
+        Cancelled = "cancelled",
+    }
+);
+
+impl VmState {
+    /// Whether the domain exists on the hypervisor with its memory allocated.
+    pub fn is_active(self) -> bool {
+        matches!(self, VmState::Running | VmState::Idle | VmState::Paused)
+    }
+}

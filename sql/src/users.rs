@@ -1,0 +1,270 @@
+//! Users, their passwords (argon2id), per-VM grants and quotas.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rand::Rng;
+
+use crate::backend::{query, transact};
+use crate::{validate, Caller, Permission, Role, Store, StoreError};
+
+/// A user as the API shows it (never the password hash).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    /// Row id.
+    pub id: i32,
+    /// Login name, unique.
+    pub username: String,
+    /// E-mail address, or empty.
+    pub email: String,
+    /// Role.
+    pub role: Role,
+    /// Preferred language tag (`en`, `de`, …).
+    pub language: String,
+    /// A disabled user cannot log in; their sessions end when they are disabled.
+    pub disabled: bool,
+    /// When the account was created (Unix seconds).
+    pub created_at: i64,
+}
+
+/// What `user.create` takes.
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    /// Login name: letters, digits, `.`, `_`, `-`.
+    pub username: String,
+    /// At least 8 characters.
+    pub password: String,
+    /// E-mail address, or empty.
+    pub email: String,
+    /// Role.
+    pub role: Role,
+    /// Language tag; `None` takes the "default language" global option.
+    pub language: Option<String>,
+}
+
+/// What `user.update` may change; `None` leaves a field alone.
+#[derive(Clone, Debug, Default)]
+pub struct UserUpdate {
+    /// New e-mail address (users may change their own).
+    pub email: Option<String>,
+    /// New role (admins only).
+    pub role: Option<Role>,
+    /// New language (users may change their own).
+    pub language: Option<String>,
+    /// Disable or enable the account (admins only).
+    pub disabled: Option<bool>,
+}
+
+/// Upper bounds on what one user may own; `None` is unlimited.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Quota {
+    /// Number of VMs.
+    pub vms: Option<i32>,
+    /// Sum of the VMs' memory, in KiB.
+    pub memory_kb: Option<i64>,
+    /// Sum of the VMs' vCPUs.
+    pub vcpus: Option<i32>,
+}
+
+/// Hash a password with argon2id and a random salt, in PHC string form.
+pub(crate) fn hash_password(password: &str) -> Result<String, StoreError> {
+    let salt = SaltString::encode_b64(&rand::rng().random::<[u8; 16]>())
+        .map_err(|e| StoreError::invalid("password", e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| StoreError::invalid("password", e.to_string()))
+}
+
+/// Whether `password` matches a stored PHC hash.
+pub(crate) fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .unwrap_or(false)
+}
+
+/// Spend the time a real verification takes, so that an unknown user name answers no
+/// faster than a wrong password.
+pub(crate) fn burn_verify_time(password: &str) {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let hash = DUMMY.get_or_init(|| hash_password("not-a-real-password").unwrap_or_default());
+    let _ = verify_password(password, hash);
+}
+
+/// A random password for `user.resetPassword`: 16 characters without look-alikes.
+fn random_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..16).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
+impl NewUser {
+    fn validate(&self) -> Result<(), StoreError> {
+        validate::name("username", &self.username)?;
+        validate::password("password", &self.password)?;
+        validate::email("email", &self.email)?;
+        if let Some(language) = &self.language {
+            validate::language("language", language)?;
+        }
+        Ok(())
+    }
+}
+
+impl UserUpdate {
+    fn validate(&self) -> Result<(), StoreError> {
+        if let Some(email) = &self.email {
+            validate::email("email", email)?;
+        }
+        if let Some(language) = &self.language {
+            validate::language("language", language)?;
+        }
+        Ok(())
+    }
+
+    /// Whether the update touches only what users may change about themselves.
+    fn is_self_service(&self) -> bool {
+        self.role.is_none() && self.disabled.is_none()
+    }
+}
+
+impl Store {
+    /// Create a user; `actor` is `None` for the command line and first start.
+    pub fn create_user(&self, actor: Option<&Caller>, new: &NewUser) -> Result<i32, StoreError> {
+        if let Some(actor) = actor {
+            actor.require_role(Role::Admin, "creating users")?;
+        }
+        new.validate()?;
+        let hash = hash_password(&new.password)?;
+        transact!(self, users::create(actor, new, &hash))
+    }
+
+    /// Every user (admins and operators), or just the caller (users).
+    pub fn list_users(&self, actor: &Caller) -> Result<Vec<User>, StoreError> {
+        let only = (!actor.sees_all_vms()).then_some(actor.user_id);
+        query!(self, users::list(only))
+    }
+
+    /// One user; users may only read themselves.
+    pub fn get_user(&self, actor: &Caller, id: i32) -> Result<User, StoreError> {
+        if !actor.sees_all_vms() && actor.user_id != id {
+            return Err(StoreError::NotPermitted("users may only read their own account".into()));
+        }
+        query!(self, users::get(id))
+    }
+
+    /// The user with this login name, if any.
+    pub fn find_user(&self, username: &str) -> Result<Option<User>, StoreError> {
+        query!(self, users::find(username))
+    }
+
+    /// How many users exist.
+    pub fn user_count(&self) -> Result<i64, StoreError> {
+        query!(self, users::count())
+    }
+
+    /// Change a user's e-mail, role, language or disabled flag. Users may change their
+    /// own e-mail and language; everything else needs an admin.
+    pub fn update_user(&self, actor: &Caller, id: i32, update: &UserUpdate) -> Result<(), StoreError> {
+        if !(actor.user_id == id && update.is_self_service()) {
+            actor.require_role(Role::Admin, "changing another user or a role or disabled flag")?;
+        }
+        update.validate()?;
+        transact!(self, users::update(actor, id, update))
+    }
+
+    /// Delete a user, their sessions, grants and quota; their VMs lose their owner.
+    pub fn delete_user(&self, actor: &Caller, id: i32) -> Result<(), StoreError> {
+        actor.require_role(Role::Admin, "deleting users")?;
+        if actor.user_id == id {
+            return Err(StoreError::Conflict("you cannot delete your own account".into()));
+        }
+        transact!(self, users::delete(actor, id))
+    }
+
+    /// Set a password; users may set their own, admins anyone's. Ends the user's other
+    /// sessions (all of them, when an admin sets another user's password).
+    pub fn set_password(&self, actor: Option<&Caller>, id: i32, password: &str) -> Result<(), StoreError> {
+        if let Some(actor) = actor.filter(|a| a.user_id != id) {
+            actor.require_role(Role::Admin, "setting another user's password")?;
+        }
+        validate::password("password", password)?;
+        let hash = hash_password(password)?;
+        transact!(self, users::set_password(actor, id, &hash))
+    }
+
+    /// Replace a user's password with a random one and return it (admins only).
+    pub fn reset_password(&self, actor: &Caller, id: i32) -> Result<String, StoreError> {
+        actor.require_role(Role::Admin, "resetting passwords")?;
+        let password = random_password();
+        let hash = hash_password(&password)?;
+        transact!(self, users::set_password(Some(actor), id, &hash))?;
+        Ok(password)
+    }
+
+    /// Give `user` the listed permissions on `vm`. Needs admin role or `admin` on the VM.
+    pub fn grant(&self, actor: &Caller, user: i32, vm: i32, perms: &[Permission]) -> Result<(), StoreError> {
+        if perms.is_empty() {
+            return Err(StoreError::invalid("permissions", "list at least one of view, power, modify, console, admin"));
+        }
+        transact!(self, users::grant(actor, user, vm, perms))
+    }
+
+    /// Take the listed permissions on `vm` away from `user`.
+    pub fn revoke(&self, actor: &Caller, user: i32, vm: i32, perms: &[Permission]) -> Result<(), StoreError> {
+        if perms.is_empty() {
+            return Err(StoreError::invalid("permissions", "list at least one of view, power, modify, console, admin"));
+        }
+        transact!(self, users::revoke(actor, user, vm, perms))
+    }
+
+    /// The permissions `user` holds on each VM, as (vm id, permission) pairs.
+    pub fn grants_of(&self, actor: &Caller, user: i32) -> Result<Vec<(i32, Permission)>, StoreError> {
+        if !actor.sees_all_vms() && actor.user_id != user {
+            return Err(StoreError::NotPermitted("users may only read their own grants".into()));
+        }
+        query!(self, users::grants_of(user))
+    }
+
+    /// Set a user's quota (admins only); negative bounds are refused, `None` is unlimited.
+    pub fn set_quota(&self, actor: &Caller, user: i32, quota: &Quota) -> Result<(), StoreError> {
+        actor.require_role(Role::Admin, "setting quotas")?;
+        if let Some(v) = quota.vms {
+            validate::range("vms", v, 0, i32::MAX)?;
+        }
+        if let Some(v) = quota.memory_kb {
+            validate::range("memory_kb", v, 0, i64::MAX)?;
+        }
+        if let Some(v) = quota.vcpus {
+            validate::range("vcpus", v, 0, i32::MAX)?;
+        }
+        transact!(self, users::set_quota(actor, user, quota))
+    }
+
+    /// A user's quota (unlimited when never set).
+    pub fn quota(&self, actor: &Caller, user: i32) -> Result<Quota, StoreError> {
+        if !actor.sees_all_vms() && actor.user_id != user {
+            return Err(StoreError::NotPermitted("users may only read their own quota".into()));
+        }
+        query!(self, users::quota(user))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_hashes_verify() {
+        let hash = hash_password("correct horse").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &hash));
+        assert!(!verify_password("wrong horse", &hash));
+        assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn random_passwords_pass_validation() {
+        let pw = random_password();
+        assert!(validate::password("password", &pw).is_ok());
+        assert_ne!(pw, random_password());
+    }
+}

@@ -1,0 +1,126 @@
+//! Rules for values that come from outside: each check names the field and the rule.
+
+use crate::StoreError;
+
+/// A name for users, nodes, VMs, pools: 1–64 characters of letters, digits, `.`, `_`, `-`,
+/// starting with a letter or digit.
+pub(crate) fn name(field: &str, value: &str) -> Result<(), StoreError> {
+    let ok = !value.is_empty()
+        && value.len() <= 64
+        && value.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::invalid(
+            field,
+            format!(
+                "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit; got {value:?}"
+            ),
+        ))
+    }
+}
+
+/// Free text with a length bound and no control characters other than newline and tab.
+pub(crate) fn text(field: &str, value: &str, max_len: usize) -> Result<(), StoreError> {
+    if value.len() > max_len {
+        return Err(StoreError::invalid(field, format!("must be at most {max_len} bytes long")));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+        return Err(StoreError::invalid(field, "must not contain control characters"));
+    }
+    Ok(())
+}
+
+/// A one-line value (host name, URI, path): 1–`max_len` bytes, no whitespace.
+pub(crate) fn token(field: &str, value: &str, max_len: usize) -> Result<(), StoreError> {
+    if value.is_empty() || value.len() > max_len || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(StoreError::invalid(
+            field,
+            format!("must be 1-{max_len} bytes without spaces or control characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// An e-mail address, or empty for none.
+pub(crate) fn email(field: &str, value: &str) -> Result<(), StoreError> {
+    if value.is_empty() {
+        return Ok(());
+    }
+    let valid = value.len() <= 254
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control())
+        && matches!(value.split_once('@'), Some((local, domain)) if !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@'));
+    if valid {
+        Ok(())
+    } else {
+        Err(StoreError::invalid(field, format!("must be an address like name@example.org, or empty; got {value:?}")))
+    }
+}
+
+/// A language tag such as `en`, `de` or `pt-BR`.
+pub(crate) fn language(field: &str, value: &str) -> Result<(), StoreError> {
+    let bytes = value.as_bytes();
+    let valid = match bytes.len() {
+        2 => bytes.iter().all(u8::is_ascii_lowercase),
+        5 => {
+            bytes[..2].iter().all(u8::is_ascii_lowercase)
+                && bytes[2] == b'-'
+                && bytes[3..].iter().all(u8::is_ascii_uppercase)
+        }
+        _ => false,
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(StoreError::invalid(field, format!("must be a language tag like 'en' or 'pt-BR'; got {value:?}")))
+    }
+}
+
+/// A password: 8–1024 bytes.
+pub(crate) fn password(field: &str, value: &str) -> Result<(), StoreError> {
+    if value.len() < 8 {
+        return Err(StoreError::invalid(field, "must be at least 8 characters long"));
+    }
+    if value.len() > 1024 {
+        return Err(StoreError::invalid(field, "must be at most 1024 bytes long"));
+    }
+    Ok(())
+}
+
+/// An integer within `min..=max`.
+pub(crate) fn range<T: PartialOrd + std::fmt::Display>(
+    field: &str,
+    value: T,
+    min: T,
+    max: T,
+) -> Result<(), StoreError> {
+    if value < min || value > max {
+        return Err(StoreError::invalid(field, format!("must be between {min} and {max}; got {value}")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(name("n", "web-01.example").is_ok());
+        assert!(name("n", "").is_err());
+        assert!(name("n", "-x").is_err());
+        assert!(name("n", "a b").is_err());
+        assert!(name("n", &"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn emails_and_languages() {
+        assert!(email("e", "").is_ok());
+        assert!(email("e", "ops@example.org").is_ok());
+        assert!(email("e", "ops@localhost").is_err());
+        assert!(email("e", "a b@example.org").is_err());
+        assert!(language("l", "pt-BR").is_ok());
+        assert!(language("l", "english").is_err());
+    }
+}
