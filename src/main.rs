@@ -1,1 +1,228 @@
-fn main() {}
+//! The `zentific` command: wiring only. It reads settings (command line, environment,
+//! config file, defaults — in that order), opens the store, and runs the server or an
+//! administrative command. The logic lives in `zentific-sql` and `zentific-xmlrpc`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use serde::Deserialize;
+use zentific_sql::{NewUser, Role, Store, redact};
+
+/// Manager for Xen virtual machines.
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    /// Database URL: sqlite://PATH (default: zentific.db in the data dir) or postgres://…
+    #[arg(long, global = true, env = "ZENTIFIC_DATABASE")]
+    database: Option<String>,
+    /// TOML file with settings (listen, database, max_body_bytes); flags and environment win.
+    #[arg(long, global = true, env = "ZENTIFIC_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the XML-RPC server (POST /RPC2).
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long, env = "ZENTIFIC_LISTEN")]
+        listen: Option<SocketAddr>,
+        /// Largest accepted request body in bytes [default: 8 MiB].
+        #[arg(long, env = "ZENTIFIC_MAX_BODY_BYTES")]
+        max_body_bytes: Option<usize>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage users from the command line.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Print the API reference (docs/api.md) generated from the method registry.
+    ApiDoc,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; the password comes from ZENTIFIC_PASSWORD or one line of stdin.
+    Add {
+        /// Login name.
+        username: String,
+        /// Role: admin, operator or user.
+        #[arg(long, default_value = "user")]
+        role: String,
+        /// E-mail address.
+        #[arg(long, default_value = "")]
+        email: String,
+    },
+    /// Set a user's password; it comes from ZENTIFIC_PASSWORD or one line of stdin.
+    Passwd {
+        /// Login name.
+        username: String,
+    },
+}
+
+/// Settings a config file may hold.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    database: Option<String>,
+    max_body_bytes: Option<usize>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let file = match &cli.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?;
+            toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))?
+        }
+        None => FileConfig::default(),
+    };
+    let database = match cli.database.clone().or(file.database.clone()) {
+        Some(url) => url,
+        None => default_database()?,
+    };
+    match cli.command {
+        Command::ApiDoc => {
+            print!("{}", zentific_xmlrpc::registry().markdown());
+            Ok(())
+        }
+        Command::Migrate => {
+            open(&database)?;
+            println!("database {} is up to date", redact(&database));
+            Ok(())
+        }
+        Command::User(command) => user_command(&open(&database)?, command),
+        Command::Serve { listen, max_body_bytes } => {
+            let store = open(&database)?;
+            first_start(&store)?;
+            let mut limits = zentific_xmlrpc::Limits::default();
+            if let Some(max) = max_body_bytes.or(file.max_body_bytes) {
+                limits.max_body_bytes = max;
+            }
+            let listen = listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+            serve(store, listen, limits)
+        }
+    }
+}
+
+/// `sqlite://<data dir>/zentific.db`; the data dir is ZENTIFIC_DATA_DIR or the user's.
+fn default_database() -> anyhow::Result<String> {
+    let dir = match std::env::var_os("ZENTIFIC_DATA_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => dirs::data_dir().context("no data directory; set ZENTIFIC_DATA_DIR or --database")?.join("zentific"),
+    };
+    Ok(format!("sqlite://{}", dir.join("zentific.db").display()))
+}
+
+fn open(database: &str) -> anyhow::Result<Store> {
+    let store = Store::open(database)?;
+    tracing::info!(database = %redact(database), backend = ?store.backend(), "database ready");
+    Ok(store)
+}
+
+/// On an empty database, create `admin` with ZENTIFIC_ADMIN_PASSWORD or a random password
+/// printed once.
+fn first_start(store: &Store) -> anyhow::Result<()> {
+    if store.user_count()? > 0 {
+        return Ok(());
+    }
+    let (password, generated) = match std::env::var("ZENTIFIC_ADMIN_PASSWORD") {
+        Ok(password) => (password, false),
+        Err(_) => (random_password(), true),
+    };
+    let admin = NewUser { username: "admin".into(), password: password.clone(), email: String::new(), role: Role::Admin, language: None };
+    store.create_user(None, &admin).context("cannot create the first admin (check ZENTIFIC_ADMIN_PASSWORD)")?;
+    if generated {
+        eprintln!("\nCreated user 'admin' with password: {password}\nIt is shown only this once; change it with user.setPassword or `zentific user passwd admin`.\n");
+    } else {
+        tracing::info!("created user 'admin' with the password from ZENTIFIC_ADMIN_PASSWORD");
+    }
+    Ok(())
+}
+
+fn random_password() -> String {
+    use std::io::Read;
+    let mut bytes = [0u8; 12];
+    if std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).is_err() {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+        bytes.copy_from_slice(&nanos.to_le_bytes()[..12]);
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(password) = std::env::var("ZENTIFIC_PASSWORD") {
+        return Ok(password);
+    }
+    eprint!("Password: ");
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).context("cannot read the password from stdin")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    if password.is_empty() {
+        bail!("no password given: set ZENTIFIC_PASSWORD or type it on stdin");
+    }
+    Ok(password)
+}
+
+fn user_command(store: &Store, command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Add { username, role, email } => {
+            let role = Role::parse(&role, "--role")?;
+            let new = NewUser { username: username.clone(), password: read_password()?, email, role, language: None };
+            let id = store.create_user(None, &new)?;
+            println!("created user '{username}' (id {id}, role {role})");
+        }
+        UserCommand::Passwd { username } => {
+            let user = store.find_user(&username)?.with_context(|| format!("there is no user '{username}'"))?;
+            store.set_password(None, user.id, &read_password()?)?;
+            println!("password of '{username}' changed; their sessions have ended");
+        }
+    }
+    Ok(())
+}
+
+fn serve(store: Store, listen: SocketAddr, limits: zentific_xmlrpc::Limits) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        let local = listener.local_addr()?;
+        tracing::info!("listening on {local} (XML-RPC at http://{local}/RPC2)");
+        let app = zentific_xmlrpc::router(store, limits);
+        axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

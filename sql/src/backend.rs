@@ -46,9 +46,9 @@ struct SqlitePragmas;
 
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        // The busy timeout comes first so that the other settings wait out a lock too.
         conn.batch_execute(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+            "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
         )
         .map_err(diesel::r2d2::Error::QueryError)
     }
@@ -151,7 +151,14 @@ impl Store {
                     std::fs::create_dir_all(dir)
                         .map_err(|e| open_err(format!("cannot create {}: {e}", dir.display())))?;
                 }
-                let manager = ConnectionManager::<SqliteConnection>::new(path.to_string_lossy());
+                // WAL is a property of the file: switch it once, before the pool opens
+                // its connections concurrently.
+                let path_text = path.to_string_lossy().into_owned();
+                let mut first = <SqliteConnection as diesel::Connection>::establish(&path_text)
+                    .map_err(|e| open_err(e.to_string()))?;
+                first.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")?;
+                drop(first);
+                let manager = ConnectionManager::<SqliteConnection>::new(path_text);
                 let pool = R2d2Pool::builder()
                     .max_size(8)
                     .connection_timeout(Duration::from_secs(30))

@@ -1,1 +1,55 @@
-//! placeholder
+//! Zentific's XML-RPC backend: the single front door for the web page, the poller and
+//! external tools.
+//!
+//! - [`endpoint`] reads `POST /RPC2`, refuses hostile input, and answers XML-RPC;
+//! - [`registry`] is the table of methods that routes, authenticates, authorizes and
+//!   documents them;
+//! - [`api`] holds the namespaces (`session`, `user`, `node`, `vm`, `storage`, `config`,
+//!   `job`, `system`), each turning values into a typed request for the store and the
+//!   answer back into values;
+//! - [`fault`] maps store errors to the fault codes of the public contract.
+
+pub mod api;
+mod endpoint;
+pub mod fault;
+pub mod params;
+pub mod registry;
+
+use std::sync::Arc;
+
+use zentific_sql::Store;
+
+pub use registry::Registry;
+
+/// Bounds on what one request may be.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest accepted request body, in bytes (8 MiB by default).
+    pub max_body_bytes: usize,
+    /// Deepest accepted element nesting (64 by default: about 20 nested arrays).
+    pub max_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_body_bytes: 8 << 20, max_depth: 64 }
+    }
+}
+
+/// What the endpoint shares between requests.
+pub struct App {
+    store: Store,
+    registry: Registry,
+    limits: Limits,
+}
+
+/// The full method registry.
+pub fn registry() -> Registry {
+    Registry::new(api::methods())
+}
+
+/// The axum router serving `POST /RPC2` (nest it beside other routes as you like).
+pub fn router(store: Store, limits: Limits) -> axum::Router {
+    let app = Arc::new(App { store, registry: registry(), limits });
+    axum::Router::new().route("/RPC2", axum::routing::post(endpoint::rpc)).with_state(app)
+}

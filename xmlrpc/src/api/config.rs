@@ -1,0 +1,78 @@
+//! `config.*`: the global options of the Configuration page.
+
+use dxr::{Fault, Value};
+use zentific_sql::{OptionDef, OptionValue, Role, OPTION_DEFS};
+
+use crate::fault::{from_store, invalid_params};
+use crate::params::{array, done, Record};
+use crate::registry::{param, type_of, Access, Ctx, Method, Type, TOKEN};
+
+pub(super) const METHODS: &[Method] = &[
+    Method {
+        name: "config.get",
+        help: "Every global option as {option: value}: stat_retention_days, node_user, default_language, vm_max_memory_kb, vm_max_vcpus.",
+        params: &[TOKEN],
+        returns: Type::Struct,
+        access: Access::Session(Role::User),
+        vm_param: None,
+        blocking: true,
+        handler: get,
+    },
+    Method {
+        name: "config.set",
+        help: "Set global options from {option: value}. All values are checked before any is written: one bad value (fault 4, naming the option and its rule) changes nothing. Returns true.",
+        params: &[TOKEN, param("options", Type::Struct)],
+        returns: Type::Bool,
+        access: Access::Session(Role::Admin),
+        vm_param: None,
+        blocking: true,
+        handler: set,
+    },
+    Method {
+        name: "config.describe",
+        help: "What each global option means: {name, help, default} structs.",
+        params: &[TOKEN],
+        returns: Type::Array,
+        access: Access::Session(Role::User),
+        vm_param: None,
+        blocking: false,
+        handler: describe,
+    },
+];
+
+fn to_value(value: &OptionValue) -> Value {
+    match value {
+        OptionValue::Int(v) => i32::try_from(*v).map_or(Value::Long(*v), Value::Integer),
+        OptionValue::Text(v) => Value::String(v.clone()),
+    }
+}
+
+fn get(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, Fault> {
+    let options = ctx.store.options().map_err(from_store)?;
+    Ok(options.iter().fold(Record::new(), |r, (name, value)| r.value(name, to_value(value))).build())
+}
+
+fn set(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+    let Some(Value::Struct(members)) = params.get(1) else {
+        return Err(invalid_params("'options' must be a struct"));
+    };
+    let mut values = Vec::with_capacity(members.len());
+    for (name, value) in members {
+        OptionDef::find(name).map_err(from_store)?;
+        let value = match value {
+            Value::Integer(v) => OptionValue::Int(i64::from(*v)),
+            Value::Long(v) => OptionValue::Int(*v),
+            Value::String(v) => OptionValue::Text(v.clone()),
+            other => return Err(invalid_params(format!("option '{name}' must be an int or a string; got {}", type_of(other)))),
+        };
+        values.push((name.clone(), value));
+    }
+    ctx.store.set_options(ctx.caller()?, &values).map_err(from_store)?;
+    Ok(done())
+}
+
+fn describe(_ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, Fault> {
+    Ok(array(OPTION_DEFS.iter().map(|d| {
+        Record::new().string("name", d.name).string("help", d.help).string("default", d.default).build()
+    })))
+}

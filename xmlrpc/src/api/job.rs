@@ -1,0 +1,78 @@
+//! `job.*`: following and cancelling the jobs that hypervisor actions become.
+
+use dxr::{Fault, Value};
+use zentific_sql::{Job, JobFilter, JobState, Role};
+
+use crate::fault::from_store;
+use crate::params::{array, done, fields, int, Record};
+use crate::registry::{optional, param, Access, Ctx, Method, Type, TOKEN};
+
+fn job_record(job: &Job) -> Value {
+    Record::new()
+        .int("id", job.id)
+        .string("state", job.state.as_str())
+        .string("action", &job.action)
+        .string("target_kind", &job.target_kind)
+        .int("target", job.target_id)
+        .string("params", &job.params)
+        .int("attempts", job.attempts)
+        .string("error", &job.error)
+        .opt_int("created_by", job.created_by)
+        .time("created", job.created_at)
+        .opt_time("started", job.started_at)
+        .opt_time("finished", job.finished_at)
+        .build()
+}
+
+pub(super) const METHODS: &[Method] = &[
+    Method {
+        name: "job.get",
+        help: "One job: {id, state, action, target_kind, target, params, attempts, error, created_by?, created, started?, finished?}; state is pending, running, succeeded, failed or cancelled. You see your own jobs and jobs on VMs you may view.",
+        params: &[TOKEN, param("id", Type::Int)],
+        returns: Type::Struct,
+        access: Access::Session(Role::User),
+        vm_param: None,
+        blocking: true,
+        handler: get,
+    },
+    Method {
+        name: "job.list",
+        help: "Jobs you may see, newest first, filtered by {state?, vm?, limit?} (limit 1-1000, default 100).",
+        params: &[TOKEN, optional("filter", Type::Struct)],
+        returns: Type::Array,
+        access: Access::Session(Role::User),
+        vm_param: None,
+        blocking: true,
+        handler: list,
+    },
+    Method {
+        name: "job.cancel",
+        help: "Cancel a pending job (fault 5 once it runs or ended). Users cancel their own jobs; operators and admins any. Returns true.",
+        params: &[TOKEN, param("id", Type::Int)],
+        returns: Type::Bool,
+        access: Access::Session(Role::User),
+        vm_param: None,
+        blocking: true,
+        handler: cancel,
+    },
+];
+
+fn get(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+    Ok(job_record(&ctx.store.get_job(ctx.caller()?, int(params, 1, "id")?).map_err(from_store)?))
+}
+
+fn list(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+    let mut f = fields(params, 1, "filter")?;
+    let filter = JobFilter {
+        state: f.opt_string("state")?.map(|s| JobState::parse(&s, "filter.state").map_err(from_store)).transpose()?,
+        vm: f.opt_int("vm")?,
+        limit: f.opt_int("limit")?.map(i64::from),
+    };
+    f.finish()?;
+    Ok(array(ctx.store.list_jobs(ctx.caller()?, &filter).map_err(from_store)?.iter().map(job_record)))
+}
+
+fn cancel(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+    ctx.store.cancel_job(ctx.caller()?, int(params, 1, "id")?).map_err(from_store)?;
+    Ok(done())
+}

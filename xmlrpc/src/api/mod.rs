@@ -1,0 +1,29 @@
+//! The API namespaces. Each file owns one namespace: its method table (name, help,
+//! parameters, access) and handlers that parse values, call one store operation, and
+//! build the answer.
+
+mod config;
+mod job;
+mod node;
+mod session;
+mod storage;
+mod system;
+mod user;
+mod vm;
+
+use crate::registry::Method;
+
+/// Every method of the API.
+pub fn methods() -> Vec<Method> {
+    [
+        session::METHODS,
+        user::METHODS,
+        node::METHODS,
+        vm::METHODS,
+        storage::METHODS,
+        config::METHODS,
+        job::METHODS,
+        system::METHODS,
+    ]
+    .concat()
+}

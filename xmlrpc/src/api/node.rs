@@ -1,0 +1,118 @@
+//! `node.*`: registering the hypervisor hosts Zentific manages.
+
+use dxr::{Fault, Value};
+use zentific_sql::{NewNode, Node, NodeUpdate, Role, Transport};
+
+use crate::fault::from_store;
+use crate::params::{array, done, fields, int, Record};
+use crate::registry::{param, Access, Ctx, Method, Type, TOKEN};
+
+fn node_record(node: &Node) -> Value {
+    Record::new()
+        .int("id", node.id)
+        .string("name", &node.name)
+        .string("hostname", &node.hostname)
+        .string("transport", node.transport.as_str())
+        .string("uri", &node.uri)
+        .opt_time("last_seen", node.last_seen)
+        .time("created", node.created_at)
+        .int("vm_count", i32::try_from(node.vm_count).unwrap_or(i32::MAX))
+        .build()
+}
+
+fn transport(value: Option<String>) -> Result<Option<Transport>, Fault> {
+    value.map(|t| Transport::parse(&t, "transport").map_err(from_store)).transpose()
+}
+
+pub(super) const METHODS: &[Method] = &[
+    Method {
+        name: "node.list",
+        help: "Every node as {id, name, hostname, transport, uri, last_seen?, created, vm_count}.",
+        params: &[TOKEN],
+        returns: Type::Array,
+        access: Access::Session(Role::User),
+        vm_param: None,
+        blocking: true,
+        handler: list,
+    },
+    Method {
+        name: "node.get",
+        help: "One node. Fault 3 when there is no such node.",
+        params: &[TOKEN, param("id", Type::Int)],
+        returns: Type::Struct,
+        access: Access::Session(Role::User),
+        vm_param: None,
+        blocking: true,
+        handler: get,
+    },
+    Method {
+        name: "node.register",
+        help: "Register a node from {name, hostname, transport, uri}; transport is libvirt, ssh or xenapi. Returns {id, poller_token}: the token the node's poller pushes statistics with, shown only this once. Fault 8 when the name is taken.",
+        params: &[TOKEN, param("node", Type::Struct)],
+        returns: Type::Struct,
+        access: Access::Session(Role::Admin),
+        vm_param: None,
+        blocking: true,
+        handler: register,
+    },
+    Method {
+        name: "node.update",
+        help: "Change {name?, hostname?, transport?, uri?, rotate_token?} of a node. With rotate_token true, returns the node's new poller token (the old one stops working); otherwise returns an empty string.",
+        params: &[TOKEN, param("id", Type::Int), param("changes", Type::Struct)],
+        returns: Type::String,
+        access: Access::Session(Role::Admin),
+        vm_param: None,
+        blocking: true,
+        handler: update,
+    },
+    Method {
+        name: "node.remove",
+        help: "Forget a node. Refused (fault 8) while VMs are recorded on it. Returns true.",
+        params: &[TOKEN, param("id", Type::Int)],
+        returns: Type::Bool,
+        access: Access::Session(Role::Admin),
+        vm_param: None,
+        blocking: true,
+        handler: remove,
+    },
+];
+
+fn list(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, Fault> {
+    Ok(array(ctx.store.list_nodes().map_err(from_store)?.iter().map(node_record)))
+}
+
+fn get(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+    Ok(node_record(&ctx.store.get_node(int(params, 1, "id")?).map_err(from_store)?))
+}
+
+fn register(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+    let mut f = fields(params, 1, "node")?;
+    let name = f.string("name")?;
+    let hostname = f.string("hostname")?;
+    let transport = transport(Some(f.string("transport")?))?.unwrap_or(Transport::Libvirt);
+    let uri = f.string("uri")?;
+    f.finish()?;
+    let node = NewNode { name, hostname, transport, uri };
+    let registered = ctx.store.register_node(ctx.caller()?, &node).map_err(from_store)?;
+    Ok(Record::new().int("id", registered.id).string("poller_token", registered.poller_token).build())
+}
+
+fn update(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+    let id = int(params, 1, "id")?;
+    let mut f = fields(params, 2, "changes")?;
+    let changes = NodeUpdate {
+        name: f.opt_string("name")?,
+        hostname: f.opt_string("hostname")?,
+        transport: transport(f.opt_string("transport")?)?,
+        uri: f.opt_string("uri")?,
+        rotate_token: f.opt_bool("rotate_token")?.unwrap_or(false),
+    };
+    f.finish()?;
+    let token = ctx.store.update_node(ctx.caller()?, id, &changes).map_err(from_store)?;
+    Ok(Value::String(token.unwrap_or_default()))
+}
+
+fn remove(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+    ctx.store.remove_node(ctx.caller()?, int(params, 1, "id")?).map_err(from_store)?;
+    Ok(done())
+}

@@ -1,0 +1,326 @@
+//! `vm.*`: the Virtual Machines pages — list, provision, resize, devices, notes, log and
+//! the power actions, which return a job id for the scheduler to carry out.
+
+use dxr::{Fault, Value};
+use zentific_sql::{
+    AuditEntry, NewDisk, NewVif, NewVm, Permission, PowerAction, Role, Vm, VmFilter, VmState, VmType, VmUpdate,
+};
+
+use crate::fault::from_store;
+use crate::params::{array, done, fields, int, string, Fields, Record};
+use crate::registry::{optional, param, Access, Ctx, Method, Type, TOKEN};
+
+/// A VM as `vm.list` shows it.
+fn vm_record(vm: &Vm) -> Record {
+    Record::new()
+        .int("id", vm.id)
+        .string("uuid", &vm.uuid)
+        .string("name", &vm.name)
+        .int("node", vm.node_id)
+        .string("node_name", &vm.node_name)
+        .string("type", vm.vm_type.as_str())
+        .string("os", &vm.os)
+        .string("state", vm.state.as_str())
+        .long("memory_kb", vm.memory_kb)
+        .long("max_memory_kb", vm.max_memory_kb)
+        .int("vcpus", vm.vcpus)
+        .opt_int("owner", vm.owner_id)
+        .opt_time("started_at", vm.started_at)
+}
+
+fn log_record(entry: &AuditEntry) -> Value {
+    Record::new()
+        .int("id", entry.id)
+        .time("at", entry.at)
+        .string("user", &entry.username)
+        .string("action", &entry.action)
+        .string("detail", &entry.detail)
+        .build()
+}
+
+fn read_vif(mut f: Fields<'_>) -> Result<NewVif, Fault> {
+    let vif = NewVif {
+        mac: f.opt_string("mac")?,
+        bridge: f.opt_string("bridge")?.unwrap_or_else(|| "xenbr0".into()),
+        model: f.opt_string("model")?.unwrap_or_default(),
+    };
+    f.finish()?;
+    Ok(vif)
+}
+
+fn read_disk(mut f: Fields<'_>) -> Result<NewDisk, Fault> {
+    let disk = NewDisk {
+        target: f.string("target")?,
+        source: f.string("source")?,
+        size_kb: f.opt_long("size_kb")?.unwrap_or(0),
+        readonly: f.opt_bool("readonly")?.unwrap_or(false),
+    };
+    f.finish()?;
+    Ok(disk)
+}
+
+const VM_ID: crate::registry::Param = param("id", Type::Int);
+const ANY_USER: Access = Access::Session(Role::User);
+
+macro_rules! power_method {
+    ($name:literal, $handler:ident, $help:literal) => {
+        Method {
+            name: $name,
+            help: $help,
+            params: &[TOKEN, VM_ID],
+            returns: Type::Int,
+            access: ANY_USER,
+            vm_param: Some((1, Permission::Power)),
+            blocking: true,
+            handler: $handler,
+        }
+    };
+}
+
+pub(super) const METHODS: &[Method] = &[
+    Method {
+        name: "vm.list",
+        help: "The VMs you may see, optionally filtered by {node?, state?, owner?}, as {id, uuid, name, node, node_name, type, os, state, memory_kb, max_memory_kb, vcpus, owner?, started_at?} structs (memory in KiB as i8).",
+        params: &[TOKEN, optional("filter", Type::Struct)],
+        returns: Type::Array,
+        access: ANY_USER,
+        vm_param: None,
+        blocking: true,
+        handler: list,
+    },
+    Method {
+        name: "vm.get",
+        help: "One VM: the vm.list struct plus created, vifs [{id, mac, bridge, model}], disks [{id, target, source, size_kb, readonly}] and your permissions on it. Needs view.",
+        params: &[TOKEN, VM_ID],
+        returns: Type::Struct,
+        access: ANY_USER,
+        vm_param: Some((1, Permission::View)),
+        blocking: true,
+        handler: get,
+    },
+    Method {
+        name: "vm.create",
+        help: "Provision a VM from {name, type (PV or HVM), node, memory_kb, max_memory_kb?, vcpus, os?, vifs?: [{bridge?, mac?, model?}], disks?: [{target, source, size_kb?, readonly?}]}. You become its owner. Returns the id of the create job; job.get's target is the new VM's id. Fault 6 over the per-VM limits (config) or your quota, 8 when the name is taken on the node.",
+        params: &[TOKEN, param("vm", Type::Struct)],
+        returns: Type::Int,
+        access: ANY_USER,
+        vm_param: None,
+        blocking: true,
+        handler: create,
+    },
+    Method {
+        name: "vm.update",
+        help: "Change {memory_kb?, max_memory_kb?, vcpus?}. Needs modify. Returns the id of the job that applies it. Fault 6 over the per-VM limits or the owner's quota.",
+        params: &[TOKEN, VM_ID, param("changes", Type::Struct)],
+        returns: Type::Int,
+        access: ANY_USER,
+        vm_param: Some((1, Permission::Modify)),
+        blocking: true,
+        handler: update,
+    },
+    power_method!("vm.start", start, "Boot a stopped or crashed VM. Needs power. Returns a job id; fault 5 in any other state."),
+    power_method!("vm.pause", pause, "Pause a running VM. Needs power. Returns a job id; fault 5 in any other state."),
+    power_method!("vm.unpause", unpause, "Resume a paused VM. Needs power. Returns a job id; fault 5 in any other state."),
+    power_method!("vm.shutdown", shutdown, "Ask a running VM's guest to shut down. Needs power. Returns a job id; fault 5 in any other state."),
+    power_method!("vm.reboot", reboot, "Ask a running VM's guest to reboot. Needs power. Returns a job id; fault 5 in any other state."),
+    power_method!("vm.destroy", destroy, "Stop a VM at once, as pulling the plug. Needs power. Returns a job id; fault 5 when it is already stopped."),
+    Method {
+        name: "vm.addVif",
+        help: "Add a network interface {bridge?, mac?, model?} (bridge defaults to xenbr0, the MAC is generated when absent). Needs modify. Returns {id, job}.",
+        params: &[TOKEN, VM_ID, param("vif", Type::Struct)],
+        returns: Type::Struct,
+        access: ANY_USER,
+        vm_param: Some((1, Permission::Modify)),
+        blocking: true,
+        handler: add_vif,
+    },
+    Method {
+        name: "vm.removeVif",
+        help: "Remove a network interface by its id. Needs modify. Returns a job id.",
+        params: &[TOKEN, VM_ID, param("vif", Type::Int)],
+        returns: Type::Int,
+        access: ANY_USER,
+        vm_param: Some((1, Permission::Modify)),
+        blocking: true,
+        handler: remove_vif,
+    },
+    Method {
+        name: "vm.addDisk",
+        help: "Add a disk {target, source, size_kb?, readonly?}. Needs modify. Returns {id, job}. Fault 8 when the target is taken.",
+        params: &[TOKEN, VM_ID, param("disk", Type::Struct)],
+        returns: Type::Struct,
+        access: ANY_USER,
+        vm_param: Some((1, Permission::Modify)),
+        blocking: true,
+        handler: add_disk,
+    },
+    Method {
+        name: "vm.removeDisk",
+        help: "Remove a disk by its id. Needs modify. Returns a job id.",
+        params: &[TOKEN, VM_ID, param("disk", Type::Int)],
+        returns: Type::Int,
+        access: ANY_USER,
+        vm_param: Some((1, Permission::Modify)),
+        blocking: true,
+        handler: remove_disk,
+    },
+    Method {
+        name: "vm.notes",
+        help: "The VM's notes (free text, empty when none). Needs view.",
+        params: &[TOKEN, VM_ID],
+        returns: Type::String,
+        access: ANY_USER,
+        vm_param: Some((1, Permission::View)),
+        blocking: true,
+        handler: notes,
+    },
+    Method {
+        name: "vm.setNotes",
+        help: "Replace the VM's notes (at most 64 KiB). Needs modify. Returns true.",
+        params: &[TOKEN, VM_ID, param("text", Type::String)],
+        returns: Type::Bool,
+        access: ANY_USER,
+        vm_param: Some((1, Permission::Modify)),
+        blocking: true,
+        handler: set_notes,
+    },
+    Method {
+        name: "vm.log",
+        help: "What happened to the VM, newest first: {id, at, user, action, detail} structs, at most limit (default 100, at most 1000). Needs view.",
+        params: &[TOKEN, VM_ID, optional("limit", Type::Int)],
+        returns: Type::Array,
+        access: ANY_USER,
+        vm_param: Some((1, Permission::View)),
+        blocking: true,
+        handler: log,
+    },
+];
+
+fn list(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+    let mut f = fields(params, 1, "filter")?;
+    let filter = VmFilter {
+        node: f.opt_int("node")?,
+        state: f.opt_string("state")?.map(|s| VmState::parse(&s, "filter.state").map_err(from_store)).transpose()?,
+        owner: f.opt_int("owner")?,
+    };
+    f.finish()?;
+    let vms = ctx.store.list_vms(ctx.caller()?, &filter).map_err(from_store)?;
+    Ok(array(vms.iter().map(|vm| vm_record(vm).build())))
+}
+
+fn get(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+    let detail = ctx.store.get_vm(ctx.caller()?, int(params, 1, "id")?).map_err(from_store)?;
+    let vifs = detail.vifs.iter().map(|v| {
+        Record::new().int("id", v.id).string("mac", &v.mac).string("bridge", &v.bridge).string("model", &v.model).build()
+    });
+    let disks = detail.disks.iter().map(|d| {
+        Record::new()
+            .int("id", d.id)
+            .string("target", &d.target)
+            .string("source", &d.source)
+            .long("size_kb", d.size_kb)
+            .bool("readonly", d.readonly)
+            .build()
+    });
+    let permissions = detail.permissions.iter().map(|p| Value::String(p.as_str().into()));
+    Ok(vm_record(&detail.vm)
+        .time("created", detail.vm.created_at)
+        .value("vifs", array(vifs))
+        .value("disks", array(disks))
+        .value("permissions", array(permissions))
+        .build())
+}
+
+fn create(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+    let mut f = fields(params, 1, "vm")?;
+    let new = NewVm {
+        name: f.string("name")?,
+        vm_type: VmType::parse(&f.string("type")?, "type").map_err(from_store)?,
+        node: f.int("node")?,
+        memory_kb: f.long("memory_kb")?,
+        max_memory_kb: f.opt_long("max_memory_kb")?,
+        vcpus: f.int("vcpus")?,
+        os: f.opt_string("os")?.unwrap_or_default(),
+        vifs: f.opt_array("vifs", read_vif)?,
+        disks: f.opt_array("disks", read_disk)?,
+    };
+    f.finish()?;
+    let (_vm, job) = ctx.store.create_vm(ctx.caller()?, &new).map_err(from_store)?;
+    Ok(Value::Integer(job))
+}
+
+fn update(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+    let id = int(params, 1, "id")?;
+    let mut f = fields(params, 2, "changes")?;
+    let changes = VmUpdate { memory_kb: f.opt_long("memory_kb")?, max_memory_kb: f.opt_long("max_memory_kb")?, vcpus: f.opt_int("vcpus")? };
+    f.finish()?;
+    Ok(Value::Integer(ctx.store.update_vm(ctx.caller()?, id, &changes).map_err(from_store)?))
+}
+
+fn power(ctx: &Ctx<'_>, params: &[Value], action: PowerAction) -> Result<Value, Fault> {
+    let job = ctx.store.power_vm(ctx.caller()?, int(params, 1, "id")?, action).map_err(from_store)?;
+    Ok(Value::Integer(job))
+}
+
+fn start(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+    power(ctx, params, PowerAction::Start)
+}
+fn pause(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+    power(ctx, params, PowerAction::Pause)
+}
+fn unpause(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+    power(ctx, params, PowerAction::Unpause)
+}
+fn shutdown(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+    power(ctx, params, PowerAction::Shutdown)
+}
+fn reboot(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+    power(ctx, params, PowerAction::Reboot)
+}
+fn destroy(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+    power(ctx, params, PowerAction::Destroy)
+}
+
+fn add_vif(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+    let vm = int(params, 1, "id")?;
+    let vif = read_vif(fields(params, 2, "vif")?)?;
+    let (id, job) = ctx.store.add_vif(ctx.caller()?, vm, &vif).map_err(from_store)?;
+    Ok(Record::new().int("id", id).int("job", job).build())
+}
+
+fn remove_vif(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+    let (vm, vif) = (int(params, 1, "id")?, int(params, 2, "vif")?);
+    Ok(Value::Integer(ctx.store.remove_vif(ctx.caller()?, vm, vif).map_err(from_store)?))
+}
+
+fn add_disk(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+    let vm = int(params, 1, "id")?;
+    let disk = read_disk(fields(params, 2, "disk")?)?;
+    let (id, job) = ctx.store.add_disk(ctx.caller()?, vm, &disk).map_err(from_store)?;
+    Ok(Record::new().int("id", id).int("job", job).build())
+}
+
+fn remove_disk(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+    let (vm, disk) = (int(params, 1, "id")?, int(params, 2, "disk")?);
+    Ok(Value::Integer(ctx.store.remove_disk(ctx.caller()?, vm, disk).map_err(from_store)?))
+}
+
+fn notes(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+    Ok(Value::String(ctx.store.vm_notes(ctx.caller()?, int(params, 1, "id")?).map_err(from_store)?))
+}
+
+fn set_notes(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+    let vm = int(params, 1, "id")?;
+    ctx.store.set_vm_notes(ctx.caller()?, vm, string(params, 2, "text")?).map_err(from_store)?;
+    Ok(done())
+}
+
+fn log(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+    let vm = int(params, 1, "id")?;
+    let limit = if params.len() > 2 { int(params, 2, "limit")? } else { 100 };
+    if !(1..=1000).contains(&limit) {
+        return Err(crate::fault::invalid_value("limit", format!("must be between 1 and 1000; got {limit}")));
+    }
+    let entries = ctx.store.vm_log(ctx.caller()?, vm, i64::from(limit)).map_err(from_store)?;
+    Ok(array(entries.iter().map(log_record)))
+}

@@ -1,0 +1,314 @@
+//! The method registry: the one table that routes calls, checks tokens, roles and per-VM
+//! permissions, and answers `system.listMethods`, `system.methodHelp`,
+//! `system.methodSignature` — and from which `docs/api.md` is generated.
+
+use std::collections::BTreeMap;
+
+use dxr::{Fault, Value};
+use zentific_sql::{Caller, Permission, Role, Store};
+
+use crate::fault::{self, invalid_params};
+
+/// XML-RPC types of parameters and results.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Type {
+    /// `int` (`i4`).
+    Int,
+    /// `i8`; `int` is accepted on input.
+    Long,
+    /// `string`.
+    String,
+    /// `boolean`.
+    Bool,
+    /// `struct`.
+    Struct,
+    /// `array`.
+    Array,
+    /// `dateTime.iso8601`.
+    DateTime,
+    /// Any of the above (multicall results).
+    Any,
+}
+
+impl Type {
+    /// The name `system.methodSignature` uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Type::Int => "int",
+            Type::Long => "i8",
+            Type::String => "string",
+            Type::Bool => "boolean",
+            Type::Struct => "struct",
+            Type::Array => "array",
+            Type::DateTime => "dateTime.iso8601",
+            Type::Any => "undef",
+        }
+    }
+
+    /// Whether `value` is of this type.
+    pub fn accepts(self, value: &Value) -> bool {
+        matches!(
+            (self, value),
+            (Type::Any, _)
+                | (Type::Int, Value::Integer(_))
+                | (Type::Long, Value::Integer(_) | Value::Long(_))
+                | (Type::String, Value::String(_))
+                | (Type::Bool, Value::Boolean(_))
+                | (Type::Struct, Value::Struct(_))
+                | (Type::Array, Value::Array(_))
+                | (Type::DateTime, Value::DateTime(_))
+        ) || matches!((self, value), (Type::Int, Value::Long(v)) if i32::try_from(*v).is_ok())
+    }
+}
+
+/// The XML-RPC type name of a value, for messages.
+pub fn type_of(value: &Value) -> &'static str {
+    match value {
+        Value::Integer(_) => "int",
+        Value::Long(_) => "i8",
+        Value::Boolean(_) => "boolean",
+        Value::String(_) => "string",
+        Value::Double(_) => "double",
+        Value::DateTime(_) => "dateTime.iso8601",
+        Value::Base64(_) => "base64",
+        Value::Struct(_) => "struct",
+        Value::Array(_) => "array",
+        _ => "unknown",
+    }
+}
+
+/// One parameter of a method.
+#[derive(Clone, Copy, Debug)]
+pub struct Param {
+    /// Its name, for help and messages.
+    pub name: &'static str,
+    /// Its type.
+    pub ty: Type,
+    /// Whether it may be left out (only trailing parameters are optional).
+    pub optional: bool,
+}
+
+/// The session token every authenticated method takes first.
+pub const TOKEN: Param = Param { name: "token", ty: Type::String, optional: false };
+
+/// A required parameter.
+pub const fn param(name: &'static str, ty: Type) -> Param {
+    Param { name, ty, optional: false }
+}
+
+/// An optional trailing parameter.
+pub const fn optional(name: &'static str, ty: Type) -> Param {
+    Param { name, ty, optional: true }
+}
+
+/// Who may call a method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: introspection and `session.login`.
+    Public,
+    /// A session token of a user with at least this role, as the first parameter.
+    Session(Role),
+}
+
+/// What a handler gets besides its parameters.
+pub struct Ctx<'a> {
+    /// The database.
+    pub store: &'a Store,
+    /// The registry (for introspection and multicall).
+    pub registry: &'a Registry,
+    caller: Option<Caller>,
+}
+
+impl Ctx<'_> {
+    /// The authenticated caller; every method with [`Access::Session`] has one.
+    pub fn caller(&self) -> Result<&Caller, Fault> {
+        self.caller
+            .as_ref()
+            .ok_or_else(|| fault::fault(fault::NOT_AUTHENTICATED, "this method needs a session token"))
+    }
+}
+
+/// A handler: typed-checked parameters in, a value or a fault out. Handlers block on the
+/// database; the endpoint runs them on a blocking thread.
+pub type HandlerFn = fn(&Ctx<'_>, &[Value]) -> Result<Value, Fault>;
+
+/// One API method.
+#[derive(Clone, Copy)]
+pub struct Method {
+    /// `namespace.method`.
+    pub name: &'static str,
+    /// What it does, what it returns, which faults to expect: `system.methodHelp`.
+    pub help: &'static str,
+    /// Parameters, the token included.
+    pub params: &'static [Param],
+    /// Result type.
+    pub returns: Type,
+    /// Who may call it.
+    pub access: Access,
+    /// A parameter that names a VM, and the permission the caller needs on it; checked
+    /// before the handler runs.
+    pub vm_param: Option<(usize, Permission)>,
+    /// Whether it touches the database (runs on a blocking thread) or not (inline).
+    pub blocking: bool,
+    /// The code.
+    pub handler: HandlerFn,
+}
+
+impl Method {
+    fn required(&self) -> usize {
+        self.params.iter().filter(|p| !p.optional).count()
+    }
+
+    /// `system.methodSignature`: one signature per accepted arity, result type first.
+    pub fn signatures(&self) -> Vec<Vec<&'static str>> {
+        (self.required()..=self.params.len())
+            .map(|n| {
+                std::iter::once(self.returns.name()).chain(self.params[..n].iter().map(|p| p.ty.name())).collect()
+            })
+            .collect()
+    }
+
+    /// The call's shape for messages, e.g. `vm.get(token, id)`.
+    pub fn synopsis(&self) -> String {
+        let params: Vec<String> = self
+            .params
+            .iter()
+            .map(|p| if p.optional { format!("[{}]", p.name) } else { p.name.to_string() })
+            .collect();
+        format!("{}({})", self.name, params.join(", "))
+    }
+}
+
+/// Every method, by name.
+pub struct Registry {
+    methods: BTreeMap<&'static str, Method>,
+}
+
+impl Registry {
+    /// Build the registry from method tables; a duplicate name is a programming error.
+    pub fn new(tables: impl IntoIterator<Item = Method>) -> Registry {
+        let mut methods = BTreeMap::new();
+        for method in tables {
+            assert!(methods.insert(method.name, method).is_none(), "method {} registered twice", method.name);
+        }
+        Registry { methods }
+    }
+
+    /// A method by name.
+    pub fn get(&self, name: &str) -> Option<&Method> {
+        self.methods.get(name)
+    }
+
+    /// All methods, sorted by name.
+    pub fn methods(&self) -> impl Iterator<Item = &Method> {
+        self.methods.values()
+    }
+
+    /// The method or fault -32601.
+    pub fn lookup(&self, name: &str) -> Result<&Method, Fault> {
+        self.get(name).ok_or_else(|| {
+            fault::fault(
+                fault::NO_SUCH_METHOD,
+                format!("there is no method '{}'; system.listMethods lists them all", truncate(name, 80)),
+            )
+        })
+    }
+
+    /// Run one call through every check the registry knows, then the handler:
+    /// token (fault 1), role (fault 2), parameter count and types (-32602), the VM
+    /// parameter's existence and permission (faults 3 and 2).
+    pub fn call(&self, store: &Store, name: &str, params: &[Value]) -> Result<Value, Fault> {
+        let method = self.lookup(name)?;
+        let caller = match method.access {
+            Access::Public => None,
+            Access::Session(role) => {
+                let Some(Value::String(token)) = params.first() else {
+                    return Err(fault::fault(
+                        fault::NOT_AUTHENTICATED,
+                        format!("{} needs a session token as its first parameter; call session.login to get one", method.name),
+                    ));
+                };
+                let caller = store.caller_for_token(token).map_err(fault::from_store)?;
+                caller.require_role(role, method.name).map_err(fault::from_store)?;
+                Some(caller)
+            }
+        };
+        check_params(method, params)?;
+        if let (Some((index, permission)), Some(caller)) = (method.vm_param, &caller) {
+            let id = crate::params::int(params, index, method.params[index].name)?;
+            store.require_vm_permission(caller, id, permission).map_err(fault::from_store)?;
+        }
+        let ctx = Ctx { store, registry: self, caller };
+        (method.handler)(&ctx, params)
+    }
+
+    /// `docs/api.md`: the API reference, generated from the registry.
+    pub fn markdown(&self) -> String {
+        let mut out = String::from(
+            "# Zentific XML-RPC API reference\n\n\
+             Generated from the method registry by `zentific api-doc`; a test fails when this \
+             file is stale. Conventions and fault codes: see the README.\n",
+        );
+        let mut namespace = "";
+        for method in self.methods() {
+            let ns = method.name.split('.').next().unwrap_or("");
+            if ns != namespace {
+                namespace = ns;
+                out.push_str(&format!("\n## {ns}\n"));
+            }
+            let access = match method.access {
+                Access::Public => "no token".to_string(),
+                Access::Session(role) => format!("role {role} or above"),
+            };
+            let vm = method
+                .vm_param
+                .map(|(i, p)| format!("; needs `{p}` on the VM in `{}`", method.params[i].name))
+                .unwrap_or_default();
+            let params: Vec<String> =
+                method.params.iter().map(|p| format!("{}{}: {}", p.name, if p.optional { "?" } else { "" }, p.ty.name())).collect();
+            out.push_str(&format!(
+                "\n### `{}`\n\n`{}({}) → {}` — {access}{vm}\n\n{}\n",
+                method.name,
+                method.name,
+                params.join(", "),
+                method.returns.name(),
+                method.help
+            ));
+        }
+        out
+    }
+}
+
+fn check_params(method: &Method, params: &[Value]) -> Result<(), Fault> {
+    let (min, max) = (method.required(), method.params.len());
+    if params.len() < min || params.len() > max {
+        let count = if min == max { format!("{min}") } else { format!("{min} to {max}") };
+        return Err(invalid_params(format!(
+            "{} takes {count} parameter(s): {}; got {}",
+            method.name,
+            method.synopsis(),
+            params.len()
+        )));
+    }
+    for (i, (value, param)) in params.iter().zip(method.params).enumerate() {
+        if !param.ty.accepts(value) {
+            return Err(invalid_params(format!(
+                "parameter {} ({}) of {} must be {}; got {}",
+                i + 1,
+                param.name,
+                method.name,
+                param.ty.name(),
+                type_of(value)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// At most `max` characters of `text`, for echoing caller input in messages.
+pub fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
