@@ -1,0 +1,192 @@
+//! Test harness: starts the real `zentific` binary on 127.0.0.1:0 against a throwaway
+//! database and talks XML-RPC to it over HTTP.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use dxr::{Fault, FaultResponse, MethodCall, MethodResponse, Value};
+
+pub use zentific_sql::testing::{fresh_postgres_database, fresh_sqlite_database};
+
+/// The admin password every test server starts with.
+pub const ADMIN_PASSWORD: &str = "admin-password";
+
+/// A running server; killed when dropped.
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT/RPC2`
+    pub url: String,
+    /// The database URL it runs on.
+    pub database: String,
+}
+
+impl Server {
+    /// A server on a fresh SQLite database.
+    pub fn sqlite() -> Server {
+        Server::start(&fresh_sqlite_database(), &[])
+    }
+
+    /// A server on a fresh database of a real PostgreSQL server.
+    pub fn postgres() -> Server {
+        Server::start(&fresh_postgres_database(), &[])
+    }
+
+    /// Start `zentific serve` on `database` with extra flags; waits until it listens.
+    pub fn start(database: &str, extra: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_zentific"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
+            .args(extra)
+            .env("ZENTIFIC_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start zentific");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let addr = rest.split_whitespace().next().unwrap_or_default().to_string();
+                    let _ = tx.send(addr);
+                }
+                if std::env::var_os("ZENTIFIC_TEST_LOG").is_some() {
+                    eprintln!("[server] {line}");
+                }
+            }
+        });
+        let addr = rx.recv_timeout(Duration::from_secs(60)).expect("server did not report its address");
+        Server { child, url: format!("http://{addr}/RPC2"), database: database.to_string() }
+    }
+
+    /// Call a method; `Err` holds the fault.
+    pub fn call(&self, method: &str, params: Vec<Value>) -> Result<Value, Fault> {
+        let body = MethodCall { name: method.into(), params }.to_xml().expect("serialize call");
+        let text = self.post(body.as_bytes()).1;
+        decode(&text)
+    }
+
+    /// POST raw bytes; returns (HTTP status, body).
+    pub fn post(&self, body: &[u8]) -> (u16, String) {
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let mut response = agent
+            .post(&self.url)
+            .header("Content-Type", "text/xml")
+            .send(body)
+            .expect("HTTP request");
+        let status = response.status().as_u16();
+        let text = response.body_mut().with_config().limit(64 << 20).read_to_string().expect("read body");
+        (status, text)
+    }
+
+    /// Log in; returns the token.
+    pub fn login(&self, username: &str, password: &str) -> String {
+        match self.call("session.login", vec![s(username), s(password)]) {
+            Ok(Value::String(token)) => token,
+            other => panic!("login failed: {other:?}"),
+        }
+    }
+
+    /// Log in as the first admin.
+    pub fn admin(&self) -> String {
+        self.login("admin", ADMIN_PASSWORD)
+    }
+
+    /// Whether the process is still running.
+    pub fn is_alive(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Decode a methodResponse body.
+pub fn decode(text: &str) -> Result<Value, Fault> {
+    if let Ok(response) = MethodResponse::from_xml(text) {
+        return Ok(response.value);
+    }
+    match FaultResponse::from_xml(text) {
+        Ok(fault) => Err(fault.fault),
+        Err(_) => panic!("not an XML-RPC response: {text}"),
+    }
+}
+
+/// A string value.
+pub fn s(text: &str) -> Value {
+    Value::String(text.into())
+}
+
+/// An int value.
+pub fn i(v: i32) -> Value {
+    Value::Integer(v)
+}
+
+/// A struct value from pairs.
+pub fn st(members: &[(&str, Value)]) -> Value {
+    Value::Struct(members.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+}
+
+/// An array value.
+pub fn arr(items: Vec<Value>) -> Value {
+    Value::Array(items)
+}
+
+/// A member of a struct value.
+pub fn member<'a>(value: &'a Value, name: &str) -> &'a Value {
+    match value {
+        Value::Struct(members) => members.get(name).unwrap_or_else(|| panic!("no member {name} in {value:?}")),
+        other => panic!("not a struct: {other:?}"),
+    }
+}
+
+/// An int out of a value.
+pub fn int(value: &Value) -> i32 {
+    match value {
+        Value::Integer(v) => *v,
+        other => panic!("not an int: {other:?}"),
+    }
+}
+
+/// The fault code of a result that must be a fault.
+pub fn code(result: Result<Value, Fault>) -> i32 {
+    match result {
+        Err(fault) => fault.code(),
+        Ok(value) => panic!("expected a fault, got {value:?}"),
+    }
+}
+
+/// Register a node and return its id.
+pub fn node(server: &Server, token: &str, name: &str) -> i32 {
+    let node = st(&[("name", s(name)), ("hostname", s("127.0.0.1")), ("transport", s("libvirt")), ("uri", s("test:///default"))]);
+    int(member(&server.call("node.register", vec![s(token), node]).unwrap(), "id"))
+}
+
+/// Create a VM and return its id (the target of the create job).
+pub fn vm(server: &Server, token: &str, node: i32, name: &str) -> i32 {
+    let spec = st(&[
+        ("name", s(name)),
+        ("type", s("PV")),
+        ("node", i(node)),
+        ("memory_kb", i(262_144)),
+        ("vcpus", i(1)),
+        ("disks", arr(vec![st(&[("target", s("xvda")), ("source", s("/srv/xen/a.img"))])])),
+    ]);
+    let job = int(&server.call("vm.create", vec![s(token), spec]).unwrap());
+    int(member(&server.call("job.get", vec![s(token), i(job)]).unwrap(), "target"))
+}
+
+/// Create a user with a role and return (id, token).
+pub fn user(server: &Server, admin: &str, name: &str, role: &str) -> (i32, String) {
+    let spec = st(&[("username", s(name)), ("password", s("user-password")), ("role", s(role))]);
+    let id = int(&server.call("user.create", vec![s(admin), spec]).unwrap());
+    (id, server.login(name, "user-password"))
+}
