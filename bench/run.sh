@@ -142,7 +142,7 @@ fi
 # ---- start the servers -----------------------------------------------------
 
 SERVERS=() # short names, in table order
-declare -A LABEL URL TOKEN
+declare -A LABEL URL TOKEN SPID
 
 if [[ "$SKIP_ZENTIFIC" != 1 ]]; then
     port="$(free_port)"
@@ -150,6 +150,7 @@ if [[ "$SKIP_ZENTIFIC" != 1 ]]; then
         --listen "127.0.0.1:$port" --database "sqlite://$TMP/bench.db" \
         2>"$TMP/zentific.log" >&2 &
     PIDS+=($!)
+    SPID[zentific]=$!
     SERVERS+=(zentific)
     LABEL[zentific]="zentific"
     URL[zentific]="http://127.0.0.1:$port/RPC2"
@@ -164,6 +165,7 @@ fi
 port="$(free_port)"
 "$PY" bench/peers/simple_server.py "$port" 2>"$TMP/python.log" >&2 &
 PIDS+=($!)
+SPID[python]=$!
 SERVERS+=(python)
 LABEL[python]="Python SimpleXMLRPCServer"
 URL[python]="http://127.0.0.1:$port/RPC2"
@@ -173,6 +175,7 @@ wait_ready python "$!" "${URL[python]}"
 port="$(free_port)"
 "$TMP/xmlrpc_c_server" "$port" 2>"$TMP/xmlrpc-c.log" >&2 &
 PIDS+=($!)
+SPID[xmlrpc-c]=$!
 SERVERS+=(xmlrpc-c)
 LABEL[xmlrpc-c]="xmlrpc-c (Abyss)"
 URL[xmlrpc-c]="http://127.0.0.1:$port/RPC2"
@@ -194,7 +197,11 @@ done
 
 mkdir -p "$OUT_DIR"
 WRK_ARGS=(--latency -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s bench/wrk/post.lua)
-RESULTS="$TMP/results.tsv" # call, server, calls/s, p99 in ms, error note
+RESULTS="$TMP/results.tsv" # call, server, calls/s, p99 in ms, error note, server CPU µs per call
+
+# CPU time (user + system, all threads) a process has used, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+TICKS_PER_SECOND="$(getconf CLK_TCK)"
 : >"$RESULTS"
 
 for call in "${CALLS[@]}"; do
@@ -202,12 +209,14 @@ for call in "${CALLS[@]}"; do
         out="$OUT_DIR/wrk-$server-$call.txt"
         log "wrk: $call on ${LABEL[$server]} ($DURATION)"
         # In the background plus wait, so INT/TERM reach the trap without waiting for wrk.
+        ticks_before="$(cpu_ticks "${SPID[$server]}")"
         BODY_FILE="$TMP/body-$server-$call.xml" wrk "${WRK_ARGS[@]}" "${URL[$server]}" >"$out" &
         WRK_PID=$!
         wait "$WRK_PID"
         WRK_PID=
+        ticks="$(( $(cpu_ticks "${SPID[$server]}") - ticks_before ))"
         # Requests/sec, the 99% line (converted to ms) and any error counts.
-        awk -v call="$call" -v server="$server" '
+        awk -v call="$call" -v server="$server" -v ticks="$ticks" -v hz="$TICKS_PER_SECOND" '
             function ms(v) {
                 if (v ~ /us$/) return v / 1000
                 if (v ~ /ms$/) return v + 0
@@ -216,12 +225,14 @@ for call in "${CALLS[@]}"; do
                 return v + 0
             }
             /^Requests\/sec:/        { rps = $2 }
+            / requests in /          { requests = $1 }
             $1 == "99%"              { p99 = ms($2) }
             /Socket errors:/         { sub(/^ *Socket errors: */, ""); err = err "socket errors: " $0 "; " }
             /Non-2xx or 3xx/         { err = err "non-2xx responses: " $NF "; " }
             END {
                 if (rps == "" || p99 == "") { print "cannot parse wrk output" > "/dev/stderr"; exit 1 }
-                printf "%s\t%s\t%s\t%s\t%s\n", call, server, rps, p99, err
+                cpu_us = (requests > 0) ? ticks / hz * 1e6 / requests : 0
+                printf "%s\t%s\t%s\t%s\t%s\t%s\n", call, server, rps, p99, err, cpu_us
             }' "$out" >>"$RESULTS" || die "see $out"
     done
 done
@@ -241,22 +252,24 @@ done >"$LABELS"
     echo "BODY_FILE=<request.xml> wrk ${WRK_ARGS[*]} http://127.0.0.1:<port>/RPC2"
     echo '```'
     echo
-    echo "| call | server | calls/s | p99 latency | ratio vs xmlrpc-c |"
-    echo "|---|---|---:|---:|---:|"
+    echo "| call | server | calls/s | p99 latency | ratio vs xmlrpc-c | server CPU per call | calls per CPU-second, ratio vs xmlrpc-c |"
+    echo "|---|---|---:|---:|---:|---:|---:|"
     awk -F'\t' '
         FNR == NR { label[$1] = $2; next }
-        { n++; call[n] = $1; srv[n] = $2; rps[n] = $3; p99[n] = $4; err[n] = $5
-          if ($2 == "xmlrpc-c") base[$1] = $3 }
+        { n++; call[n] = $1; srv[n] = $2; rps[n] = $3; p99[n] = $4; err[n] = $5; cpu[n] = $6
+          if ($2 == "xmlrpc-c") { base[$1] = $3; base_cpu[$1] = $6 } }
         END {
             for (i = 1; i <= n; i++) {
                 ratio = (base[call[i]] > 0) ? sprintf("%.2f×", rps[i] / base[call[i]]) : "n/a"
                 mark = (err[i] != "") ? " *" : ""
-                printf "| `%s` | %s%s | %.0f | %.2f ms | %s |\n", call[i], label[srv[i]], mark, rps[i], p99[i], ratio
+                cpu_ratio = (cpu[i] > 0 && base_cpu[call[i]] > 0) ? sprintf("%.2f×", base_cpu[call[i]] / cpu[i]) : "n/a"
+                printf "| `%s` | %s%s | %.0f | %.2f ms | %s | %.1f µs | %s |\n", call[i], label[srv[i]], mark, rps[i], p99[i], ratio, cpu[i], cpu_ratio
             }
             for (i = 1; i <= n; i++)
                 if (err[i] != "") { if (!notes++) print ""; printf "\\* %s, `%s`: %s\n", label[srv[i]], call[i], err[i] }
         }' "$LABELS" "$RESULTS"
     echo
     echo "threads=$THREADS connections=$CONNECTIONS duration=$DURATION; $(nproc) CPUs; servers and wrk share the machine."
+    echo "Server CPU per call: user+system time of the server process (all threads) during the run, over the requests wrk completed."
 } | tee "$OUT_DIR/results.md"
 log "raw wrk output and results.md are in $OUT_DIR"

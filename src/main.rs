@@ -10,6 +10,11 @@ use clap::{Parser, Subcommand};
 use serde::Deserialize;
 use zentific_sql::{NewUser, Role, Store, redact};
 
+/// Answers are built from many small strings; mimalloc serves them much faster than
+/// the system allocator (see BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Manager for Xen virtual machines.
 #[derive(Parser)]
 #[command(version, about, long_about = None)]
@@ -87,7 +92,8 @@ fn main() -> anyhow::Result<()> {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read config file {}", path.display()))?;
-            toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))?
+            toml::from_str(&text)
+                .with_context(|| format!("invalid config file {}", path.display()))?
         }
         None => FileConfig::default(),
     };
@@ -106,14 +112,19 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(command) => user_command(&open(&database)?, command),
-        Command::Serve { listen, max_body_bytes } => {
+        Command::Serve {
+            listen,
+            max_body_bytes,
+        } => {
             let store = open(&database)?;
             first_start(&store)?;
             let mut limits = zentific_xmlrpc::Limits::default();
             if let Some(max) = max_body_bytes.or(file.max_body_bytes) {
                 limits.max_body_bytes = max;
             }
-            let listen = listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+            let listen = listen
+                .or(file.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
             serve(store, listen, limits)
         }
     }
@@ -123,7 +134,9 @@ fn main() -> anyhow::Result<()> {
 fn default_database() -> anyhow::Result<String> {
     let dir = match std::env::var_os("ZENTIFIC_DATA_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => dirs::data_dir().context("no data directory; set ZENTIFIC_DATA_DIR or --database")?.join("zentific"),
+        None => dirs::data_dir()
+            .context("no data directory; set ZENTIFIC_DATA_DIR or --database")?
+            .join("zentific"),
     };
     Ok(format!("sqlite://{}", dir.join("zentific.db").display()))
 }
@@ -144,10 +157,20 @@ fn first_start(store: &Store) -> anyhow::Result<()> {
         Ok(password) => (password, false),
         Err(_) => (random_password(), true),
     };
-    let admin = NewUser { username: "admin".into(), password: password.clone(), email: String::new(), role: Role::Admin, language: None };
-    store.create_user(None, &admin).context("cannot create the first admin (check ZENTIFIC_ADMIN_PASSWORD)")?;
+    let admin = NewUser {
+        username: "admin".into(),
+        password: password.clone(),
+        email: String::new(),
+        role: Role::Admin,
+        language: None,
+    };
+    store
+        .create_user(None, &admin)
+        .context("cannot create the first admin (check ZENTIFIC_ADMIN_PASSWORD)")?;
     if generated {
-        eprintln!("\nCreated user 'admin' with password: {password}\nIt is shown only this once; change it with user.setPassword or `zentific user passwd admin`.\n");
+        eprintln!(
+            "\nCreated user 'admin' with password: {password}\nIt is shown only this once; change it with user.setPassword or `zentific user passwd admin`.\n"
+        );
     } else {
         tracing::info!("created user 'admin' with the password from ZENTIFIC_ADMIN_PASSWORD");
     }
@@ -157,8 +180,14 @@ fn first_start(store: &Store) -> anyhow::Result<()> {
 fn random_password() -> String {
     use std::io::Read;
     let mut bytes = [0u8; 12];
-    if std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).is_err() {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+    if std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .is_err()
+    {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
         bytes.copy_from_slice(&nanos.to_le_bytes()[..12]);
     }
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -170,7 +199,9 @@ fn read_password() -> anyhow::Result<String> {
     }
     eprint!("Password: ");
     let mut line = String::new();
-    std::io::stdin().read_line(&mut line).context("cannot read the password from stdin")?;
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the password from stdin")?;
     let password = line.trim_end_matches(['\r', '\n']).to_string();
     if password.is_empty() {
         bail!("no password given: set ZENTIFIC_PASSWORD or type it on stdin");
@@ -180,14 +211,26 @@ fn read_password() -> anyhow::Result<String> {
 
 fn user_command(store: &Store, command: UserCommand) -> anyhow::Result<()> {
     match command {
-        UserCommand::Add { username, role, email } => {
+        UserCommand::Add {
+            username,
+            role,
+            email,
+        } => {
             let role = Role::parse(&role, "--role")?;
-            let new = NewUser { username: username.clone(), password: read_password()?, email, role, language: None };
+            let new = NewUser {
+                username: username.clone(),
+                password: read_password()?,
+                email,
+                role,
+                language: None,
+            };
             let id = store.create_user(None, &new)?;
             println!("created user '{username}' (id {id}, role {role})");
         }
         UserCommand::Passwd { username } => {
-            let user = store.find_user(&username)?.with_context(|| format!("there is no user '{username}'"))?;
+            let user = store
+                .find_user(&username)?
+                .with_context(|| format!("there is no user '{username}'"))?;
             store.set_password(None, user.id, &read_password()?)?;
             println!("password of '{username}' changed; their sessions have ended");
         }
@@ -196,13 +239,19 @@ fn user_command(store: &Store, command: UserCommand) -> anyhow::Result<()> {
 }
 
 fn serve(store: Store, listen: SocketAddr, limits: zentific_xmlrpc::Limits) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
         let local = listener.local_addr()?;
         tracing::info!("listening on {local} (XML-RPC at http://{local}/RPC2)");
         let app = zentific_xmlrpc::router(store, limits);
-        axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
         tracing::info!("stopped");
         Ok(())
     })

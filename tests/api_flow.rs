@@ -13,77 +13,337 @@ fn scenario(server: &Server) {
 
     // Nodes.
     let n = node(server, &admin, "xen-01");
-    assert_eq!(code(server.call("node.register", vec![s(&admin), st(&[("name", s("xen-01")), ("hostname", s("h")), ("transport", s("ssh")), ("uri", s("ssh://h"))])])), 8);
-    let rotated = server.call("node.update", vec![s(&admin), i(n), st(&[("hostname", s("xen-01.lab")), ("rotate_token", Value::Boolean(true))])]).unwrap();
+    assert_eq!(
+        code(server.call(
+            "node.register",
+            vec![
+                s(&admin),
+                st(&[
+                    ("name", s("xen-01")),
+                    ("hostname", s("h")),
+                    ("transport", s("ssh")),
+                    ("uri", s("ssh://h"))
+                ])
+            ]
+        )),
+        8
+    );
+    let rotated = server
+        .call(
+            "node.update",
+            vec![
+                s(&admin),
+                i(n),
+                st(&[
+                    ("hostname", s("xen-01.lab")),
+                    ("rotate_token", Value::Boolean(true)),
+                ]),
+            ],
+        )
+        .unwrap();
     assert!(matches!(&rotated, Value::String(t) if t.len() == 64));
-    assert_eq!(member(&server.call("node.get", vec![s(&admin), i(n)]).unwrap(), "hostname"), &s("xen-01.lab"));
+    assert_eq!(
+        member(
+            &server.call("node.get", vec![s(&admin), i(n)]).unwrap(),
+            "hostname"
+        ),
+        &s("xen-01.lab")
+    );
 
     // VMs: provision, inspect, resize, devices, notes, power, jobs.
     let web = vm(server, &admin, n, "web");
     let detail = server.call("vm.get", vec![s(&admin), i(web)]).unwrap();
     assert_eq!(member(&detail, "state"), &s("stopped"));
     assert_eq!(member(&detail, "memory_kb"), &Value::Long(262_144));
-    let vif = server.call("vm.addVif", vec![s(&admin), i(web), st(&[("bridge", s("xenbr1"))])]).unwrap();
-    let disk = server.call("vm.addDisk", vec![s(&admin), i(web), st(&[("target", s("xvdb")), ("source", s("/srv/b.img")), ("size_kb", i(1024))])]).unwrap();
-    assert_eq!(code(server.call("vm.addDisk", vec![s(&admin), i(web), st(&[("target", s("xvdb")), ("source", s("/srv/c.img"))])])), 8);
-    server.call("vm.removeVif", vec![s(&admin), i(web), member(&vif, "id").clone()]).unwrap();
-    server.call("vm.removeDisk", vec![s(&admin), i(web), member(&disk, "id").clone()]).unwrap();
-    assert_eq!(code(server.call("vm.removeDisk", vec![s(&admin), i(web), member(&disk, "id").clone()])), 3);
-    server.call("vm.update", vec![s(&admin), i(web), st(&[("memory_kb", i(524_288)), ("vcpus", i(2))])]).unwrap();
-    assert_eq!(code(server.call("vm.update", vec![s(&admin), i(web), st(&[("vcpus", i(64))])])), 6);
-    assert_eq!(code(server.call("vm.update", vec![s(&admin), i(web), st(&[("memory_kb", i(2_000_000)), ("max_memory_kb", i(1_000_000))])])), 4);
-    server.call("vm.setNotes", vec![s(&admin), i(web), s("owner: ops team")]).unwrap();
-    assert_eq!(server.call("vm.notes", vec![s(&admin), i(web)]).unwrap(), s("owner: ops team"));
+    let vif = server
+        .call(
+            "vm.addVif",
+            vec![s(&admin), i(web), st(&[("bridge", s("xenbr1"))])],
+        )
+        .unwrap();
+    let disk = server
+        .call(
+            "vm.addDisk",
+            vec![
+                s(&admin),
+                i(web),
+                st(&[
+                    ("target", s("xvdb")),
+                    ("source", s("/srv/b.img")),
+                    ("size_kb", i(1024)),
+                ]),
+            ],
+        )
+        .unwrap();
+    assert_eq!(
+        code(server.call(
+            "vm.addDisk",
+            vec![
+                s(&admin),
+                i(web),
+                st(&[("target", s("xvdb")), ("source", s("/srv/c.img"))])
+            ]
+        )),
+        8
+    );
+    server
+        .call(
+            "vm.removeVif",
+            vec![s(&admin), i(web), member(&vif, "id").clone()],
+        )
+        .unwrap();
+    server
+        .call(
+            "vm.removeDisk",
+            vec![s(&admin), i(web), member(&disk, "id").clone()],
+        )
+        .unwrap();
+    assert_eq!(
+        code(server.call(
+            "vm.removeDisk",
+            vec![s(&admin), i(web), member(&disk, "id").clone()]
+        )),
+        3
+    );
+    server
+        .call(
+            "vm.update",
+            vec![
+                s(&admin),
+                i(web),
+                st(&[("memory_kb", i(524_288)), ("vcpus", i(2))]),
+            ],
+        )
+        .unwrap();
+    assert_eq!(
+        code(server.call(
+            "vm.update",
+            vec![s(&admin), i(web), st(&[("vcpus", i(64))])]
+        )),
+        6
+    );
+    assert_eq!(
+        code(server.call(
+            "vm.update",
+            vec![
+                s(&admin),
+                i(web),
+                st(&[("memory_kb", i(2_000_000)), ("max_memory_kb", i(1_000_000))])
+            ]
+        )),
+        4
+    );
+    server
+        .call("vm.setNotes", vec![s(&admin), i(web), s("owner: ops team")])
+        .unwrap();
+    assert_eq!(
+        server.call("vm.notes", vec![s(&admin), i(web)]).unwrap(),
+        s("owner: ops team")
+    );
     assert_eq!(code(server.call("vm.pause", vec![s(&admin), i(web)])), 5);
     let start = int(&server.call("vm.start", vec![s(&admin), i(web)]).unwrap());
     let job = server.call("job.get", vec![s(&admin), i(start)]).unwrap();
-    assert_eq!((member(&job, "action"), member(&job, "state")), (&s("start"), &s("pending")));
-    let Value::Array(pending) = server.call("job.list", vec![s(&admin), st(&[("state", s("pending")), ("vm", i(web))])]).unwrap() else { panic!() };
+    assert_eq!(
+        (member(&job, "action"), member(&job, "state")),
+        (&s("start"), &s("pending"))
+    );
+    let Value::Array(pending) = server
+        .call(
+            "job.list",
+            vec![s(&admin), st(&[("state", s("pending")), ("vm", i(web))])],
+        )
+        .unwrap()
+    else {
+        panic!()
+    };
     let actions: Vec<&Value> = pending.iter().map(|j| member(j, "action")).collect();
-    let expected = ["start", "update", "detach-disk", "detach-vif", "attach-disk", "attach-vif", "create"];
-    assert_eq!(actions, expected.iter().map(|a| s(a)).collect::<Vec<_>>().iter().collect::<Vec<_>>());
-    server.call("job.cancel", vec![s(&admin), i(start)]).unwrap();
-    assert_eq!(code(server.call("job.cancel", vec![s(&admin), i(start)])), 5);
-    let Value::Array(log) = server.call("vm.log", vec![s(&admin), i(web), i(3)]).unwrap() else { panic!() };
+    let expected = [
+        "start",
+        "update",
+        "detach-disk",
+        "detach-vif",
+        "attach-disk",
+        "attach-vif",
+        "create",
+    ];
+    assert_eq!(
+        actions,
+        expected
+            .iter()
+            .map(|a| s(a))
+            .collect::<Vec<_>>()
+            .iter()
+            .collect::<Vec<_>>()
+    );
+    server
+        .call("job.cancel", vec![s(&admin), i(start)])
+        .unwrap();
+    assert_eq!(
+        code(server.call("job.cancel", vec![s(&admin), i(start)])),
+        5
+    );
+    let Value::Array(log) = server
+        .call("vm.log", vec![s(&admin), i(web), i(3)])
+        .unwrap()
+    else {
+        panic!()
+    };
     assert_eq!(log.len(), 3);
     assert_eq!(member(&log[0], "action"), &s("job.cancel"));
 
     // Users: roles, quotas, self-service, disabling.
     let (alice_id, alice) = user(server, &admin, "alice", "user");
-    server.call("user.setQuota", vec![s(&admin), i(alice_id), st(&[("vms", i(1))])]).unwrap();
+    server
+        .call(
+            "user.setQuota",
+            vec![s(&admin), i(alice_id), st(&[("vms", i(1))])],
+        )
+        .unwrap();
     vm(server, &alice, n, "alice-1");
-    let second = st(&[("name", s("alice-2")), ("type", s("PV")), ("node", i(n)), ("memory_kb", i(262_144)), ("vcpus", i(1))]);
+    let second = st(&[
+        ("name", s("alice-2")),
+        ("type", s("PV")),
+        ("node", i(n)),
+        ("memory_kb", i(262_144)),
+        ("vcpus", i(1)),
+    ]);
     assert_eq!(code(server.call("vm.create", vec![s(&alice), second])), 6);
-    assert_eq!(member(&server.call("user.getQuota", vec![s(&alice), i(alice_id)]).unwrap(), "vms"), &i(1));
-    server.call("user.update", vec![s(&alice), i(alice_id), st(&[("language", s("de")), ("email", s("alice@example.org"))])]).unwrap();
-    assert_eq!(code(server.call("user.update", vec![s(&alice), i(alice_id), st(&[("role", s("admin"))])])), 2);
-    let Value::Array(seen) = server.call("user.list", vec![s(&alice)]).unwrap() else { panic!() };
+    assert_eq!(
+        member(
+            &server
+                .call("user.getQuota", vec![s(&alice), i(alice_id)])
+                .unwrap(),
+            "vms"
+        ),
+        &i(1)
+    );
+    server
+        .call(
+            "user.update",
+            vec![
+                s(&alice),
+                i(alice_id),
+                st(&[("language", s("de")), ("email", s("alice@example.org"))]),
+            ],
+        )
+        .unwrap();
+    assert_eq!(
+        code(server.call(
+            "user.update",
+            vec![s(&alice), i(alice_id), st(&[("role", s("admin"))])]
+        )),
+        2
+    );
+    let Value::Array(seen) = server.call("user.list", vec![s(&alice)]).unwrap() else {
+        panic!()
+    };
     assert_eq!(seen.len(), 1);
-    let Value::String(fresh) = server.call("user.resetPassword", vec![s(&admin), i(alice_id)]).unwrap() else { panic!() };
-    assert_eq!(code(server.call("session.whoami", vec![s(&alice)])), 1, "a reset ends sessions");
+    let Value::String(fresh) = server
+        .call("user.resetPassword", vec![s(&admin), i(alice_id)])
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(
+        code(server.call("session.whoami", vec![s(&alice)])),
+        1,
+        "a reset ends sessions"
+    );
     let alice = server.login("alice", &fresh);
-    server.call("user.setPassword", vec![s(&alice), i(alice_id), s("alice-new-pass")]).unwrap();
+    server
+        .call(
+            "user.setPassword",
+            vec![s(&alice), i(alice_id), s("alice-new-pass")],
+        )
+        .unwrap();
     let alice = server.login("alice", "alice-new-pass");
-    server.call("user.update", vec![s(&admin), i(alice_id), st(&[("disabled", Value::Boolean(true))])]).unwrap();
+    server
+        .call(
+            "user.update",
+            vec![
+                s(&admin),
+                i(alice_id),
+                st(&[("disabled", Value::Boolean(true))]),
+            ],
+        )
+        .unwrap();
     assert_eq!(code(server.call("session.whoami", vec![s(&alice)])), 1);
-    assert_eq!(code(server.call("session.login", vec![s("alice"), s("alice-new-pass")])), 1);
+    assert_eq!(
+        code(server.call("session.login", vec![s("alice"), s("alice-new-pass")])),
+        1
+    );
     let admin_id = int(member(&me, "id"));
-    assert_eq!(code(server.call("user.update", vec![s(&admin), i(admin_id), st(&[("role", s("user"))])])), 8);
+    assert_eq!(
+        code(server.call(
+            "user.update",
+            vec![s(&admin), i(admin_id), st(&[("role", s("user"))])]
+        )),
+        8
+    );
 
     // Storage.
-    let pool = int(&server.call("storage.definePool", vec![s(&admin), st(&[("node", i(n)), ("name", s("default")), ("kind", s("dir")), ("path", s("/srv/xen")), ("capacity_kb", i(1_000_000))])]).unwrap());
-    server.call("storage.createVolume", vec![s(&admin), i(pool), st(&[("name", s("a.img")), ("capacity_kb", i(600_000))])]).unwrap();
-    assert_eq!(code(server.call("storage.createVolume", vec![s(&admin), i(pool), st(&[("name", s("b.img")), ("capacity_kb", i(600_000))])])), 6);
-    let Value::Array(volumes) = server.call("storage.volumes", vec![s(&admin), i(pool)]).unwrap() else { panic!() };
+    let pool = int(&server
+        .call(
+            "storage.definePool",
+            vec![
+                s(&admin),
+                st(&[
+                    ("node", i(n)),
+                    ("name", s("default")),
+                    ("kind", s("dir")),
+                    ("path", s("/srv/xen")),
+                    ("capacity_kb", i(1_000_000)),
+                ]),
+            ],
+        )
+        .unwrap());
+    server
+        .call(
+            "storage.createVolume",
+            vec![
+                s(&admin),
+                i(pool),
+                st(&[("name", s("a.img")), ("capacity_kb", i(600_000))]),
+            ],
+        )
+        .unwrap();
+    assert_eq!(
+        code(server.call(
+            "storage.createVolume",
+            vec![
+                s(&admin),
+                i(pool),
+                st(&[("name", s("b.img")), ("capacity_kb", i(600_000))])
+            ]
+        )),
+        6
+    );
+    let Value::Array(volumes) = server
+        .call("storage.volumes", vec![s(&admin), i(pool)])
+        .unwrap()
+    else {
+        panic!()
+    };
     assert_eq!(member(&volumes[0], "path"), &s("/srv/xen/a.img"));
 
     // Multicall: each call on its own, faults in place.
     let batch = arr(vec![
-        st(&[("methodName", s("vm.get")), ("params", arr(vec![s(&admin), i(web)]))]),
-        st(&[("methodName", s("vm.get")), ("params", arr(vec![s(&admin), i(9999)]))]),
-        st(&[("methodName", s("system.multicall")), ("params", arr(vec![arr(vec![])]))]),
+        st(&[
+            ("methodName", s("vm.get")),
+            ("params", arr(vec![s(&admin), i(web)])),
+        ]),
+        st(&[
+            ("methodName", s("vm.get")),
+            ("params", arr(vec![s(&admin), i(9999)])),
+        ]),
+        st(&[
+            ("methodName", s("system.multicall")),
+            ("params", arr(vec![arr(vec![])])),
+        ]),
     ]);
-    let Value::Array(results) = server.call("system.multicall", vec![batch]).unwrap() else { panic!() };
+    let Value::Array(results) = server.call("system.multicall", vec![batch]).unwrap() else {
+        panic!()
+    };
     assert!(matches!(&results[0], Value::Array(v) if v.len() == 1));
     assert_eq!(member(&results[1], "faultCode"), &i(3));
     assert_eq!(member(&results[2], "faultCode"), &i(-32601));

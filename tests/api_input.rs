@@ -27,9 +27,18 @@ fn malformed_requests_get_the_documented_faults() {
         ("not xml at all MARKER-7f3a9c", -32700),
         ("<html><body>MARKER-7f3a9c</body></html>", -32600),
         ("<methodCall><foo>MARKER-7f3a9c</foo></methodCall>", -32600),
-        ("<methodCall><methodName>system.listMethods</methodName><params><param><value><blob>MARKER-7f3a9c</blob></value></param></params></methodCall>", -32600),
-        ("<!DOCTYPE x [<!ENTITY e 'MARKER-7f3a9c'>]><methodCall><methodName>&e;</methodName></methodCall>", -32600),
-        ("<methodCall><methodName>no.such</methodName><params/></methodCall>", -32601),
+        (
+            "<methodCall><methodName>system.listMethods</methodName><params><param><value><blob>MARKER-7f3a9c</blob></value></param></params></methodCall>",
+            -32600,
+        ),
+        (
+            "<!DOCTYPE x [<!ENTITY e 'MARKER-7f3a9c'>]><methodCall><methodName>&e;</methodName></methodCall>",
+            -32600,
+        ),
+        (
+            "<methodCall><methodName>no.such</methodName><params/></methodCall>",
+            -32601,
+        ),
     ];
     for (body, expected) in cases {
         let (code, text) = fault_of(&server, body.as_bytes());
@@ -48,18 +57,75 @@ fn wrong_parameters_and_values_name_what_is_wrong() {
     let admin = server.admin();
     let too_few = server.call("vm.get", vec![s(&admin)]).unwrap_err();
     assert_eq!(too_few.code(), -32602);
-    assert!(too_few.string().contains("vm.get(token, id)"), "{}", too_few.string());
-    let wrong_type = server.call("vm.get", vec![s(&admin), s("seven")]).unwrap_err();
+    assert!(
+        too_few.string().contains("vm.get(token, id)"),
+        "{}",
+        too_few.string()
+    );
+    let wrong_type = server
+        .call("vm.get", vec![s(&admin), s("seven")])
+        .unwrap_err();
     assert_eq!(wrong_type.code(), -32602);
-    assert!(wrong_type.string().contains("(id)"), "{}", wrong_type.string());
-    assert_eq!(code(server.call("vm.get", vec![s(&admin), i(1), i(2)])), -32602);
-    let bad_role = server.call("user.create", vec![s(&admin), st(&[("username", s("x1")), ("password", s("long-enough")), ("role", s("root"))])]).unwrap_err();
+    assert!(
+        wrong_type.string().contains("(id)"),
+        "{}",
+        wrong_type.string()
+    );
+    assert_eq!(
+        code(server.call("vm.get", vec![s(&admin), i(1), i(2)])),
+        -32602
+    );
+    let bad_role = server
+        .call(
+            "user.create",
+            vec![
+                s(&admin),
+                st(&[
+                    ("username", s("x1")),
+                    ("password", s("long-enough")),
+                    ("role", s("root")),
+                ]),
+            ],
+        )
+        .unwrap_err();
     assert_eq!(bad_role.code(), 4);
-    assert!(bad_role.string().contains("role") && bad_role.string().contains("admin, operator, user"), "{}", bad_role.string());
-    let typo = server.call("node.register", vec![s(&admin), st(&[("name", s("n")), ("hostname", s("h")), ("transport", s("ssh")), ("uri", s("ssh://h")), ("hostnme", s("h"))])]).unwrap_err();
+    assert!(
+        bad_role.string().contains("role") && bad_role.string().contains("admin, operator, user"),
+        "{}",
+        bad_role.string()
+    );
+    let typo = server
+        .call(
+            "node.register",
+            vec![
+                s(&admin),
+                st(&[
+                    ("name", s("n")),
+                    ("hostname", s("h")),
+                    ("transport", s("ssh")),
+                    ("uri", s("ssh://h")),
+                    ("hostnme", s("h")),
+                ]),
+            ],
+        )
+        .unwrap_err();
     assert_eq!(typo.code(), 4);
     assert!(typo.string().contains("hostnme"), "{}", typo.string());
-    assert_eq!(code(server.call("node.register", vec![s(&admin), st(&[("name", s("n")), ("hostname", s("h")), ("transport", s("carrier-pigeon")), ("uri", s("x:y"))])])), 4);
+    assert_eq!(
+        code(server.call(
+            "node.register",
+            vec![
+                s(&admin),
+                st(&[
+                    ("name", s("n")),
+                    ("hostname", s("h")),
+                    ("transport", s("carrier-pigeon")),
+                    ("uri", s("x:y"))
+                ])
+            ]
+        )),
+        4
+    );
     assert_eq!(code(server.call("vm.get", vec![s(&admin), i(999)])), 3);
 }
 
@@ -97,7 +163,10 @@ fn deep_nesting_is_refused_without_harm() {
     assert!(text.contains("deeper"), "{text}");
     // Moderate nesting within the limit still works.
     let nested = (0..10).fold(i(1), |v, _| arr(vec![v]));
-    assert_eq!(code_or_ok(server.call("system.multicall", vec![arr(vec![nested])])), 0);
+    assert_eq!(
+        code_or_ok(server.call("system.multicall", vec![arr(vec![nested])])),
+        0
+    );
     assert!(server.is_alive());
 }
 
@@ -116,18 +185,34 @@ fn failed_changes_leave_nothing_behind() {
         ("node", i(n)),
         ("memory_kb", i(262_144)),
         ("vcpus", i(1)),
-        ("disks", arr(vec![st(&[("target", s("xvda")), ("source", s("/a"))]), st(&[("target", s("xvda")), ("source", s("/b"))])])),
+        (
+            "disks",
+            arr(vec![
+                st(&[("target", s("xvda")), ("source", s("/a"))]),
+                st(&[("target", s("xvda")), ("source", s("/b"))]),
+            ]),
+        ),
     ]);
     assert_eq!(code(server.call("vm.create", vec![s(&admin), clash])), 8);
-    let Value::Array(vms) = server.call("vm.list", vec![s(&admin)]).unwrap() else { panic!() };
+    let Value::Array(vms) = server.call("vm.list", vec![s(&admin)]).unwrap() else {
+        panic!()
+    };
     assert!(vms.is_empty(), "a VM row survived a failed create");
-    let Value::Array(jobs) = server.call("job.list", vec![s(&admin)]).unwrap() else { panic!() };
+    let Value::Array(jobs) = server.call("job.list", vec![s(&admin)]).unwrap() else {
+        panic!()
+    };
     assert!(jobs.is_empty(), "a job survived a failed create");
 
     let before = server.call("config.get", vec![s(&admin)]).unwrap();
     let mixed = st(&[("stat_retention_days", i(30)), ("vm_max_vcpus", i(100_000))]);
-    let fault = server.call("config.set", vec![s(&admin), mixed]).unwrap_err();
+    let fault = server
+        .call("config.set", vec![s(&admin), mixed])
+        .unwrap_err();
     assert_eq!(fault.code(), 4);
-    assert!(fault.string().contains("vm_max_vcpus"), "{}", fault.string());
+    assert!(
+        fault.string().contains("vm_max_vcpus"),
+        "{}",
+        fault.string()
+    );
     assert_eq!(server.call("config.get", vec![s(&admin)]).unwrap(), before);
 }

@@ -14,6 +14,9 @@ fn python_xmlrpc_client_drives_the_server() {
         .expect("python3 must be installed");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "python client failed:\n{stdout}\n{stderr}");
+    assert!(
+        output.status.success(),
+        "python client failed:\n{stdout}\n{stderr}"
+    );
     assert!(stdout.contains("python xmlrpc.client: ok"), "{stdout}");
 }

@@ -104,14 +104,38 @@ macro_rules! ops_for_backend {
         pub(crate) mod $name {
             #![allow(clippy::too_many_arguments)]
             pub(crate) type Conn = $conn;
-            pub(crate) mod audit { use super::Conn; include!("ops/audit.rs"); }
-            pub(crate) mod jobs { use super::Conn; include!("ops/jobs.rs"); }
-            pub(crate) mod nodes { use super::Conn; include!("ops/nodes.rs"); }
-            pub(crate) mod options { use super::Conn; include!("ops/options.rs"); }
-            pub(crate) mod sessions { use super::Conn; include!("ops/sessions.rs"); }
-            pub(crate) mod storage { use super::Conn; include!("ops/storage.rs"); }
-            pub(crate) mod users { use super::Conn; include!("ops/users.rs"); }
-            pub(crate) mod vms { use super::Conn; include!("ops/vms.rs"); }
+            pub(crate) mod audit {
+                use super::Conn;
+                include!("ops/audit.rs");
+            }
+            pub(crate) mod jobs {
+                use super::Conn;
+                include!("ops/jobs.rs");
+            }
+            pub(crate) mod nodes {
+                use super::Conn;
+                include!("ops/nodes.rs");
+            }
+            pub(crate) mod options {
+                use super::Conn;
+                include!("ops/options.rs");
+            }
+            pub(crate) mod sessions {
+                use super::Conn;
+                include!("ops/sessions.rs");
+            }
+            pub(crate) mod storage {
+                use super::Conn;
+                include!("ops/storage.rs");
+            }
+            pub(crate) mod users {
+                use super::Conn;
+                include!("ops/users.rs");
+            }
+            pub(crate) mod vms {
+                use super::Conn;
+                include!("ops/vms.rs");
+            }
         }
     };
 }
@@ -126,10 +150,15 @@ enum Target {
 }
 
 fn parse_url(url: &str) -> Result<Target, StoreError> {
-    let open_err = |reason: &str| StoreError::Open { url: url.to_owned(), reason: reason.to_owned() };
+    let open_err = |reason: &str| StoreError::Open {
+        url: url.to_owned(),
+        reason: reason.to_owned(),
+    };
     if let Some(path) = url.strip_prefix("sqlite://") {
         if path.is_empty() || path == ":memory:" {
-            return Err(open_err("give a file path, as in sqlite:///var/lib/zentific/zentific.db"));
+            return Err(open_err(
+                "give a file path, as in sqlite:///var/lib/zentific/zentific.db",
+            ));
         }
         Ok(Target::Sqlite(PathBuf::from(path)))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -143,8 +172,10 @@ impl Store {
     /// Open the database at `url` (`sqlite://PATH` or `postgres://…`), creating an SQLite
     /// file and its folder if missing, and apply pending migrations.
     pub fn open(url: &str) -> Result<Store, StoreError> {
-        let open_err =
-            |reason: String| StoreError::Open { url: redact(url), reason };
+        let open_err = |reason: String| StoreError::Open {
+            url: redact(url),
+            reason,
+        };
         let pools = match parse_url(url)? {
             Target::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -159,8 +190,11 @@ impl Store {
                 first.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")?;
                 drop(first);
                 let manager = ConnectionManager::<SqliteConnection>::new(path_text);
+                // Connections are not pinged on checkout: a broken one is noticed by the
+                // query that fails on it, and the ping would double the cost of a read.
                 let pool = R2d2Pool::builder()
-                    .max_size(8)
+                    .max_size(16)
+                    .test_on_check_out(false)
                     .connection_timeout(Duration::from_secs(30))
                     .connection_customizer(Box::new(SqlitePragmas))
                     .build(manager)
@@ -175,6 +209,7 @@ impl Store {
                 let manager = ConnectionManager::<PgConnection>::new(pg_url);
                 let pool = R2d2Pool::builder()
                     .max_size(16)
+                    .test_on_check_out(false)
                     .connection_timeout(Duration::from_secs(30))
                     .build(manager)
                     .map_err(|e| open_err(e.to_string()))?;
@@ -190,7 +225,9 @@ impl Store {
                 Pools::Postgres(pool)
             }
         };
-        let store = Store { pools: std::sync::Arc::new(pools) };
+        let store = Store {
+            pools: std::sync::Arc::new(pools),
+        };
         store.ensure_defaults()?;
         Ok(store)
     }

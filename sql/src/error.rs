@@ -5,10 +5,20 @@
 pub enum StoreError {
     /// A value broke a rule; `field` names the parameter or member.
     #[error("invalid value for '{field}': {rule}")]
-    Invalid { field: String, rule: String },
+    Invalid {
+        /// The parameter or member.
+        field: String,
+        /// The rule it broke, and the value where useful.
+        rule: String,
+    },
     /// The object does not exist (or the caller may not know it exists).
     #[error("no {kind} with {key}")]
-    NotFound { kind: &'static str, key: String },
+    NotFound {
+        /// What was looked for (`VM`, `user`, …).
+        kind: &'static str,
+        /// How it was named (`id 7`).
+        key: String,
+    },
     /// A name is taken or a concurrent change won.
     #[error("{0}")]
     Conflict(String),
@@ -32,7 +42,12 @@ pub enum StoreError {
     Pool(#[from] diesel::r2d2::PoolError),
     /// The database URL could not be opened.
     #[error("cannot open database {url}: {reason}")]
-    Open { url: String, reason: String },
+    Open {
+        /// The URL, password removed.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// Migrations could not be applied.
     #[error("cannot apply database migrations: {0}")]
     Migration(String),
@@ -41,12 +56,18 @@ pub enum StoreError {
 impl StoreError {
     /// Shorthand for [`StoreError::Invalid`].
     pub fn invalid(field: impl Into<String>, rule: impl Into<String>) -> Self {
-        StoreError::Invalid { field: field.into(), rule: rule.into() }
+        StoreError::Invalid {
+            field: field.into(),
+            rule: rule.into(),
+        }
     }
 
     /// Shorthand for [`StoreError::NotFound`] keyed by a numeric id.
     pub fn not_found(kind: &'static str, id: i32) -> Self {
-        StoreError::NotFound { kind, key: format!("id {id}") }
+        StoreError::NotFound {
+            kind,
+            key: format!("id {id}"),
+        }
     }
 }
 

@@ -35,7 +35,7 @@ pub use backend::{Backend, Store, redact};
 pub use error::StoreError;
 pub use jobs::{Job, JobFilter};
 pub use nodes::{NewNode, Node, NodeUpdate, RegisteredNode};
-pub use options::{GlobalOptions, OptionDef, OptionValue, OPTION_DEFS};
+pub use options::{GlobalOptions, OPTION_DEFS, OptionDef, OptionValue};
 pub use sessions::{Caller, SESSION_TTL_SECS};
 pub use storage::{NewPool, NewVolume, Pool, Volume};
 pub use types::{JobState, Permission, Role, Transport, VmState, VmType};

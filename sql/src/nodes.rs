@@ -3,7 +3,7 @@
 
 use crate::backend::{query, transact};
 use crate::sessions::{new_token, token_hash};
-use crate::{validate, Caller, Role, Store, StoreError, Transport};
+use crate::{Caller, Role, Store, StoreError, Transport, validate};
 
 /// A node as the API shows it (never the token hash).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,7 +63,11 @@ pub struct RegisteredNode {
     pub poller_token: String,
 }
 
-pub(crate) fn check_fields(name: Option<&str>, hostname: Option<&str>, uri: Option<&str>) -> Result<(), StoreError> {
+pub(crate) fn check_fields(
+    name: Option<&str>,
+    hostname: Option<&str>,
+    uri: Option<&str>,
+) -> Result<(), StoreError> {
     if let Some(name) = name {
         validate::name("name", name)?;
     }
@@ -73,7 +77,10 @@ pub(crate) fn check_fields(name: Option<&str>, hostname: Option<&str>, uri: Opti
     if let Some(uri) = uri {
         validate::token("uri", uri, 1024)?;
         if !uri.contains(':') {
-            return Err(StoreError::invalid("uri", format!("must be a URI such as xen:///system or ssh://host; got {uri:?}")));
+            return Err(StoreError::invalid(
+                "uri",
+                format!("must be a URI such as xen:///system or ssh://host; got {uri:?}"),
+            ));
         }
     }
     Ok(())
@@ -81,12 +88,19 @@ pub(crate) fn check_fields(name: Option<&str>, hostname: Option<&str>, uri: Opti
 
 impl Store {
     /// Register a node (admins only) and issue its poller token.
-    pub fn register_node(&self, actor: &Caller, new: &NewNode) -> Result<RegisteredNode, StoreError> {
+    pub fn register_node(
+        &self,
+        actor: &Caller,
+        new: &NewNode,
+    ) -> Result<RegisteredNode, StoreError> {
         actor.require_role(Role::Admin, "registering nodes")?;
         check_fields(Some(&new.name), Some(&new.hostname), Some(&new.uri))?;
         let token = new_token();
         let id = transact!(self, nodes::create(actor, new, &token_hash(&token)))?;
-        Ok(RegisteredNode { id, poller_token: token })
+        Ok(RegisteredNode {
+            id,
+            poller_token: token,
+        })
     }
 
     /// Every node.
@@ -100,9 +114,18 @@ impl Store {
     }
 
     /// Change a node (admins only); returns a new poller token when one was asked for.
-    pub fn update_node(&self, actor: &Caller, id: i32, update: &NodeUpdate) -> Result<Option<String>, StoreError> {
+    pub fn update_node(
+        &self,
+        actor: &Caller,
+        id: i32,
+        update: &NodeUpdate,
+    ) -> Result<Option<String>, StoreError> {
         actor.require_role(Role::Admin, "changing nodes")?;
-        check_fields(update.name.as_deref(), update.hostname.as_deref(), update.uri.as_deref())?;
+        check_fields(
+            update.name.as_deref(),
+            update.hostname.as_deref(),
+            update.uri.as_deref(),
+        )?;
         let token = update.rotate_token.then(new_token);
         let hash = token.as_deref().map(token_hash);
         transact!(self, nodes::update(actor, id, update, hash.as_deref()))?;
@@ -118,7 +141,9 @@ impl Store {
     /// The node a poller token belongs to.
     pub fn node_for_poller_token(&self, token: &str) -> Result<Node, StoreError> {
         query!(self, nodes::by_token_hash(&token_hash(token)))?.ok_or_else(|| {
-            StoreError::NotAuthenticated("the poller token is unknown; see node.register or node.update".into())
+            StoreError::NotAuthenticated(
+                "the poller token is unknown; see node.register or node.update".into(),
+            )
         })
     }
 }

@@ -5,7 +5,7 @@
 //! table holds only text, and typed access goes through [`GlobalOptions`].
 
 use crate::backend::{query, transact};
-use crate::{validate, Caller, Role, Store, StoreError};
+use crate::{Caller, Role, Store, StoreError, validate};
 
 /// A value of a global option.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,7 +88,13 @@ impl OptionDef {
     pub fn find(name: &str) -> Result<&'static OptionDef, StoreError> {
         OPTION_DEFS.iter().find(|d| d.name == name).ok_or_else(|| {
             let known: Vec<&str> = OPTION_DEFS.iter().map(|d| d.name).collect();
-            StoreError::invalid(name, format!("is not a global option; the options are {}", known.join(", ")))
+            StoreError::invalid(
+                name,
+                format!(
+                    "is not a global option; the options are {}",
+                    known.join(", ")
+                ),
+            )
         })
     }
 
@@ -107,7 +113,9 @@ impl OptionDef {
                 validate::language(self.name, v)?;
                 Ok(v.clone())
             }
-            (OptionRule::IntRange(..), _) => Err(StoreError::invalid(self.name, "must be an integer")),
+            (OptionRule::IntRange(..), _) => {
+                Err(StoreError::invalid(self.name, "must be an integer"))
+            }
             (_, _) => Err(StoreError::invalid(self.name, "must be a string")),
         }
     }
@@ -115,9 +123,10 @@ impl OptionDef {
     /// Turn stored text back into a typed value.
     fn decode(&self, text: &str) -> OptionValue {
         match self.rule {
-            OptionRule::IntRange(..) => {
-                OptionValue::Int(text.parse().unwrap_or_else(|_| self.default.parse().unwrap_or(0)))
-            }
+            OptionRule::IntRange(..) => OptionValue::Int(
+                text.parse()
+                    .unwrap_or_else(|_| self.default.parse().unwrap_or(0)),
+            ),
             _ => OptionValue::Text(text.to_owned()),
         }
     }
@@ -141,13 +150,19 @@ pub struct GlobalOptions {
 impl GlobalOptions {
     pub(crate) fn from_pairs(pairs: &[(String, OptionValue)]) -> GlobalOptions {
         let int = |name: &str| {
-            pairs.iter().find(|(n, _)| n == name).and_then(|(_, v)| match v {
-                OptionValue::Int(i) => Some(*i),
-                OptionValue::Text(_) => None,
-            })
+            pairs
+                .iter()
+                .find(|(n, _)| n == name)
+                .and_then(|(_, v)| match v {
+                    OptionValue::Int(i) => Some(*i),
+                    OptionValue::Text(_) => None,
+                })
         };
         let text = |name: &str| {
-            pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.to_string())
+            pairs
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.to_string())
         };
         GlobalOptions {
             stat_retention_days: int("stat_retention_days").unwrap_or(7),
@@ -164,7 +179,10 @@ pub(crate) fn decode_rows(rows: &[(String, String)]) -> Vec<(String, OptionValue
     OPTION_DEFS
         .iter()
         .map(|def| {
-            let text = rows.iter().find(|(n, _)| n == def.name).map_or(def.default, |(_, v)| v.as_str());
+            let text = rows
+                .iter()
+                .find(|(n, _)| n == def.name)
+                .map_or(def.default, |(_, v)| v.as_str());
             (def.name.to_owned(), def.decode(text))
         })
         .collect()
@@ -183,10 +201,17 @@ impl Store {
 
     /// Set several options at once (admins only): all are checked first, then written in
     /// one transaction, so one bad value changes nothing.
-    pub fn set_options(&self, actor: &Caller, values: &[(String, OptionValue)]) -> Result<(), StoreError> {
+    pub fn set_options(
+        &self,
+        actor: &Caller,
+        values: &[(String, OptionValue)],
+    ) -> Result<(), StoreError> {
         actor.require_role(Role::Admin, "changing global options")?;
         if values.is_empty() {
-            return Err(StoreError::invalid("options", "give at least one option to set"));
+            return Err(StoreError::invalid(
+                "options",
+                "give at least one option to set",
+            ));
         }
         let mut checked = Vec::with_capacity(values.len());
         for (name, value) in values {

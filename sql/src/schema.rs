@@ -1,4 +1,6 @@
 //! Diesel table definitions, written to match both migration flavours in `migrations/`.
+//! The columns are described in the migrations.
+#![allow(missing_docs)]
 
 diesel::table! {
     users (id) {
@@ -182,6 +184,19 @@ diesel::joinable!(storage_volumes -> storage_pools (pool_id));
 diesel::joinable!(notes -> vms (vm_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
-    users, sessions, quotas, nodes, vms, vm_grants, vifs, disks, storage_pools,
-    storage_volumes, options, modules, notes, jobs, audit_log,
+    users,
+    sessions,
+    quotas,
+    nodes,
+    vms,
+    vm_grants,
+    vifs,
+    disks,
+    storage_pools,
+    storage_volumes,
+    options,
+    modules,
+    notes,
+    jobs,
+    audit_log,
 );

@@ -85,7 +85,11 @@ impl Store {
     /// [`StoreError::NotAuthenticated`], so the answer does not reveal which names exist.
     pub fn login(&self, username: &str, password: &str) -> Result<(String, Caller), StoreError> {
         let found = query!(self, users::login_record(username))?;
-        let refused = || StoreError::NotAuthenticated("wrong user name or password, or the account is disabled".into());
+        let refused = || {
+            StoreError::NotAuthenticated(
+                "wrong user name or password, or the account is disabled".into(),
+            )
+        };
         let Some((caller, hash, disabled)) = found else {
             crate::users::burn_verify_time(password);
             return Err(refused());
@@ -94,7 +98,10 @@ impl Store {
             return Err(refused());
         }
         let token = new_token();
-        transact!(self, sessions::create(&caller, &token_hash(&token), SESSION_TTL_SECS))?;
+        transact!(
+            self,
+            sessions::create(&caller, &token_hash(&token), SESSION_TTL_SECS)
+        )?;
         Ok((token, caller))
     }
 
@@ -125,7 +132,11 @@ mod tests {
 
     #[test]
     fn roles_are_ordered() {
-        let op = Caller { user_id: 1, username: "o".into(), role: Role::Operator };
+        let op = Caller {
+            user_id: 1,
+            username: "o".into(),
+            role: Role::Operator,
+        };
         assert!(op.has_role(Role::User));
         assert!(op.has_role(Role::Operator));
         assert!(!op.has_role(Role::Admin));

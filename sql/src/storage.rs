@@ -2,7 +2,7 @@
 //! created and deleted through jobs, like every change on a hypervisor.
 
 use crate::backend::{query, transact};
-use crate::{validate, Caller, Role, Store, StoreError};
+use crate::{Caller, Role, Store, StoreError, validate};
 
 /// A storage pool on a node.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,7 +93,12 @@ impl Store {
 
     /// Record a volume and the job that creates it (admins and operators); returns
     /// (volume id, job id). Refused when the pool has no room left.
-    pub fn create_volume(&self, actor: &Caller, pool: i32, new: &NewVolume) -> Result<(i32, i32), StoreError> {
+    pub fn create_volume(
+        &self,
+        actor: &Caller,
+        pool: i32,
+        new: &NewVolume,
+    ) -> Result<(i32, i32), StoreError> {
         actor.require_role(Role::Operator, "creating volumes")?;
         validate::name("name", &new.name)?;
         validate::range("capacity_kb", new.capacity_kb, 1, i64::MAX)?;

@@ -1,11 +1,11 @@
 //! Users, their passwords (argon2id), per-VM grants and quotas.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::Rng;
 
 use crate::backend::{query, transact};
-use crate::{validate, Caller, Permission, Role, Store, StoreError};
+use crate::{Caller, Permission, Role, Store, StoreError, validate};
 
 /// A user as the API shows it (never the password hash).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,7 +78,11 @@ pub(crate) fn hash_password(password: &str) -> Result<String, StoreError> {
 /// Whether `password` matches a stored PHC hash.
 pub(crate) fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -94,7 +98,9 @@ pub(crate) fn burn_verify_time(password: &str) {
 fn random_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rng();
-    (0..16).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+    (0..16)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 impl NewUser {
@@ -146,7 +152,9 @@ impl Store {
     /// One user; users may only read themselves.
     pub fn get_user(&self, actor: &Caller, id: i32) -> Result<User, StoreError> {
         if !actor.sees_all_vms() && actor.user_id != id {
-            return Err(StoreError::NotPermitted("users may only read their own account".into()));
+            return Err(StoreError::NotPermitted(
+                "users may only read their own account".into(),
+            ));
         }
         query!(self, users::get(id))
     }
@@ -163,9 +171,17 @@ impl Store {
 
     /// Change a user's e-mail, role, language or disabled flag. Users may change their
     /// own e-mail and language; everything else needs an admin.
-    pub fn update_user(&self, actor: &Caller, id: i32, update: &UserUpdate) -> Result<(), StoreError> {
+    pub fn update_user(
+        &self,
+        actor: &Caller,
+        id: i32,
+        update: &UserUpdate,
+    ) -> Result<(), StoreError> {
         if !(actor.user_id == id && update.is_self_service()) {
-            actor.require_role(Role::Admin, "changing another user or a role or disabled flag")?;
+            actor.require_role(
+                Role::Admin,
+                "changing another user or a role or disabled flag",
+            )?;
         }
         update.validate()?;
         transact!(self, users::update(actor, id, update))
@@ -175,14 +191,21 @@ impl Store {
     pub fn delete_user(&self, actor: &Caller, id: i32) -> Result<(), StoreError> {
         actor.require_role(Role::Admin, "deleting users")?;
         if actor.user_id == id {
-            return Err(StoreError::Conflict("you cannot delete your own account".into()));
+            return Err(StoreError::Conflict(
+                "you cannot delete your own account".into(),
+            ));
         }
         transact!(self, users::delete(actor, id))
     }
 
     /// Set a password; users may set their own, admins anyone's. Ends the user's other
     /// sessions (all of them, when an admin sets another user's password).
-    pub fn set_password(&self, actor: Option<&Caller>, id: i32, password: &str) -> Result<(), StoreError> {
+    pub fn set_password(
+        &self,
+        actor: Option<&Caller>,
+        id: i32,
+        password: &str,
+    ) -> Result<(), StoreError> {
         if let Some(actor) = actor.filter(|a| a.user_id != id) {
             actor.require_role(Role::Admin, "setting another user's password")?;
         }
@@ -201,25 +224,49 @@ impl Store {
     }
 
     /// Give `user` the listed permissions on `vm`. Needs admin role or `admin` on the VM.
-    pub fn grant(&self, actor: &Caller, user: i32, vm: i32, perms: &[Permission]) -> Result<(), StoreError> {
+    pub fn grant(
+        &self,
+        actor: &Caller,
+        user: i32,
+        vm: i32,
+        perms: &[Permission],
+    ) -> Result<(), StoreError> {
         if perms.is_empty() {
-            return Err(StoreError::invalid("permissions", "list at least one of view, power, modify, console, admin"));
+            return Err(StoreError::invalid(
+                "permissions",
+                "list at least one of view, power, modify, console, admin",
+            ));
         }
         transact!(self, users::grant(actor, user, vm, perms))
     }
 
     /// Take the listed permissions on `vm` away from `user`.
-    pub fn revoke(&self, actor: &Caller, user: i32, vm: i32, perms: &[Permission]) -> Result<(), StoreError> {
+    pub fn revoke(
+        &self,
+        actor: &Caller,
+        user: i32,
+        vm: i32,
+        perms: &[Permission],
+    ) -> Result<(), StoreError> {
         if perms.is_empty() {
-            return Err(StoreError::invalid("permissions", "list at least one of view, power, modify, console, admin"));
+            return Err(StoreError::invalid(
+                "permissions",
+                "list at least one of view, power, modify, console, admin",
+            ));
         }
         transact!(self, users::revoke(actor, user, vm, perms))
     }
 
     /// The permissions `user` holds on each VM, as (vm id, permission) pairs.
-    pub fn grants_of(&self, actor: &Caller, user: i32) -> Result<Vec<(i32, Permission)>, StoreError> {
+    pub fn grants_of(
+        &self,
+        actor: &Caller,
+        user: i32,
+    ) -> Result<Vec<(i32, Permission)>, StoreError> {
         if !actor.sees_all_vms() && actor.user_id != user {
-            return Err(StoreError::NotPermitted("users may only read their own grants".into()));
+            return Err(StoreError::NotPermitted(
+                "users may only read their own grants".into(),
+            ));
         }
         query!(self, users::grants_of(user))
     }
@@ -242,7 +289,9 @@ impl Store {
     /// A user's quota (unlimited when never set).
     pub fn quota(&self, actor: &Caller, user: i32) -> Result<Quota, StoreError> {
         if !actor.sees_all_vms() && actor.user_id != user {
-            return Err(StoreError::NotPermitted("users may only read their own quota".into()));
+            return Err(StoreError::NotPermitted(
+                "users may only read their own quota".into(),
+            ));
         }
         query!(self, users::quota(user))
     }

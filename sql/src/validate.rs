@@ -8,7 +8,9 @@ pub(crate) fn name(field: &str, value: &str) -> Result<(), StoreError> {
     let ok = !value.is_empty()
         && value.len() <= 64
         && value.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if ok {
         Ok(())
     } else {
@@ -24,17 +26,29 @@ pub(crate) fn name(field: &str, value: &str) -> Result<(), StoreError> {
 /// Free text with a length bound and no control characters other than newline and tab.
 pub(crate) fn text(field: &str, value: &str, max_len: usize) -> Result<(), StoreError> {
     if value.len() > max_len {
-        return Err(StoreError::invalid(field, format!("must be at most {max_len} bytes long")));
+        return Err(StoreError::invalid(
+            field,
+            format!("must be at most {max_len} bytes long"),
+        ));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
-        return Err(StoreError::invalid(field, "must not contain control characters"));
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
+        return Err(StoreError::invalid(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(())
 }
 
 /// A one-line value (host name, URI, path): 1–`max_len` bytes, no whitespace.
 pub(crate) fn token(field: &str, value: &str, max_len: usize) -> Result<(), StoreError> {
-    if value.is_empty() || value.len() > max_len || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if value.is_empty()
+        || value.len() > max_len
+        || value.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
         return Err(StoreError::invalid(
             field,
             format!("must be 1-{max_len} bytes without spaces or control characters"),
@@ -54,7 +68,10 @@ pub(crate) fn email(field: &str, value: &str) -> Result<(), StoreError> {
     if valid {
         Ok(())
     } else {
-        Err(StoreError::invalid(field, format!("must be an address like name@example.org, or empty; got {value:?}")))
+        Err(StoreError::invalid(
+            field,
+            format!("must be an address like name@example.org, or empty; got {value:?}"),
+        ))
     }
 }
 
@@ -73,17 +90,26 @@ pub(crate) fn language(field: &str, value: &str) -> Result<(), StoreError> {
     if valid {
         Ok(())
     } else {
-        Err(StoreError::invalid(field, format!("must be a language tag like 'en' or 'pt-BR'; got {value:?}")))
+        Err(StoreError::invalid(
+            field,
+            format!("must be a language tag like 'en' or 'pt-BR'; got {value:?}"),
+        ))
     }
 }
 
 /// A password: 8–1024 bytes.
 pub(crate) fn password(field: &str, value: &str) -> Result<(), StoreError> {
     if value.len() < 8 {
-        return Err(StoreError::invalid(field, "must be at least 8 characters long"));
+        return Err(StoreError::invalid(
+            field,
+            "must be at least 8 characters long",
+        ));
     }
     if value.len() > 1024 {
-        return Err(StoreError::invalid(field, "must be at most 1024 bytes long"));
+        return Err(StoreError::invalid(
+            field,
+            "must be at most 1024 bytes long",
+        ));
     }
     Ok(())
 }
@@ -96,7 +122,10 @@ pub(crate) fn range<T: PartialOrd + std::fmt::Display>(
     max: T,
 ) -> Result<(), StoreError> {
     if value < min || value > max {
-        return Err(StoreError::invalid(field, format!("must be between {min} and {max}; got {value}")));
+        return Err(StoreError::invalid(
+            field,
+            format!("must be between {min} and {max}; got {value}"),
+        ));
     }
     Ok(())
 }

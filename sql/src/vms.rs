@@ -2,7 +2,7 @@
 //! and the power actions that become jobs for the scheduler.
 
 use crate::backend::{query, transact};
-use crate::{validate, Caller, Permission, Store, StoreError, VmState, VmType};
+use crate::{Caller, Permission, Store, StoreError, VmState, VmType, validate};
 
 /// A VM as `vm.list` shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -223,9 +223,15 @@ pub(crate) fn check_sizes(
 fn check_vif(vif: &NewVif) -> Result<(), StoreError> {
     if let Some(mac) = &vif.mac {
         let parts: Vec<&str> = mac.split(':').collect();
-        let ok = parts.len() == 6 && parts.iter().all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit()));
+        let ok = parts.len() == 6
+            && parts
+                .iter()
+                .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit()));
         if !ok {
-            return Err(StoreError::invalid("mac", format!("must look like 00:16:3e:12:34:56; got {mac:?}")));
+            return Err(StoreError::invalid(
+                "mac",
+                format!("must look like 00:16:3e:12:34:56; got {mac:?}"),
+            ));
         }
     }
     validate::name("bridge", &vif.bridge)?;
@@ -245,7 +251,12 @@ fn check_disk(disk: &NewDisk) -> Result<(), StoreError> {
 /// A MAC address with Xen's prefix and a random tail.
 pub(crate) fn random_mac() -> String {
     let tail: [u8; 3] = rand::random();
-    format!("00:16:3e:{:02x}:{:02x}:{:02x}", tail[0] & 0x7f, tail[1], tail[2])
+    format!(
+        "00:16:3e:{:02x}:{:02x}:{:02x}",
+        tail[0] & 0x7f,
+        tail[1],
+        tail[2]
+    )
 }
 
 impl Store {
@@ -260,7 +271,12 @@ impl Store {
     }
 
     /// Check that the VM exists and the caller holds `permission` on it.
-    pub fn require_vm_permission(&self, actor: &Caller, id: i32, permission: Permission) -> Result<(), StoreError> {
+    pub fn require_vm_permission(
+        &self,
+        actor: &Caller,
+        id: i32,
+        permission: Permission,
+    ) -> Result<(), StoreError> {
         query!(self, vms::require(actor, id, permission)).map(|_| ())
     }
 
@@ -270,7 +286,12 @@ impl Store {
         validate::name("name", &new.name)?;
         validate::text("os", &new.os, 64)?;
         let limits = self.global_options()?;
-        check_sizes(new.memory_kb, new.max_memory_kb.unwrap_or(new.memory_kb), new.vcpus, &limits)?;
+        check_sizes(
+            new.memory_kb,
+            new.max_memory_kb.unwrap_or(new.memory_kb),
+            new.vcpus,
+            &limits,
+        )?;
         new.vifs.iter().try_for_each(check_vif)?;
         new.disks.iter().try_for_each(check_disk)?;
         transact!(self, vms::create(actor, new))
@@ -279,7 +300,10 @@ impl Store {
     /// Change memory, memory ceiling or vCPUs (needs `modify`); returns the job applying it.
     pub fn update_vm(&self, actor: &Caller, id: i32, update: &VmUpdate) -> Result<i32, StoreError> {
         if update.memory_kb.is_none() && update.max_memory_kb.is_none() && update.vcpus.is_none() {
-            return Err(StoreError::invalid("changes", "give at least one of memory_kb, max_memory_kb, vcpus"));
+            return Err(StoreError::invalid(
+                "changes",
+                "give at least one of memory_kb, max_memory_kb, vcpus",
+            ));
         }
         let limits = self.global_options()?;
         transact!(self, vms::update(actor, id, update, &limits))
@@ -287,7 +311,12 @@ impl Store {
 
     /// Record a power action as a pending job (needs `power`); refused with
     /// [`StoreError::WrongState`] when the VM's state does not allow it.
-    pub fn power_vm(&self, actor: &Caller, id: i32, action: PowerAction) -> Result<i32, StoreError> {
+    pub fn power_vm(
+        &self,
+        actor: &Caller,
+        id: i32,
+        action: PowerAction,
+    ) -> Result<i32, StoreError> {
         transact!(self, vms::power(actor, id, action))
     }
 
@@ -303,7 +332,12 @@ impl Store {
     }
 
     /// Add a disk (needs `modify`); returns (disk id, job id).
-    pub fn add_disk(&self, actor: &Caller, vm: i32, disk: &NewDisk) -> Result<(i32, i32), StoreError> {
+    pub fn add_disk(
+        &self,
+        actor: &Caller,
+        vm: i32,
+        disk: &NewDisk,
+    ) -> Result<(i32, i32), StoreError> {
         check_disk(disk)?;
         transact!(self, vms::add_disk(actor, vm, disk))
     }
@@ -325,7 +359,12 @@ impl Store {
     }
 
     /// What happened to a VM (needs `view`), newest first.
-    pub fn vm_log(&self, actor: &Caller, vm: i32, limit: i64) -> Result<Vec<crate::AuditEntry>, StoreError> {
+    pub fn vm_log(
+        &self,
+        actor: &Caller,
+        vm: i32,
+        limit: i64,
+    ) -> Result<Vec<crate::AuditEntry>, StoreError> {
         self.require_vm_permission(actor, vm, Permission::View)?;
         self.audit_for("vm", vm, limit)
     }
@@ -338,7 +377,14 @@ mod tests {
     #[test]
     fn generated_macs_are_valid_and_local() {
         let mac = random_mac();
-        assert!(check_vif(&NewVif { mac: Some(mac.clone()), bridge: "xenbr0".into(), model: String::new() }).is_ok());
+        assert!(
+            check_vif(&NewVif {
+                mac: Some(mac.clone()),
+                bridge: "xenbr0".into(),
+                model: String::new()
+            })
+            .is_ok()
+        );
         assert!(mac.starts_with("00:16:3e:"));
     }
 

@@ -43,7 +43,12 @@ fn user(store: &Store, actor: &Caller, name: &str, role: Role) -> Caller {
 }
 
 fn node(store: &Store, actor: &Caller, name: &str) -> i32 {
-    let new = NewNode { name: name.into(), hostname: "127.0.0.1".into(), transport: Transport::Libvirt, uri: "test:///default".into() };
+    let new = NewNode {
+        name: name.into(),
+        hostname: "127.0.0.1".into(),
+        transport: Transport::Libvirt,
+        uri: "test:///default".into(),
+    };
     store.register_node(actor, &new).unwrap().id
 }
 
@@ -56,8 +61,17 @@ fn new_vm(name: &str, node: i32) -> NewVm {
         max_memory_kb: None,
         vcpus: 1,
         os: "linux".into(),
-        vifs: vec![NewVif { mac: None, bridge: "xenbr0".into(), model: String::new() }],
-        disks: vec![NewDisk { target: "xvda".into(), source: "/var/lib/xen/a.img".into(), size_kb: 1_048_576, readonly: false }],
+        vifs: vec![NewVif {
+            mac: None,
+            bridge: "xenbr0".into(),
+            model: String::new(),
+        }],
+        disks: vec![NewDisk {
+            target: "xvda".into(),
+            source: "/var/lib/xen/a.img".into(),
+            size_kb: 1_048_576,
+            readonly: false,
+        }],
     }
 }
 

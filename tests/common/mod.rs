@@ -51,7 +51,11 @@ impl Server {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(rest) = line.split("listening on ").nth(1) {
-                    let addr = rest.split_whitespace().next().unwrap_or_default().to_string();
+                    let addr = rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string();
                     let _ = tx.send(addr);
                 }
                 if std::env::var_os("ZENTIFIC_TEST_LOG").is_some() {
@@ -59,27 +63,46 @@ impl Server {
                 }
             }
         });
-        let addr = rx.recv_timeout(Duration::from_secs(60)).expect("server did not report its address");
-        Server { child, url: format!("http://{addr}/RPC2"), database: database.to_string() }
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("server did not report its address");
+        Server {
+            child,
+            url: format!("http://{addr}/RPC2"),
+            database: database.to_string(),
+        }
     }
 
     /// Call a method; `Err` holds the fault.
     pub fn call(&self, method: &str, params: Vec<Value>) -> Result<Value, Fault> {
-        let body = MethodCall { name: method.into(), params }.to_xml().expect("serialize call");
+        let body = MethodCall {
+            name: method.into(),
+            params,
+        }
+        .to_xml()
+        .expect("serialize call");
         let text = self.post(body.as_bytes()).1;
         decode(&text)
     }
 
     /// POST raw bytes; returns (HTTP status, body).
     pub fn post(&self, body: &[u8]) -> (u16, String) {
-        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
         let mut response = agent
             .post(&self.url)
             .header("Content-Type", "text/xml")
             .send(body)
             .expect("HTTP request");
         let status = response.status().as_u16();
-        let text = response.body_mut().with_config().limit(64 << 20).read_to_string().expect("read body");
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_string()
+            .expect("read body");
         (status, text)
     }
 
@@ -132,7 +155,12 @@ pub fn i(v: i32) -> Value {
 
 /// A struct value from pairs.
 pub fn st(members: &[(&str, Value)]) -> Value {
-    Value::Struct(members.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+    Value::Struct(
+        members
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+    )
 }
 
 /// An array value.
@@ -143,7 +171,9 @@ pub fn arr(items: Vec<Value>) -> Value {
 /// A member of a struct value.
 pub fn member<'a>(value: &'a Value, name: &str) -> &'a Value {
     match value {
-        Value::Struct(members) => members.get(name).unwrap_or_else(|| panic!("no member {name} in {value:?}")),
+        Value::Struct(members) => members
+            .get(name)
+            .unwrap_or_else(|| panic!("no member {name} in {value:?}")),
         other => panic!("not a struct: {other:?}"),
     }
 }
@@ -166,8 +196,16 @@ pub fn code(result: Result<Value, Fault>) -> i32 {
 
 /// Register a node and return its id.
 pub fn node(server: &Server, token: &str, name: &str) -> i32 {
-    let node = st(&[("name", s(name)), ("hostname", s("127.0.0.1")), ("transport", s("libvirt")), ("uri", s("test:///default"))]);
-    int(member(&server.call("node.register", vec![s(token), node]).unwrap(), "id"))
+    let node = st(&[
+        ("name", s(name)),
+        ("hostname", s("127.0.0.1")),
+        ("transport", s("libvirt")),
+        ("uri", s("test:///default")),
+    ]);
+    int(member(
+        &server.call("node.register", vec![s(token), node]).unwrap(),
+        "id",
+    ))
 }
 
 /// Create a VM and return its id (the target of the create job).
@@ -178,15 +216,28 @@ pub fn vm(server: &Server, token: &str, node: i32, name: &str) -> i32 {
         ("node", i(node)),
         ("memory_kb", i(262_144)),
         ("vcpus", i(1)),
-        ("disks", arr(vec![st(&[("target", s("xvda")), ("source", s("/srv/xen/a.img"))])])),
+        (
+            "disks",
+            arr(vec![st(&[
+                ("target", s("xvda")),
+                ("source", s("/srv/xen/a.img")),
+            ])]),
+        ),
     ]);
     let job = int(&server.call("vm.create", vec![s(token), spec]).unwrap());
-    int(member(&server.call("job.get", vec![s(token), i(job)]).unwrap(), "target"))
+    int(member(
+        &server.call("job.get", vec![s(token), i(job)]).unwrap(),
+        "target",
+    ))
 }
 
 /// Create a user with a role and return (id, token).
 pub fn user(server: &Server, admin: &str, name: &str, role: &str) -> (i32, String) {
-    let spec = st(&[("username", s(name)), ("password", s("user-password")), ("role", s(role))]);
+    let spec = st(&[
+        ("username", s(name)),
+        ("password", s("user-password")),
+        ("role", s(role)),
+    ]);
     let id = int(&server.call("user.create", vec![s(admin), spec]).unwrap());
     (id, server.login(name, "user-password"))
 }

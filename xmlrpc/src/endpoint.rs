@@ -7,35 +7,101 @@
 //! included, and no fault ever echoes the request body.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use dxr::{Fault, FaultResponse, MethodCall, MethodResponse, Value};
-use quick_xml::events::Event;
+use dxr::{Fault, MethodCall, Value};
+use http_body_util::BodyExt;
 use quick_xml::Reader;
+use quick_xml::events::Event;
 
-use crate::fault::{self, fault};
 use crate::App;
+use crate::fault::{self, fault};
+use crate::registry::Work;
+use zentific_sql::Backend;
 
 /// The handler behind `POST /RPC2`.
 pub(crate) async fn rpc(State(app): State<Arc<App>>, request: Request) -> Response {
     let limit = app.limits.max_body_bytes;
-    let body = match axum::body::to_bytes(request.into_body(), limit).await {
-        Ok(body) => body,
-        Err(_) => {
-            return answer(Err(fault(
-                fault::INVALID_REQUEST,
-                format!("the request body is larger than the server's limit of {limit} bytes, or was cut off"),
-            )));
-        }
+    let answer = match read_body(request.into_body(), limit).await {
+        Ok(body) => handle(app, &body).await,
+        Err(fault) => Err(fault),
     };
-    answer(handle(app, &body).await)
+    let xml = match answer {
+        Ok(Answer::Value(value)) => crate::wire::response(&value),
+        Ok(Answer::Constant(xml)) => xml,
+        Err(fault) => crate::wire::fault(&fault),
+    };
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/xml")], xml).into_response()
 }
 
-async fn handle(app: Arc<App>, body: &[u8]) -> Result<Value, Fault> {
+/// How long a client may take to send its request body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How much of an over-large body is read and dropped so that the client, still sending,
+/// gets to read the fault; past that the connection is closed.
+const DRAIN_BYTES: usize = 64 << 20;
+
+/// Read the body, up to `limit` bytes.
+async fn read_body(mut body: Body, limit: usize) -> Result<Vec<u8>, Fault> {
+    let read = async {
+        let mut buffer = Vec::new();
+        let mut seen = 0usize;
+        while let Some(frame) = body.frame().await {
+            let frame =
+                frame.map_err(|_| fault(fault::INVALID_REQUEST, "the request body was cut off"))?;
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            seen = seen.saturating_add(data.len());
+            if seen <= limit {
+                buffer.extend_from_slice(&data);
+            } else {
+                buffer = Vec::new();
+                if seen > limit.saturating_add(DRAIN_BYTES) {
+                    break;
+                }
+            }
+        }
+        if seen > limit {
+            return Err(fault(
+                fault::INVALID_REQUEST,
+                format!("the request body is larger than the server's limit of {limit} bytes"),
+            ));
+        }
+        Ok(buffer)
+    };
+    tokio::time::timeout(BODY_TIMEOUT, read)
+        .await
+        .unwrap_or_else(|_| {
+            Err(fault(
+                fault::INVALID_REQUEST,
+                format!(
+                    "the request body did not arrive within {} seconds",
+                    BODY_TIMEOUT.as_secs()
+                ),
+            ))
+        })
+}
+
+/// A method's result: a value, or the XML of a constant answer written at start-up.
+enum Answer {
+    Value(Value),
+    Constant(String),
+}
+
+async fn handle(app: Arc<App>, body: &[u8]) -> Result<Answer, Fault> {
     let text = std::str::from_utf8(body).map_err(|e| {
-        fault(fault::NOT_WELL_FORMED, format!("the request is not valid UTF-8 (bad byte at offset {})", e.valid_up_to()))
+        fault(
+            fault::NOT_WELL_FORMED,
+            format!(
+                "the request is not valid UTF-8 (bad byte at offset {})",
+                e.valid_up_to()
+            ),
+        )
     })?;
     check_shape(text, app.limits.max_depth)?;
     let call = MethodCall::from_xml(text).map_err(|_| {
@@ -46,15 +112,31 @@ async fn handle(app: Arc<App>, body: &[u8]) -> Result<Value, Fault> {
              with known value types",
         )
     })?;
+    if call.params.is_empty()
+        && let Some(xml) = app.constants.get(call.name.as_ref())
+    {
+        return Ok(Answer::Constant(xml.clone()));
+    }
     let name = call.name.into_owned();
     let params = call.params;
-    let blocking = app.registry.get(&name).is_some_and(|m| m.blocking);
-    if !blocking {
-        return app.registry.call(&app.store, &name, &params);
-    }
-    tokio::task::spawn_blocking(move || app.registry.call(&app.store, &name, &params))
-        .await
-        .unwrap_or_else(|e| Err(fault::internal(&e)))
+    // An unknown method faults before any work; the token check is a database read.
+    let work = app
+        .registry
+        .get(&name)
+        .map_or(Work::Cpu, |m| m.work.max(Work::Read));
+    let inline = match work {
+        Work::Cpu => true,
+        Work::Read => app.store.backend() == Backend::Sqlite,
+        Work::Write => false,
+    };
+    let value = if inline {
+        app.registry.call(&app.store, &name, &params)
+    } else {
+        // Waiting work leaves this worker thread (its other tasks move elsewhere
+        // meanwhile), which is cheaper than a round trip through the blocking pool.
+        tokio::task::block_in_place(|| app.registry.call(&app.store, &name, &params))
+    };
+    value.map(Answer::Value)
 }
 
 /// Check that `text` is one well-formed XML document whose root is `<methodCall>`, no
@@ -69,7 +151,10 @@ pub(crate) fn check_shape(text: &str, max_depth: usize) -> Result<(), Fault> {
         let position = reader.buffer_position();
         let event = reader.read_event().map_err(|e| {
             let reason = crate::registry::truncate(&e.to_string(), 160);
-            fault(fault::NOT_WELL_FORMED, format!("the request is not well-formed XML at byte {position}: {reason}"))
+            fault(
+                fault::NOT_WELL_FORMED,
+                format!("the request is not well-formed XML at byte {position}: {reason}"),
+            )
         })?;
         match event {
             Event::Start(start) => {
@@ -95,10 +180,16 @@ pub(crate) fn check_shape(text: &str, max_depth: usize) -> Result<(), Fault> {
                 open.pop();
             }
             Event::DocType(_) => {
-                return Err(fault(fault::INVALID_REQUEST, "a DOCTYPE is not allowed in an XML-RPC request"));
+                return Err(fault(
+                    fault::INVALID_REQUEST,
+                    "a DOCTYPE is not allowed in an XML-RPC request",
+                ));
             }
             Event::Text(text) if depth == 0 && !AsRef::<str>::as_ref(&text).trim().is_empty() => {
-                return Err(fault(fault::NOT_WELL_FORMED, "the request has text outside its root element"));
+                return Err(fault(
+                    fault::NOT_WELL_FORMED,
+                    "the request has text outside its root element",
+                ));
             }
             Event::Eof => break,
             _ => {}
@@ -107,18 +198,27 @@ pub(crate) fn check_shape(text: &str, max_depth: usize) -> Result<(), Fault> {
     if let Some(name) = open.last() {
         return Err(fault(
             fault::NOT_WELL_FORMED,
-            format!("the request ends before <{}> is closed", crate::registry::truncate(name, 40)),
+            format!(
+                "the request ends before <{}> is closed",
+                crate::registry::truncate(name, 40)
+            ),
         ));
     }
     if !seen_root {
-        return Err(fault(fault::NOT_WELL_FORMED, "the request body is empty; send an XML-RPC <methodCall>"));
+        return Err(fault(
+            fault::NOT_WELL_FORMED,
+            "the request body is empty; send an XML-RPC <methodCall>",
+        ));
     }
     Ok(())
 }
 
 fn root(seen_root: bool, name: &str) -> Result<(), Fault> {
     if seen_root {
-        return Err(fault(fault::NOT_WELL_FORMED, "the request has more than one root element"));
+        return Err(fault(
+            fault::NOT_WELL_FORMED,
+            "the request has more than one root element",
+        ));
     }
     if name != "methodCall" {
         return Err(fault(
@@ -132,46 +232,43 @@ fn root(seen_root: bool, name: &str) -> Result<(), Fault> {
     Ok(())
 }
 
-/// The HTTP answer: always 200 and `text/xml`, faults included.
-fn answer(result: Result<Value, Fault>) -> Response {
-    let xml = match result {
-        Ok(value) => MethodResponse { value }.to_xml(),
-        Err(fault) => FaultResponse { fault }.to_xml(),
-    };
-    match xml {
-        Ok(xml) => {
-            let mut body = String::with_capacity(xml.len() + 22);
-            body.push_str("<?xml version=\"1.0\"?>\n");
-            body.push_str(&xml);
-            (StatusCode::OK, [(header::CONTENT_TYPE, "text/xml")], body).into_response()
-        }
-        Err(error) => {
-            let fault = fault::internal(&error);
-            let xml = FaultResponse { fault }.to_xml().unwrap_or_default();
-            (StatusCode::OK, [(header::CONTENT_TYPE, "text/xml")], xml).into_response()
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::check_shape;
     use crate::fault;
 
     fn code(text: &str) -> i32 {
-        check_shape(text, 20).map(|()| 0).unwrap_or_else(|f| f.code())
+        check_shape(text, 20)
+            .map(|()| 0)
+            .unwrap_or_else(|f| f.code())
     }
 
     #[test]
     fn shapes() {
-        assert_eq!(code("<methodCall><methodName>a</methodName></methodCall>"), 0);
-        assert_eq!(code("<methodCall><methodName>a</methodName>"), fault::NOT_WELL_FORMED);
-        assert_eq!(code("<methodCall><a></b></methodCall>"), fault::NOT_WELL_FORMED);
+        assert_eq!(
+            code("<methodCall><methodName>a</methodName></methodCall>"),
+            0
+        );
+        assert_eq!(
+            code("<methodCall><methodName>a</methodName>"),
+            fault::NOT_WELL_FORMED
+        );
+        assert_eq!(
+            code("<methodCall><a></b></methodCall>"),
+            fault::NOT_WELL_FORMED
+        );
         assert_eq!(code(""), fault::NOT_WELL_FORMED);
         assert_eq!(code("<html></html>"), fault::INVALID_REQUEST);
         assert_eq!(code("<methodCall/><methodCall/>"), fault::NOT_WELL_FORMED);
-        assert_eq!(code("<!DOCTYPE x [<!ENTITY a 'b'>]><methodCall/>"), fault::INVALID_REQUEST);
-        let deep = format!("<methodCall>{}{}</methodCall>", "<a>".repeat(30), "</a>".repeat(30));
+        assert_eq!(
+            code("<!DOCTYPE x [<!ENTITY a 'b'>]><methodCall/>"),
+            fault::INVALID_REQUEST
+        );
+        let deep = format!(
+            "<methodCall>{}{}</methodCall>",
+            "<a>".repeat(30),
+            "</a>".repeat(30)
+        );
         assert_eq!(code(&deep), fault::INVALID_REQUEST);
     }
 }

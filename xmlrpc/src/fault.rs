@@ -42,7 +42,10 @@ pub fn invalid_params(message: impl Into<String>) -> Fault {
 
 /// A fault 4 naming the field and the rule.
 pub fn invalid_value(field: &str, rule: impl std::fmt::Display) -> Fault {
-    fault(INVALID_VALUE, format!("invalid value for '{field}': {rule}"))
+    fault(
+        INVALID_VALUE,
+        format!("invalid value for '{field}': {rule}"),
+    )
 }
 
 /// An internal error: logged in full with a fresh correlation id, answered with the id only.
@@ -56,7 +59,10 @@ pub fn internal(error: &dyn std::error::Error) -> Fault {
         source = cause.source();
     }
     tracing::error!(correlation_id = %id, "internal error: {chain}");
-    fault(INTERNAL, format!("internal server error; the server log has the details under correlation id {id}"))
+    fault(
+        INTERNAL,
+        format!("internal server error; the server log has the details under correlation id {id}"),
+    )
 }
 
 /// Turn a store error into the fault the API promises for it.
@@ -69,7 +75,10 @@ pub fn from_store(error: StoreError) -> Fault {
         StoreError::WrongState(_) => WRONG_STATE,
         StoreError::NotPermitted(_) => NOT_PERMITTED,
         StoreError::NotAuthenticated(_) => NOT_AUTHENTICATED,
-        StoreError::Database(_) | StoreError::Pool(_) | StoreError::Open { .. } | StoreError::Migration(_) => {
+        StoreError::Database(_)
+        | StoreError::Pool(_)
+        | StoreError::Open { .. }
+        | StoreError::Migration(_) => {
             return internal(&error);
         }
     };

@@ -7,13 +7,15 @@
 //! - [`api`] holds the namespaces (`session`, `user`, `node`, `vm`, `storage`, `config`,
 //!   `job`, `system`), each turning values into a typed request for the store and the
 //!   answer back into values;
-//! - [`fault`] maps store errors to the fault codes of the public contract.
+//! - [`fault`] maps store errors to the fault codes of the public contract;
+//! - `wire` writes the XML of answers.
 
 pub mod api;
 mod endpoint;
 pub mod fault;
 pub mod params;
 pub mod registry;
+mod wire;
 
 use std::sync::Arc;
 
@@ -32,7 +34,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_body_bytes: 8 << 20, max_depth: 64 }
+        Limits {
+            max_body_bytes: 8 << 20,
+            max_depth: 64,
+        }
     }
 }
 
@@ -41,6 +46,9 @@ pub struct App {
     store: Store,
     registry: Registry,
     limits: Limits,
+    /// The XML answers of methods that take nothing and depend only on the registry
+    /// (`system.listMethods`, `system.version`), written once.
+    constants: std::collections::HashMap<&'static str, String>,
 }
 
 /// The full method registry.
@@ -50,6 +58,28 @@ pub fn registry() -> Registry {
 
 /// The axum router serving `POST /RPC2` (nest it beside other routes as you like).
 pub fn router(store: Store, limits: Limits) -> axum::Router {
-    let app = Arc::new(App { store, registry: registry(), limits });
-    axum::Router::new().route("/RPC2", axum::routing::post(endpoint::rpc)).with_state(app)
+    let registry = registry();
+    let constants = registry
+        .methods()
+        .filter(|m| {
+            m.params.is_empty()
+                && m.access == registry::Access::Public
+                && m.work == registry::Work::Cpu
+        })
+        .filter_map(|m| {
+            Some((
+                m.name,
+                wire::response(&registry.call(&store, m.name, &[]).ok()?),
+            ))
+        })
+        .collect();
+    let app = Arc::new(App {
+        store,
+        registry,
+        limits,
+        constants,
+    });
+    axum::Router::new()
+        .route("/RPC2", axum::routing::post(endpoint::rpc))
+        .with_state(app)
 }

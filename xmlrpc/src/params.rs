@@ -12,7 +12,10 @@ use crate::fault::{invalid_params, invalid_value};
 use crate::registry::type_of;
 
 fn wrong_type(name: &str, expected: &str, value: &Value) -> Fault {
-    invalid_params(format!("'{name}' must be {expected}; got {}", type_of(value)))
+    invalid_params(format!(
+        "'{name}' must be {expected}; got {}",
+        type_of(value)
+    ))
 }
 
 fn missing(name: &str) -> Fault {
@@ -22,7 +25,9 @@ fn missing(name: &str) -> Fault {
 fn as_i32(name: &str, value: &Value) -> Result<i32, Fault> {
     match value {
         Value::Integer(v) => Ok(*v),
-        Value::Long(v) => i32::try_from(*v).map_err(|_| invalid_value(name, "is out of the int range")),
+        Value::Long(v) => {
+            i32::try_from(*v).map_err(|_| invalid_value(name, "is out of the int range"))
+        }
         other => Err(wrong_type(name, "an int", other)),
     }
 }
@@ -57,8 +62,16 @@ pub fn string<'a>(params: &'a [Value], index: usize, name: &str) -> Result<&'a s
 pub fn fields<'a>(params: &'a [Value], index: usize, name: &str) -> Result<Fields<'a>, Fault> {
     static EMPTY: BTreeMap<String, Value> = BTreeMap::new();
     match params.get(index) {
-        None => Ok(Fields { name: name.to_owned(), members: &EMPTY, seen: BTreeSet::new() }),
-        Some(Value::Struct(members)) => Ok(Fields { name: name.to_owned(), members, seen: BTreeSet::new() }),
+        None => Ok(Fields {
+            name: name.to_owned(),
+            members: &EMPTY,
+            seen: BTreeSet::new(),
+        }),
+        Some(Value::Struct(members)) => Ok(Fields {
+            name: name.to_owned(),
+            members,
+            seen: BTreeSet::new(),
+        }),
         Some(other) => Err(wrong_type(name, "a struct", other)),
     }
 }
@@ -90,15 +103,26 @@ impl<'a> Fields<'a> {
         format!("{}.{member}", self.name)
     }
 
-    fn required<T>(&mut self, member: &'static str, read: impl Fn(&str, &'a Value) -> Result<T, Fault>) -> Result<T, Fault> {
+    fn required<T>(
+        &mut self,
+        member: &'static str,
+        read: impl Fn(&str, &'a Value) -> Result<T, Fault>,
+    ) -> Result<T, Fault> {
         let path = self.path(member);
         match self.get(member) {
             Some(value) => read(&path, value),
-            None => Err(invalid_params(format!("'{}' needs the member '{member}'", self.name))),
+            None => Err(invalid_params(format!(
+                "'{}' needs the member '{member}'",
+                self.name
+            ))),
         }
     }
 
-    fn optional<T>(&mut self, member: &'static str, read: impl Fn(&str, &'a Value) -> Result<T, Fault>) -> Result<Option<T>, Fault> {
+    fn optional<T>(
+        &mut self,
+        member: &'static str,
+        read: impl Fn(&str, &'a Value) -> Result<T, Fault>,
+    ) -> Result<Option<T>, Fault> {
         let path = self.path(member);
         self.get(member).map(|value| read(&path, value)).transpose()
     }
@@ -142,7 +166,11 @@ impl<'a> Fields<'a> {
     }
 
     /// An optional array member; each item is read by `read` with its own path.
-    pub fn opt_array<T>(&mut self, member: &'static str, read: impl Fn(Fields<'a>) -> Result<T, Fault>) -> Result<Vec<T>, Fault> {
+    pub fn opt_array<T>(
+        &mut self,
+        member: &'static str,
+        read: impl Fn(Fields<'a>) -> Result<T, Fault>,
+    ) -> Result<Vec<T>, Fault> {
         let path = self.path(member);
         match self.get(member) {
             None => Ok(Vec::new()),
@@ -150,9 +178,11 @@ impl<'a> Fields<'a> {
                 .iter()
                 .enumerate()
                 .map(|(i, item)| match item {
-                    Value::Struct(members) => {
-                        read(Fields { name: format!("{path}[{i}]"), members, seen: BTreeSet::new() })
-                    }
+                    Value::Struct(members) => read(Fields {
+                        name: format!("{path}[{i}]"),
+                        members,
+                        seen: BTreeSet::new(),
+                    }),
                     other => Err(wrong_type(&format!("{path}[{i}]"), "a struct", other)),
                 })
                 .collect(),
@@ -162,22 +192,31 @@ impl<'a> Fields<'a> {
 
     /// Refuse members that were not read: a misspelt member is an error, not a no-op.
     pub fn finish(self) -> Result<(), Fault> {
-        let unknown: Vec<&str> =
-            self.members.keys().map(String::as_str).filter(|k| !self.seen.contains(k)).collect();
+        let unknown: Vec<&str> = self
+            .members
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !self.seen.contains(k))
+            .collect();
         if unknown.is_empty() {
             return Ok(());
         }
         let allowed: Vec<&str> = self.seen.iter().copied().collect();
         Err(invalid_value(
             &self.name,
-            format!("unknown member(s) {}; allowed: {}", unknown.join(", "), allowed.join(", ")),
+            format!(
+                "unknown member(s) {}; allowed: {}",
+                unknown.join(", "),
+                allowed.join(", ")
+            ),
         ))
     }
 }
 
-/// Builds a struct value member by member.
+/// Builds a struct value member by member. Members are collected in a vector and the
+/// map is built once at the end, which is cheaper than inserting one by one.
 #[derive(Default)]
-pub struct Record(BTreeMap<String, Value>);
+pub struct Record(Vec<(String, Value)>);
 
 impl Record {
     /// An empty record.
@@ -187,31 +226,31 @@ impl Record {
 
     /// Add an `int` member.
     pub fn int(mut self, name: &str, value: i32) -> Record {
-        self.0.insert(name.to_owned(), Value::Integer(value));
+        self.0.push((name.to_owned(), Value::Integer(value)));
         self
     }
 
     /// Add an `i8` member (for values that can pass 2^31).
     pub fn long(mut self, name: &str, value: i64) -> Record {
-        self.0.insert(name.to_owned(), Value::Long(value));
+        self.0.push((name.to_owned(), Value::Long(value)));
         self
     }
 
     /// Add a string member.
     pub fn string(mut self, name: &str, value: impl Into<String>) -> Record {
-        self.0.insert(name.to_owned(), Value::String(value.into()));
+        self.0.push((name.to_owned(), Value::String(value.into())));
         self
     }
 
     /// Add a boolean member.
     pub fn bool(mut self, name: &str, value: bool) -> Record {
-        self.0.insert(name.to_owned(), Value::Boolean(value));
+        self.0.push((name.to_owned(), Value::Boolean(value)));
         self
     }
 
     /// Add a `dateTime.iso8601` member from Unix seconds.
     pub fn time(mut self, name: &str, unix: i64) -> Record {
-        self.0.insert(name.to_owned(), datetime(unix));
+        self.0.push((name.to_owned(), datetime(unix)));
         self
     }
 
@@ -233,20 +272,25 @@ impl Record {
 
     /// Add any value.
     pub fn value(mut self, name: &str, value: Value) -> Record {
-        self.0.insert(name.to_owned(), value);
+        self.0.push((name.to_owned(), value));
         self
     }
 
     /// The struct value.
-    pub fn build(self) -> Value {
-        Value::Struct(self.0)
+    pub fn build(mut self) -> Value {
+        self.0.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Value::Struct(self.0.into_iter().collect())
     }
 }
 
 /// Unix seconds as a `dateTime.iso8601` in UTC without a zone suffix.
 pub fn datetime(unix: i64) -> Value {
-    let at = time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    Value::DateTime(DateTime::from(time::PrimitiveDateTime::new(at.date(), at.time())))
+    let at =
+        time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    Value::DateTime(DateTime::from(time::PrimitiveDateTime::new(
+        at.date(),
+        at.time(),
+    )))
 }
 
 /// `true`, the answer of methods that have nothing else to say.

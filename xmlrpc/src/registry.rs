@@ -89,16 +89,28 @@ pub struct Param {
 }
 
 /// The session token every authenticated method takes first.
-pub const TOKEN: Param = Param { name: "token", ty: Type::String, optional: false };
+pub const TOKEN: Param = Param {
+    name: "token",
+    ty: Type::String,
+    optional: false,
+};
 
 /// A required parameter.
 pub const fn param(name: &'static str, ty: Type) -> Param {
-    Param { name, ty, optional: false }
+    Param {
+        name,
+        ty,
+        optional: false,
+    }
 }
 
 /// An optional trailing parameter.
 pub const fn optional(name: &'static str, ty: Type) -> Param {
-    Param { name, ty, optional: true }
+    Param {
+        name,
+        ty,
+        optional: true,
+    }
 }
 
 /// Who may call a method.
@@ -108,6 +120,19 @@ pub enum Access {
     Public,
     /// A session token of a user with at least this role, as the first parameter.
     Session(Role),
+}
+
+/// What kind of work a method does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Work {
+    /// Computation only (introspection): runs on the async worker.
+    Cpu,
+    /// Reads the database. On SQLite in WAL mode readers never wait for writers, so
+    /// these run on the async worker too; on PostgreSQL they leave it (network waits).
+    Read,
+    /// Writes (or hashes passwords): always off the async worker, since a write may wait
+    /// on another writer's lock.
+    Write,
 }
 
 /// What a handler gets besides its parameters.
@@ -122,9 +147,12 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     /// The authenticated caller; every method with [`Access::Session`] has one.
     pub fn caller(&self) -> Result<&Caller, Fault> {
-        self.caller
-            .as_ref()
-            .ok_or_else(|| fault::fault(fault::NOT_AUTHENTICATED, "this method needs a session token"))
+        self.caller.as_ref().ok_or_else(|| {
+            fault::fault(
+                fault::NOT_AUTHENTICATED,
+                "this method needs a session token",
+            )
+        })
     }
 }
 
@@ -148,8 +176,8 @@ pub struct Method {
     /// A parameter that names a VM, and the permission the caller needs on it; checked
     /// before the handler runs.
     pub vm_param: Option<(usize, Permission)>,
-    /// Whether it touches the database (runs on a blocking thread) or not (inline).
-    pub blocking: bool,
+    /// What kind of work it does, which decides the thread it runs on.
+    pub work: Work,
     /// The code.
     pub handler: HandlerFn,
 }
@@ -163,7 +191,9 @@ impl Method {
     pub fn signatures(&self) -> Vec<Vec<&'static str>> {
         (self.required()..=self.params.len())
             .map(|n| {
-                std::iter::once(self.returns.name()).chain(self.params[..n].iter().map(|p| p.ty.name())).collect()
+                std::iter::once(self.returns.name())
+                    .chain(self.params[..n].iter().map(|p| p.ty.name()))
+                    .collect()
             })
             .collect()
     }
@@ -173,7 +203,13 @@ impl Method {
         let params: Vec<String> = self
             .params
             .iter()
-            .map(|p| if p.optional { format!("[{}]", p.name) } else { p.name.to_string() })
+            .map(|p| {
+                if p.optional {
+                    format!("[{}]", p.name)
+                } else {
+                    p.name.to_string()
+                }
+            })
             .collect();
         format!("{}({})", self.name, params.join(", "))
     }
@@ -189,7 +225,11 @@ impl Registry {
     pub fn new(tables: impl IntoIterator<Item = Method>) -> Registry {
         let mut methods = BTreeMap::new();
         for method in tables {
-            assert!(methods.insert(method.name, method).is_none(), "method {} registered twice", method.name);
+            assert!(
+                methods.insert(method.name, method).is_none(),
+                "method {} registered twice",
+                method.name
+            );
         }
         Registry { methods }
     }
@@ -209,7 +249,10 @@ impl Registry {
         self.get(name).ok_or_else(|| {
             fault::fault(
                 fault::NO_SUCH_METHOD,
-                format!("there is no method '{}'; system.listMethods lists them all", truncate(name, 80)),
+                format!(
+                    "there is no method '{}'; system.listMethods lists them all",
+                    truncate(name, 80)
+                ),
             )
         })
     }
@@ -225,20 +268,31 @@ impl Registry {
                 let Some(Value::String(token)) = params.first() else {
                     return Err(fault::fault(
                         fault::NOT_AUTHENTICATED,
-                        format!("{} needs a session token as its first parameter; call session.login to get one", method.name),
+                        format!(
+                            "{} needs a session token as its first parameter; call session.login to get one",
+                            method.name
+                        ),
                     ));
                 };
                 let caller = store.caller_for_token(token).map_err(fault::from_store)?;
-                caller.require_role(role, method.name).map_err(fault::from_store)?;
+                caller
+                    .require_role(role, method.name)
+                    .map_err(fault::from_store)?;
                 Some(caller)
             }
         };
         check_params(method, params)?;
         if let (Some((index, permission)), Some(caller)) = (method.vm_param, &caller) {
             let id = crate::params::int(params, index, method.params[index].name)?;
-            store.require_vm_permission(caller, id, permission).map_err(fault::from_store)?;
+            store
+                .require_vm_permission(caller, id, permission)
+                .map_err(fault::from_store)?;
         }
-        let ctx = Ctx { store, registry: self, caller };
+        let ctx = Ctx {
+            store,
+            registry: self,
+            caller,
+        };
         (method.handler)(&ctx, params)
     }
 
@@ -264,8 +318,18 @@ impl Registry {
                 .vm_param
                 .map(|(i, p)| format!("; needs `{p}` on the VM in `{}`", method.params[i].name))
                 .unwrap_or_default();
-            let params: Vec<String> =
-                method.params.iter().map(|p| format!("{}{}: {}", p.name, if p.optional { "?" } else { "" }, p.ty.name())).collect();
+            let params: Vec<String> = method
+                .params
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{}{}: {}",
+                        p.name,
+                        if p.optional { "?" } else { "" },
+                        p.ty.name()
+                    )
+                })
+                .collect();
             out.push_str(&format!(
                 "\n### `{}`\n\n`{}({}) → {}` — {access}{vm}\n\n{}\n",
                 method.name,
@@ -282,7 +346,11 @@ impl Registry {
 fn check_params(method: &Method, params: &[Value]) -> Result<(), Fault> {
     let (min, max) = (method.required(), method.params.len());
     if params.len() < min || params.len() > max {
-        let count = if min == max { format!("{min}") } else { format!("{min} to {max}") };
+        let count = if min == max {
+            format!("{min}")
+        } else {
+            format!("{min} to {max}")
+        };
         return Err(invalid_params(format!(
             "{} takes {count} parameter(s): {}; got {}",
             method.name,

@@ -1,11 +1,11 @@
 //! `config.*`: the global options of the Configuration page.
 
 use dxr::{Fault, Value};
-use zentific_sql::{OptionDef, OptionValue, Role, OPTION_DEFS};
+use zentific_sql::{OPTION_DEFS, OptionDef, OptionValue, Role};
 
 use crate::fault::{from_store, invalid_params};
-use crate::params::{array, done, Record};
-use crate::registry::{param, type_of, Access, Ctx, Method, Type, TOKEN};
+use crate::params::{Record, array, done};
+use crate::registry::{Access, Ctx, Method, TOKEN, Type, Work, param, type_of};
 
 pub(super) const METHODS: &[Method] = &[
     Method {
@@ -15,7 +15,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Struct,
         access: Access::Session(Role::User),
         vm_param: None,
-        blocking: true,
+        work: Work::Read,
         handler: get,
     },
     Method {
@@ -25,7 +25,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Bool,
         access: Access::Session(Role::Admin),
         vm_param: None,
-        blocking: true,
+        work: Work::Write,
         handler: set,
     },
     Method {
@@ -35,7 +35,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Array,
         access: Access::Session(Role::User),
         vm_param: None,
-        blocking: false,
+        work: Work::Cpu,
         handler: describe,
     },
 ];
@@ -49,7 +49,12 @@ fn to_value(value: &OptionValue) -> Value {
 
 fn get(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, Fault> {
     let options = ctx.store.options().map_err(from_store)?;
-    Ok(options.iter().fold(Record::new(), |r, (name, value)| r.value(name, to_value(value))).build())
+    Ok(options
+        .iter()
+        .fold(Record::new(), |r, (name, value)| {
+            r.value(name, to_value(value))
+        })
+        .build())
 }
 
 fn set(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
@@ -63,16 +68,27 @@ fn set(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
             Value::Integer(v) => OptionValue::Int(i64::from(*v)),
             Value::Long(v) => OptionValue::Int(*v),
             Value::String(v) => OptionValue::Text(v.clone()),
-            other => return Err(invalid_params(format!("option '{name}' must be an int or a string; got {}", type_of(other)))),
+            other => {
+                return Err(invalid_params(format!(
+                    "option '{name}' must be an int or a string; got {}",
+                    type_of(other)
+                )));
+            }
         };
         values.push((name.clone(), value));
     }
-    ctx.store.set_options(ctx.caller()?, &values).map_err(from_store)?;
+    ctx.store
+        .set_options(ctx.caller()?, &values)
+        .map_err(from_store)?;
     Ok(done())
 }
 
 fn describe(_ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, Fault> {
     Ok(array(OPTION_DEFS.iter().map(|d| {
-        Record::new().string("name", d.name).string("help", d.help).string("default", d.default).build()
+        Record::new()
+            .string("name", d.name)
+            .string("help", d.help)
+            .string("default", d.default)
+            .build()
     })))
 }

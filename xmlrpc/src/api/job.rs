@@ -4,8 +4,8 @@ use dxr::{Fault, Value};
 use zentific_sql::{Job, JobFilter, JobState, Role};
 
 use crate::fault::from_store;
-use crate::params::{array, done, fields, int, Record};
-use crate::registry::{optional, param, Access, Ctx, Method, Type, TOKEN};
+use crate::params::{Record, array, done, fields, int};
+use crate::registry::{Access, Ctx, Method, TOKEN, Type, Work, optional, param};
 
 fn job_record(job: &Job) -> Value {
     Record::new()
@@ -32,7 +32,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Struct,
         access: Access::Session(Role::User),
         vm_param: None,
-        blocking: true,
+        work: Work::Read,
         handler: get,
     },
     Method {
@@ -42,7 +42,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Array,
         access: Access::Session(Role::User),
         vm_param: None,
-        blocking: true,
+        work: Work::Read,
         handler: list,
     },
     Method {
@@ -52,27 +52,42 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Bool,
         access: Access::Session(Role::User),
         vm_param: None,
-        blocking: true,
+        work: Work::Write,
         handler: cancel,
     },
 ];
 
 fn get(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
-    Ok(job_record(&ctx.store.get_job(ctx.caller()?, int(params, 1, "id")?).map_err(from_store)?))
+    Ok(job_record(
+        &ctx.store
+            .get_job(ctx.caller()?, int(params, 1, "id")?)
+            .map_err(from_store)?,
+    ))
 }
 
 fn list(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
     let mut f = fields(params, 1, "filter")?;
     let filter = JobFilter {
-        state: f.opt_string("state")?.map(|s| JobState::parse(&s, "filter.state").map_err(from_store)).transpose()?,
+        state: f
+            .opt_string("state")?
+            .map(|s| JobState::parse(&s, "filter.state").map_err(from_store))
+            .transpose()?,
         vm: f.opt_int("vm")?,
         limit: f.opt_int("limit")?.map(i64::from),
     };
     f.finish()?;
-    Ok(array(ctx.store.list_jobs(ctx.caller()?, &filter).map_err(from_store)?.iter().map(job_record)))
+    Ok(array(
+        ctx.store
+            .list_jobs(ctx.caller()?, &filter)
+            .map_err(from_store)?
+            .iter()
+            .map(job_record),
+    ))
 }
 
 fn cancel(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
-    ctx.store.cancel_job(ctx.caller()?, int(params, 1, "id")?).map_err(from_store)?;
+    ctx.store
+        .cancel_job(ctx.caller()?, int(params, 1, "id")?)
+        .map_err(from_store)?;
     Ok(done())
 }

@@ -4,8 +4,8 @@ use dxr::{Fault, Value};
 use zentific_sql::{NewNode, Node, NodeUpdate, Role, Transport};
 
 use crate::fault::from_store;
-use crate::params::{array, done, fields, int, Record};
-use crate::registry::{param, Access, Ctx, Method, Type, TOKEN};
+use crate::params::{Record, array, done, fields, int};
+use crate::registry::{Access, Ctx, Method, TOKEN, Type, Work, param};
 
 fn node_record(node: &Node) -> Value {
     Record::new()
@@ -21,7 +21,9 @@ fn node_record(node: &Node) -> Value {
 }
 
 fn transport(value: Option<String>) -> Result<Option<Transport>, Fault> {
-    value.map(|t| Transport::parse(&t, "transport").map_err(from_store)).transpose()
+    value
+        .map(|t| Transport::parse(&t, "transport").map_err(from_store))
+        .transpose()
 }
 
 pub(super) const METHODS: &[Method] = &[
@@ -32,7 +34,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Array,
         access: Access::Session(Role::User),
         vm_param: None,
-        blocking: true,
+        work: Work::Read,
         handler: list,
     },
     Method {
@@ -42,7 +44,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Struct,
         access: Access::Session(Role::User),
         vm_param: None,
-        blocking: true,
+        work: Work::Read,
         handler: get,
     },
     Method {
@@ -52,17 +54,21 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Struct,
         access: Access::Session(Role::Admin),
         vm_param: None,
-        blocking: true,
+        work: Work::Write,
         handler: register,
     },
     Method {
         name: "node.update",
         help: "Change {name?, hostname?, transport?, uri?, rotate_token?} of a node. With rotate_token true, returns the node's new poller token (the old one stops working); otherwise returns an empty string.",
-        params: &[TOKEN, param("id", Type::Int), param("changes", Type::Struct)],
+        params: &[
+            TOKEN,
+            param("id", Type::Int),
+            param("changes", Type::Struct),
+        ],
         returns: Type::String,
         access: Access::Session(Role::Admin),
         vm_param: None,
-        blocking: true,
+        work: Work::Write,
         handler: update,
     },
     Method {
@@ -72,17 +78,27 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Bool,
         access: Access::Session(Role::Admin),
         vm_param: None,
-        blocking: true,
+        work: Work::Write,
         handler: remove,
     },
 ];
 
 fn list(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, Fault> {
-    Ok(array(ctx.store.list_nodes().map_err(from_store)?.iter().map(node_record)))
+    Ok(array(
+        ctx.store
+            .list_nodes()
+            .map_err(from_store)?
+            .iter()
+            .map(node_record),
+    ))
 }
 
 fn get(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
-    Ok(node_record(&ctx.store.get_node(int(params, 1, "id")?).map_err(from_store)?))
+    Ok(node_record(
+        &ctx.store
+            .get_node(int(params, 1, "id")?)
+            .map_err(from_store)?,
+    ))
 }
 
 fn register(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
@@ -92,9 +108,20 @@ fn register(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
     let transport = transport(Some(f.string("transport")?))?.unwrap_or(Transport::Libvirt);
     let uri = f.string("uri")?;
     f.finish()?;
-    let node = NewNode { name, hostname, transport, uri };
-    let registered = ctx.store.register_node(ctx.caller()?, &node).map_err(from_store)?;
-    Ok(Record::new().int("id", registered.id).string("poller_token", registered.poller_token).build())
+    let node = NewNode {
+        name,
+        hostname,
+        transport,
+        uri,
+    };
+    let registered = ctx
+        .store
+        .register_node(ctx.caller()?, &node)
+        .map_err(from_store)?;
+    Ok(Record::new()
+        .int("id", registered.id)
+        .string("poller_token", registered.poller_token)
+        .build())
 }
 
 fn update(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
@@ -108,11 +135,16 @@ fn update(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
         rotate_token: f.opt_bool("rotate_token")?.unwrap_or(false),
     };
     f.finish()?;
-    let token = ctx.store.update_node(ctx.caller()?, id, &changes).map_err(from_store)?;
+    let token = ctx
+        .store
+        .update_node(ctx.caller()?, id, &changes)
+        .map_err(from_store)?;
     Ok(Value::String(token.unwrap_or_default()))
 }
 
 fn remove(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
-    ctx.store.remove_node(ctx.caller()?, int(params, 1, "id")?).map_err(from_store)?;
+    ctx.store
+        .remove_node(ctx.caller()?, int(params, 1, "id")?)
+        .map_err(from_store)?;
     Ok(done())
 }

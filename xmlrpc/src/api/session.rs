@@ -6,17 +6,20 @@ use zentific_sql::Role;
 use super::user::user_record;
 use crate::fault::from_store;
 use crate::params::{done, string};
-use crate::registry::{param, Access, Ctx, Method, Type, TOKEN};
+use crate::registry::{Access, Ctx, Method, TOKEN, Type, Work, param};
 
 pub(super) const METHODS: &[Method] = &[
     Method {
         name: "session.login",
         help: "Log in with a user name and password; returns the session token that every other method takes as its first parameter. Tokens expire 12 hours after login. Fault 1 for a wrong name or password or a disabled account.",
-        params: &[param("username", Type::String), param("password", Type::String)],
+        params: &[
+            param("username", Type::String),
+            param("password", Type::String),
+        ],
         returns: Type::String,
         access: Access::Public,
         vm_param: None,
-        blocking: true,
+        work: Work::Write,
         handler: login,
     },
     Method {
@@ -26,7 +29,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Bool,
         access: Access::Session(Role::User),
         vm_param: None,
-        blocking: true,
+        work: Work::Write,
         handler: logout,
     },
     Method {
@@ -36,7 +39,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Struct,
         access: Access::Session(Role::User),
         vm_param: None,
-        blocking: true,
+        work: Work::Read,
         handler: whoami,
     },
 ];
@@ -49,12 +52,17 @@ fn login(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
 }
 
 fn logout(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
-    ctx.store.logout(string(params, 0, "token")?).map_err(from_store)?;
+    ctx.store
+        .logout(string(params, 0, "token")?)
+        .map_err(from_store)?;
     Ok(done())
 }
 
 fn whoami(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, Fault> {
     let caller = ctx.caller()?;
-    let user = ctx.store.get_user(caller, caller.user_id).map_err(from_store)?;
+    let user = ctx
+        .store
+        .get_user(caller, caller.user_id)
+        .map_err(from_store)?;
     Ok(user_record(&user))
 }

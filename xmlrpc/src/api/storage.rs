@@ -4,8 +4,8 @@ use dxr::{Fault, Value};
 use zentific_sql::{NewPool, NewVolume, Pool, Role, Volume};
 
 use crate::fault::from_store;
-use crate::params::{array, done, fields, int, Record};
-use crate::registry::{optional, param, Access, Ctx, Method, Type, TOKEN};
+use crate::params::{Record, array, done, fields, int};
+use crate::registry::{Access, Ctx, Method, TOKEN, Type, Work, optional, param};
 
 fn pool_record(pool: &Pool) -> Value {
     Record::new()
@@ -38,7 +38,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Array,
         access: Access::Session(Role::User),
         vm_param: None,
-        blocking: true,
+        work: Work::Read,
         handler: list,
     },
     Method {
@@ -48,7 +48,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Array,
         access: Access::Session(Role::User),
         vm_param: None,
-        blocking: true,
+        work: Work::Read,
         handler: volumes,
     },
     Method {
@@ -58,7 +58,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Int,
         access: Access::Session(Role::Admin),
         vm_param: None,
-        blocking: true,
+        work: Work::Write,
         handler: define_pool,
     },
     Method {
@@ -68,17 +68,21 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Bool,
         access: Access::Session(Role::Admin),
         vm_param: None,
-        blocking: true,
+        work: Work::Write,
         handler: remove_pool,
     },
     Method {
         name: "storage.createVolume",
         help: "Create a volume {name, capacity_kb} in a pool. Returns {id, job}. Fault 6 when the pool lacks room, 8 when the name is taken.",
-        params: &[TOKEN, param("pool", Type::Int), param("volume", Type::Struct)],
+        params: &[
+            TOKEN,
+            param("pool", Type::Int),
+            param("volume", Type::Struct),
+        ],
         returns: Type::Struct,
         access: Access::Session(Role::Operator),
         vm_param: None,
-        blocking: true,
+        work: Work::Write,
         handler: create_volume,
     },
     Method {
@@ -88,7 +92,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Int,
         access: Access::Session(Role::Operator),
         vm_param: None,
-        blocking: true,
+        work: Work::Write,
         handler: delete_volume,
     },
 ];
@@ -97,11 +101,23 @@ fn list(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
     let mut f = fields(params, 1, "filter")?;
     let node = f.opt_int("node")?;
     f.finish()?;
-    Ok(array(ctx.store.list_pools(node).map_err(from_store)?.iter().map(pool_record)))
+    Ok(array(
+        ctx.store
+            .list_pools(node)
+            .map_err(from_store)?
+            .iter()
+            .map(pool_record),
+    ))
 }
 
 fn volumes(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
-    Ok(array(ctx.store.list_volumes(int(params, 1, "pool")?).map_err(from_store)?.iter().map(volume_record)))
+    Ok(array(
+        ctx.store
+            .list_volumes(int(params, 1, "pool")?)
+            .map_err(from_store)?
+            .iter()
+            .map(volume_record),
+    ))
 }
 
 fn define_pool(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
@@ -114,23 +130,39 @@ fn define_pool(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
         capacity_kb: f.long("capacity_kb")?,
     };
     f.finish()?;
-    Ok(Value::Integer(ctx.store.define_pool(ctx.caller()?, &pool).map_err(from_store)?))
+    Ok(Value::Integer(
+        ctx.store
+            .define_pool(ctx.caller()?, &pool)
+            .map_err(from_store)?,
+    ))
 }
 
 fn remove_pool(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
-    ctx.store.remove_pool(ctx.caller()?, int(params, 1, "pool")?).map_err(from_store)?;
+    ctx.store
+        .remove_pool(ctx.caller()?, int(params, 1, "pool")?)
+        .map_err(from_store)?;
     Ok(done())
 }
 
 fn create_volume(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
     let pool = int(params, 1, "pool")?;
     let mut f = fields(params, 2, "volume")?;
-    let volume = NewVolume { name: f.string("name")?, capacity_kb: f.long("capacity_kb")? };
+    let volume = NewVolume {
+        name: f.string("name")?,
+        capacity_kb: f.long("capacity_kb")?,
+    };
     f.finish()?;
-    let (id, job) = ctx.store.create_volume(ctx.caller()?, pool, &volume).map_err(from_store)?;
+    let (id, job) = ctx
+        .store
+        .create_volume(ctx.caller()?, pool, &volume)
+        .map_err(from_store)?;
     Ok(Record::new().int("id", id).int("job", job).build())
 }
 
 fn delete_volume(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
-    Ok(Value::Integer(ctx.store.delete_volume(ctx.caller()?, int(params, 1, "volume")?).map_err(from_store)?))
+    Ok(Value::Integer(
+        ctx.store
+            .delete_volume(ctx.caller()?, int(params, 1, "volume")?)
+            .map_err(from_store)?,
+    ))
 }

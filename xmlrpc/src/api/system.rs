@@ -2,9 +2,9 @@
 
 use dxr::{Fault, Value};
 
-use crate::fault::{fault, invalid_params, NO_SUCH_METHOD};
-use crate::params::{array, string, Record};
-use crate::registry::{param, Access, Ctx, Method, Type};
+use crate::fault::{NO_SUCH_METHOD, fault, invalid_params};
+use crate::params::{Record, array, string};
+use crate::registry::{Access, Ctx, Method, Type, Work, param};
 
 pub(super) const METHODS: &[Method] = &[
     Method {
@@ -14,7 +14,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Array,
         access: Access::Public,
         vm_param: None,
-        blocking: false,
+        work: Work::Cpu,
         handler: list_methods,
     },
     Method {
@@ -24,7 +24,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::String,
         access: Access::Public,
         vm_param: None,
-        blocking: false,
+        work: Work::Cpu,
         handler: method_help,
     },
     Method {
@@ -34,7 +34,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Array,
         access: Access::Public,
         vm_param: None,
-        blocking: false,
+        work: Work::Cpu,
         handler: method_signature,
     },
     Method {
@@ -44,7 +44,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Array,
         access: Access::Public,
         vm_param: None,
-        blocking: true,
+        work: Work::Write,
         handler: multicall,
     },
     Method {
@@ -54,52 +54,78 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Struct,
         access: Access::Public,
         vm_param: None,
-        blocking: false,
+        work: Work::Cpu,
         handler: version,
     },
 ];
 
 fn list_methods(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, Fault> {
-    Ok(array(ctx.registry.methods().map(|m| Value::String(m.name.into()))))
+    Ok(array(
+        ctx.registry.methods().map(|m| Value::String(m.name.into())),
+    ))
 }
 
 fn method_help(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
     let method = ctx.registry.lookup(string(params, 0, "method")?)?;
     let access = match method.access {
         Access::Public => "No token needed.".to_string(),
-        Access::Session(role) => format!("Needs a session token of a user with role {role} or above."),
+        Access::Session(role) => {
+            format!("Needs a session token of a user with role {role} or above.")
+        }
     };
-    Ok(Value::String(format!("{}\n\n{}\n\n{access}", method.synopsis(), method.help)))
+    Ok(Value::String(format!(
+        "{}\n\n{}\n\n{access}",
+        method.synopsis(),
+        method.help
+    )))
 }
 
 fn method_signature(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
     let method = ctx.registry.lookup(string(params, 0, "method")?)?;
-    Ok(array(method.signatures().into_iter().map(|sig| array(sig.into_iter().map(|t| Value::String(t.into()))))))
+    Ok(array(method.signatures().into_iter().map(|sig| {
+        array(sig.into_iter().map(|t| Value::String(t.into())))
+    })))
 }
 
 fn fault_record(fault: &Fault) -> Value {
-    Record::new().int("faultCode", fault.code()).string("faultString", fault.string()).build()
+    Record::new()
+        .int("faultCode", fault.code())
+        .string("faultString", fault.string())
+        .build()
 }
 
 fn multicall(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
     let Some(Value::Array(calls)) = params.first() else {
-        return Err(invalid_params("system.multicall takes an array of {methodName, params} structs"));
+        return Err(invalid_params(
+            "system.multicall takes an array of {methodName, params} structs",
+        ));
     };
     let results = calls.iter().enumerate().map(|(i, call)| {
         let outcome = (|| {
             let Value::Struct(members) = call else {
-                return Err(invalid_params(format!("call {i} of system.multicall must be a {{methodName, params}} struct")));
+                return Err(invalid_params(format!(
+                    "call {i} of system.multicall must be a {{methodName, params}} struct"
+                )));
             };
             let Some(Value::String(name)) = members.get("methodName") else {
-                return Err(invalid_params(format!("call {i} of system.multicall needs a string methodName")));
+                return Err(invalid_params(format!(
+                    "call {i} of system.multicall needs a string methodName"
+                )));
             };
             let params = match members.get("params") {
                 Some(Value::Array(params)) => params.as_slice(),
                 None => &[],
-                Some(_) => return Err(invalid_params(format!("the params of call {i} of system.multicall must be an array"))),
+                Some(_) => {
+                    return Err(invalid_params(format!(
+                        "the params of call {i} of system.multicall must be an array"
+                    )));
+                }
             };
             if name == "system.multicall" {
-                return Err(fault(NO_SUCH_METHOD, "system.multicall cannot be called from within system.multicall"));
+                return Err(fault(
+                    NO_SUCH_METHOD,
+                    "system.multicall cannot be called from within system.multicall",
+                ));
             }
             ctx.registry.call(ctx.store, name, params)
         })();
@@ -112,5 +138,9 @@ fn multicall(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
 }
 
 fn version(_ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, Fault> {
-    Ok(Record::new().string("name", "zentific").string("version", env!("CARGO_PKG_VERSION")).int("api", 1).build())
+    Ok(Record::new()
+        .string("name", "zentific")
+        .string("version", env!("CARGO_PKG_VERSION"))
+        .int("api", 1)
+        .build())
 }

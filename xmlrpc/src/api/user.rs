@@ -5,8 +5,8 @@ use dxr::{Fault, Value};
 use zentific_sql::{NewUser, Permission, Quota, Role, User, UserUpdate};
 
 use crate::fault::from_store;
-use crate::params::{array, done, fields, int, string, strings, Fields, Record};
-use crate::registry::{param, Access, Ctx, Method, Type, TOKEN};
+use crate::params::{Fields, Record, array, done, fields, int, string, strings};
+use crate::registry::{Access, Ctx, Method, TOKEN, Type, Work, param};
 
 /// A user as the API shows it.
 pub(crate) fn user_record(user: &User) -> Value {
@@ -22,7 +22,10 @@ pub(crate) fn user_record(user: &User) -> Value {
 }
 
 fn role(fields: &mut Fields<'_>, member: &'static str) -> Result<Option<Role>, Fault> {
-    fields.opt_string(member)?.map(|r| Role::parse(&r, member).map_err(from_store)).transpose()
+    fields
+        .opt_string(member)?
+        .map(|r| Role::parse(&r, member).map_err(from_store))
+        .transpose()
 }
 
 fn permissions(params: &[Value], index: usize) -> Result<Vec<Permission>, Fault> {
@@ -43,7 +46,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Array,
         access: ANY_USER,
         vm_param: None,
-        blocking: true,
+        work: Work::Read,
         handler: list,
     },
     Method {
@@ -53,7 +56,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Struct,
         access: ANY_USER,
         vm_param: None,
-        blocking: true,
+        work: Work::Read,
         handler: get,
     },
     Method {
@@ -63,17 +66,21 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Int,
         access: ADMIN,
         vm_param: None,
-        blocking: true,
+        work: Work::Write,
         handler: create,
     },
     Method {
         name: "user.update",
         help: "Change {email?, role?, language?, disabled?} of a user. Users may change their own email and language; role and disabled need an admin. Disabling ends the user's sessions. The last enabled admin cannot be demoted or disabled (fault 8). Returns true.",
-        params: &[TOKEN, param("id", Type::Int), param("changes", Type::Struct)],
+        params: &[
+            TOKEN,
+            param("id", Type::Int),
+            param("changes", Type::Struct),
+        ],
         returns: Type::Bool,
         access: ANY_USER,
         vm_param: None,
-        blocking: true,
+        work: Work::Write,
         handler: update,
     },
     Method {
@@ -83,17 +90,21 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Bool,
         access: ADMIN,
         vm_param: None,
-        blocking: true,
+        work: Work::Write,
         handler: delete,
     },
     Method {
         name: "user.setPassword",
         help: "Set a password (at least 8 characters). Users may set their own; admins anyone's. Ends the user's sessions. Returns true.",
-        params: &[TOKEN, param("id", Type::Int), param("password", Type::String)],
+        params: &[
+            TOKEN,
+            param("id", Type::Int),
+            param("password", Type::String),
+        ],
         returns: Type::Bool,
         access: ANY_USER,
         vm_param: None,
-        blocking: true,
+        work: Work::Write,
         handler: set_password,
     },
     Method {
@@ -103,27 +114,37 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::String,
         access: ADMIN,
         vm_param: None,
-        blocking: true,
+        work: Work::Write,
         handler: reset_password,
     },
     Method {
         name: "user.grant",
         help: "Give a user permissions on a VM: an array of view, power, modify, console, admin (admin implies the others). Needs the admin role or the admin permission on the VM. Returns true.",
-        params: &[TOKEN, param("user", Type::Int), param("vm", Type::Int), param("permissions", Type::Array)],
+        params: &[
+            TOKEN,
+            param("user", Type::Int),
+            param("vm", Type::Int),
+            param("permissions", Type::Array),
+        ],
         returns: Type::Bool,
         access: ANY_USER,
         vm_param: Some((2, Permission::Admin)),
-        blocking: true,
+        work: Work::Write,
         handler: grant,
     },
     Method {
         name: "user.revoke",
         help: "Take permissions on a VM away from a user. Needs the admin role or the admin permission on the VM. Returns true.",
-        params: &[TOKEN, param("user", Type::Int), param("vm", Type::Int), param("permissions", Type::Array)],
+        params: &[
+            TOKEN,
+            param("user", Type::Int),
+            param("vm", Type::Int),
+            param("permissions", Type::Array),
+        ],
         returns: Type::Bool,
         access: ANY_USER,
         vm_param: Some((2, Permission::Admin)),
-        blocking: true,
+        work: Work::Write,
         handler: revoke,
     },
     Method {
@@ -133,17 +154,21 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Array,
         access: ANY_USER,
         vm_param: None,
-        blocking: true,
+        work: Work::Read,
         handler: grants,
     },
     Method {
         name: "user.setQuota",
         help: "Set a user's quota {vms?, memory_kb?, vcpus?}: the most VMs they may own and the most memory and vCPUs over all of them; a member left out is unlimited. VM creation and resizing over quota fail with fault 6. Returns true.",
-        params: &[TOKEN, param("user", Type::Int), param("quota", Type::Struct)],
+        params: &[
+            TOKEN,
+            param("user", Type::Int),
+            param("quota", Type::Struct),
+        ],
         returns: Type::Bool,
         access: ADMIN,
         vm_param: None,
-        blocking: true,
+        work: Work::Write,
         handler: set_quota,
     },
     Method {
@@ -153,7 +178,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Struct,
         access: ANY_USER,
         vm_param: None,
-        blocking: true,
+        work: Work::Read,
         handler: get_quota,
     },
 ];
@@ -164,7 +189,10 @@ fn list(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, Fault> {
 }
 
 fn get(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
-    let user = ctx.store.get_user(ctx.caller()?, int(params, 1, "id")?).map_err(from_store)?;
+    let user = ctx
+        .store
+        .get_user(ctx.caller()?, int(params, 1, "id")?)
+        .map_err(from_store)?;
     Ok(user_record(&user))
 }
 
@@ -178,7 +206,10 @@ fn create(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
         language: f.opt_string("language")?,
     };
     f.finish()?;
-    let id = ctx.store.create_user(Some(ctx.caller()?), &new).map_err(from_store)?;
+    let id = ctx
+        .store
+        .create_user(Some(ctx.caller()?), &new)
+        .map_err(from_store)?;
     Ok(Value::Integer(id))
 }
 
@@ -192,55 +223,87 @@ fn update(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
         disabled: f.opt_bool("disabled")?,
     };
     f.finish()?;
-    ctx.store.update_user(ctx.caller()?, id, &changes).map_err(from_store)?;
+    ctx.store
+        .update_user(ctx.caller()?, id, &changes)
+        .map_err(from_store)?;
     Ok(done())
 }
 
 fn delete(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
-    ctx.store.delete_user(ctx.caller()?, int(params, 1, "id")?).map_err(from_store)?;
+    ctx.store
+        .delete_user(ctx.caller()?, int(params, 1, "id")?)
+        .map_err(from_store)?;
     Ok(done())
 }
 
 fn set_password(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
     let id = int(params, 1, "id")?;
-    ctx.store.set_password(Some(ctx.caller()?), id, string(params, 2, "password")?).map_err(from_store)?;
+    ctx.store
+        .set_password(Some(ctx.caller()?), id, string(params, 2, "password")?)
+        .map_err(from_store)?;
     Ok(done())
 }
 
 fn reset_password(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
-    let password = ctx.store.reset_password(ctx.caller()?, int(params, 1, "id")?).map_err(from_store)?;
+    let password = ctx
+        .store
+        .reset_password(ctx.caller()?, int(params, 1, "id")?)
+        .map_err(from_store)?;
     Ok(Value::String(password))
 }
 
 fn grant(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
     let (user, vm) = (int(params, 1, "user")?, int(params, 2, "vm")?);
-    ctx.store.grant(ctx.caller()?, user, vm, &permissions(params, 3)?).map_err(from_store)?;
+    ctx.store
+        .grant(ctx.caller()?, user, vm, &permissions(params, 3)?)
+        .map_err(from_store)?;
     Ok(done())
 }
 
 fn revoke(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
     let (user, vm) = (int(params, 1, "user")?, int(params, 2, "vm")?);
-    ctx.store.revoke(ctx.caller()?, user, vm, &permissions(params, 3)?).map_err(from_store)?;
+    ctx.store
+        .revoke(ctx.caller()?, user, vm, &permissions(params, 3)?)
+        .map_err(from_store)?;
     Ok(done())
 }
 
 fn grants(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
-    let grants = ctx.store.grants_of(ctx.caller()?, int(params, 1, "user")?).map_err(from_store)?;
-    Ok(array(grants.into_iter().map(|(vm, p)| Record::new().int("vm", vm).string("permission", p.as_str()).build())))
+    let grants = ctx
+        .store
+        .grants_of(ctx.caller()?, int(params, 1, "user")?)
+        .map_err(from_store)?;
+    Ok(array(grants.into_iter().map(|(vm, p)| {
+        Record::new()
+            .int("vm", vm)
+            .string("permission", p.as_str())
+            .build()
+    })))
 }
 
 fn set_quota(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
     let user = int(params, 1, "user")?;
     let mut f = fields(params, 2, "quota")?;
-    let quota = Quota { vms: f.opt_int("vms")?, memory_kb: f.opt_long("memory_kb")?, vcpus: f.opt_int("vcpus")? };
+    let quota = Quota {
+        vms: f.opt_int("vms")?,
+        memory_kb: f.opt_long("memory_kb")?,
+        vcpus: f.opt_int("vcpus")?,
+    };
     f.finish()?;
-    ctx.store.set_quota(ctx.caller()?, user, &quota).map_err(from_store)?;
+    ctx.store
+        .set_quota(ctx.caller()?, user, &quota)
+        .map_err(from_store)?;
     Ok(done())
 }
 
 fn get_quota(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
-    let quota = ctx.store.quota(ctx.caller()?, int(params, 1, "user")?).map_err(from_store)?;
-    let mut record = Record::new().opt_int("vms", quota.vms).opt_int("vcpus", quota.vcpus);
+    let quota = ctx
+        .store
+        .quota(ctx.caller()?, int(params, 1, "user")?)
+        .map_err(from_store)?;
+    let mut record = Record::new()
+        .opt_int("vms", quota.vms)
+        .opt_int("vcpus", quota.vcpus);
     if let Some(memory) = quota.memory_kb {
         record = record.long("memory_kb", memory);
     }

@@ -3,12 +3,13 @@
 
 use dxr::{Fault, Value};
 use zentific_sql::{
-    AuditEntry, NewDisk, NewVif, NewVm, Permission, PowerAction, Role, Vm, VmFilter, VmState, VmType, VmUpdate,
+    AuditEntry, NewDisk, NewVif, NewVm, Permission, PowerAction, Role, Vm, VmFilter, VmState,
+    VmType, VmUpdate,
 };
 
 use crate::fault::from_store;
-use crate::params::{array, done, fields, int, string, Fields, Record};
-use crate::registry::{optional, param, Access, Ctx, Method, Type, TOKEN};
+use crate::params::{Fields, Record, array, done, fields, int, string};
+use crate::registry::{Access, Ctx, Method, TOKEN, Type, Work, optional, param};
 
 /// A VM as `vm.list` shows it.
 fn vm_record(vm: &Vm) -> Record {
@@ -71,7 +72,7 @@ macro_rules! power_method {
             returns: Type::Int,
             access: ANY_USER,
             vm_param: Some((1, Permission::Power)),
-            blocking: true,
+            work: Work::Write,
             handler: $handler,
         }
     };
@@ -85,7 +86,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Array,
         access: ANY_USER,
         vm_param: None,
-        blocking: true,
+        work: Work::Read,
         handler: list,
     },
     Method {
@@ -95,7 +96,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Struct,
         access: ANY_USER,
         vm_param: Some((1, Permission::View)),
-        blocking: true,
+        work: Work::Read,
         handler: get,
     },
     Method {
@@ -105,7 +106,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Int,
         access: ANY_USER,
         vm_param: None,
-        blocking: true,
+        work: Work::Write,
         handler: create,
     },
     Method {
@@ -115,15 +116,39 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Int,
         access: ANY_USER,
         vm_param: Some((1, Permission::Modify)),
-        blocking: true,
+        work: Work::Write,
         handler: update,
     },
-    power_method!("vm.start", start, "Boot a stopped or crashed VM. Needs power. Returns a job id; fault 5 in any other state."),
-    power_method!("vm.pause", pause, "Pause a running VM. Needs power. Returns a job id; fault 5 in any other state."),
-    power_method!("vm.unpause", unpause, "Resume a paused VM. Needs power. Returns a job id; fault 5 in any other state."),
-    power_method!("vm.shutdown", shutdown, "Ask a running VM's guest to shut down. Needs power. Returns a job id; fault 5 in any other state."),
-    power_method!("vm.reboot", reboot, "Ask a running VM's guest to reboot. Needs power. Returns a job id; fault 5 in any other state."),
-    power_method!("vm.destroy", destroy, "Stop a VM at once, as pulling the plug. Needs power. Returns a job id; fault 5 when it is already stopped."),
+    power_method!(
+        "vm.start",
+        start,
+        "Boot a stopped or crashed VM. Needs power. Returns a job id; fault 5 in any other state."
+    ),
+    power_method!(
+        "vm.pause",
+        pause,
+        "Pause a running VM. Needs power. Returns a job id; fault 5 in any other state."
+    ),
+    power_method!(
+        "vm.unpause",
+        unpause,
+        "Resume a paused VM. Needs power. Returns a job id; fault 5 in any other state."
+    ),
+    power_method!(
+        "vm.shutdown",
+        shutdown,
+        "Ask a running VM's guest to shut down. Needs power. Returns a job id; fault 5 in any other state."
+    ),
+    power_method!(
+        "vm.reboot",
+        reboot,
+        "Ask a running VM's guest to reboot. Needs power. Returns a job id; fault 5 in any other state."
+    ),
+    power_method!(
+        "vm.destroy",
+        destroy,
+        "Stop a VM at once, as pulling the plug. Needs power. Returns a job id; fault 5 when it is already stopped."
+    ),
     Method {
         name: "vm.addVif",
         help: "Add a network interface {bridge?, mac?, model?} (bridge defaults to xenbr0, the MAC is generated when absent). Needs modify. Returns {id, job}.",
@@ -131,7 +156,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Struct,
         access: ANY_USER,
         vm_param: Some((1, Permission::Modify)),
-        blocking: true,
+        work: Work::Write,
         handler: add_vif,
     },
     Method {
@@ -141,7 +166,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Int,
         access: ANY_USER,
         vm_param: Some((1, Permission::Modify)),
-        blocking: true,
+        work: Work::Write,
         handler: remove_vif,
     },
     Method {
@@ -151,7 +176,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Struct,
         access: ANY_USER,
         vm_param: Some((1, Permission::Modify)),
-        blocking: true,
+        work: Work::Write,
         handler: add_disk,
     },
     Method {
@@ -161,7 +186,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Int,
         access: ANY_USER,
         vm_param: Some((1, Permission::Modify)),
-        blocking: true,
+        work: Work::Write,
         handler: remove_disk,
     },
     Method {
@@ -171,7 +196,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::String,
         access: ANY_USER,
         vm_param: Some((1, Permission::View)),
-        blocking: true,
+        work: Work::Read,
         handler: notes,
     },
     Method {
@@ -181,7 +206,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Bool,
         access: ANY_USER,
         vm_param: Some((1, Permission::Modify)),
-        blocking: true,
+        work: Work::Write,
         handler: set_notes,
     },
     Method {
@@ -191,7 +216,7 @@ pub(super) const METHODS: &[Method] = &[
         returns: Type::Array,
         access: ANY_USER,
         vm_param: Some((1, Permission::View)),
-        blocking: true,
+        work: Work::Read,
         handler: log,
     },
 ];
@@ -200,18 +225,32 @@ fn list(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
     let mut f = fields(params, 1, "filter")?;
     let filter = VmFilter {
         node: f.opt_int("node")?,
-        state: f.opt_string("state")?.map(|s| VmState::parse(&s, "filter.state").map_err(from_store)).transpose()?,
+        state: f
+            .opt_string("state")?
+            .map(|s| VmState::parse(&s, "filter.state").map_err(from_store))
+            .transpose()?,
         owner: f.opt_int("owner")?,
     };
     f.finish()?;
-    let vms = ctx.store.list_vms(ctx.caller()?, &filter).map_err(from_store)?;
+    let vms = ctx
+        .store
+        .list_vms(ctx.caller()?, &filter)
+        .map_err(from_store)?;
     Ok(array(vms.iter().map(|vm| vm_record(vm).build())))
 }
 
 fn get(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
-    let detail = ctx.store.get_vm(ctx.caller()?, int(params, 1, "id")?).map_err(from_store)?;
+    let detail = ctx
+        .store
+        .get_vm(ctx.caller()?, int(params, 1, "id")?)
+        .map_err(from_store)?;
     let vifs = detail.vifs.iter().map(|v| {
-        Record::new().int("id", v.id).string("mac", &v.mac).string("bridge", &v.bridge).string("model", &v.model).build()
+        Record::new()
+            .int("id", v.id)
+            .string("mac", &v.mac)
+            .string("bridge", &v.bridge)
+            .string("model", &v.model)
+            .build()
     });
     let disks = detail.disks.iter().map(|d| {
         Record::new()
@@ -222,7 +261,10 @@ fn get(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
             .bool("readonly", d.readonly)
             .build()
     });
-    let permissions = detail.permissions.iter().map(|p| Value::String(p.as_str().into()));
+    let permissions = detail
+        .permissions
+        .iter()
+        .map(|p| Value::String(p.as_str().into()));
     Ok(vm_record(&detail.vm)
         .time("created", detail.vm.created_at)
         .value("vifs", array(vifs))
@@ -245,20 +287,34 @@ fn create(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
         disks: f.opt_array("disks", read_disk)?,
     };
     f.finish()?;
-    let (_vm, job) = ctx.store.create_vm(ctx.caller()?, &new).map_err(from_store)?;
+    let (_vm, job) = ctx
+        .store
+        .create_vm(ctx.caller()?, &new)
+        .map_err(from_store)?;
     Ok(Value::Integer(job))
 }
 
 fn update(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
     let id = int(params, 1, "id")?;
     let mut f = fields(params, 2, "changes")?;
-    let changes = VmUpdate { memory_kb: f.opt_long("memory_kb")?, max_memory_kb: f.opt_long("max_memory_kb")?, vcpus: f.opt_int("vcpus")? };
+    let changes = VmUpdate {
+        memory_kb: f.opt_long("memory_kb")?,
+        max_memory_kb: f.opt_long("max_memory_kb")?,
+        vcpus: f.opt_int("vcpus")?,
+    };
     f.finish()?;
-    Ok(Value::Integer(ctx.store.update_vm(ctx.caller()?, id, &changes).map_err(from_store)?))
+    Ok(Value::Integer(
+        ctx.store
+            .update_vm(ctx.caller()?, id, &changes)
+            .map_err(from_store)?,
+    ))
 }
 
 fn power(ctx: &Ctx<'_>, params: &[Value], action: PowerAction) -> Result<Value, Fault> {
-    let job = ctx.store.power_vm(ctx.caller()?, int(params, 1, "id")?, action).map_err(from_store)?;
+    let job = ctx
+        .store
+        .power_vm(ctx.caller()?, int(params, 1, "id")?, action)
+        .map_err(from_store)?;
     Ok(Value::Integer(job))
 }
 
@@ -284,43 +340,73 @@ fn destroy(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
 fn add_vif(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
     let vm = int(params, 1, "id")?;
     let vif = read_vif(fields(params, 2, "vif")?)?;
-    let (id, job) = ctx.store.add_vif(ctx.caller()?, vm, &vif).map_err(from_store)?;
+    let (id, job) = ctx
+        .store
+        .add_vif(ctx.caller()?, vm, &vif)
+        .map_err(from_store)?;
     Ok(Record::new().int("id", id).int("job", job).build())
 }
 
 fn remove_vif(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
     let (vm, vif) = (int(params, 1, "id")?, int(params, 2, "vif")?);
-    Ok(Value::Integer(ctx.store.remove_vif(ctx.caller()?, vm, vif).map_err(from_store)?))
+    Ok(Value::Integer(
+        ctx.store
+            .remove_vif(ctx.caller()?, vm, vif)
+            .map_err(from_store)?,
+    ))
 }
 
 fn add_disk(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
     let vm = int(params, 1, "id")?;
     let disk = read_disk(fields(params, 2, "disk")?)?;
-    let (id, job) = ctx.store.add_disk(ctx.caller()?, vm, &disk).map_err(from_store)?;
+    let (id, job) = ctx
+        .store
+        .add_disk(ctx.caller()?, vm, &disk)
+        .map_err(from_store)?;
     Ok(Record::new().int("id", id).int("job", job).build())
 }
 
 fn remove_disk(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
     let (vm, disk) = (int(params, 1, "id")?, int(params, 2, "disk")?);
-    Ok(Value::Integer(ctx.store.remove_disk(ctx.caller()?, vm, disk).map_err(from_store)?))
+    Ok(Value::Integer(
+        ctx.store
+            .remove_disk(ctx.caller()?, vm, disk)
+            .map_err(from_store)?,
+    ))
 }
 
 fn notes(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
-    Ok(Value::String(ctx.store.vm_notes(ctx.caller()?, int(params, 1, "id")?).map_err(from_store)?))
+    Ok(Value::String(
+        ctx.store
+            .vm_notes(ctx.caller()?, int(params, 1, "id")?)
+            .map_err(from_store)?,
+    ))
 }
 
 fn set_notes(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
     let vm = int(params, 1, "id")?;
-    ctx.store.set_vm_notes(ctx.caller()?, vm, string(params, 2, "text")?).map_err(from_store)?;
+    ctx.store
+        .set_vm_notes(ctx.caller()?, vm, string(params, 2, "text")?)
+        .map_err(from_store)?;
     Ok(done())
 }
 
 fn log(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
     let vm = int(params, 1, "id")?;
-    let limit = if params.len() > 2 { int(params, 2, "limit")? } else { 100 };
+    let limit = if params.len() > 2 {
+        int(params, 2, "limit")?
+    } else {
+        100
+    };
     if !(1..=1000).contains(&limit) {
-        return Err(crate::fault::invalid_value("limit", format!("must be between 1 and 1000; got {limit}")));
+        return Err(crate::fault::invalid_value(
+            "limit",
+            format!("must be between 1 and 1000; got {limit}"),
+        ));
     }
-    let entries = ctx.store.vm_log(ctx.caller()?, vm, i64::from(limit)).map_err(from_store)?;
+    let entries = ctx
+        .store
+        .vm_log(ctx.caller()?, vm, i64::from(limit))
+        .map_err(from_store)?;
     Ok(array(entries.iter().map(log_record)))
 }
