@@ -103,6 +103,18 @@ fn random_password() -> String {
         .collect()
 }
 
+/// A grant or revoke must name at least one permission.
+fn require_some(perms: &[Permission]) -> Result<(), StoreError> {
+    if perms.is_empty() {
+        let words: Vec<&str> = Permission::ALL.iter().map(|p| p.as_str()).collect();
+        return Err(StoreError::invalid(
+            "permissions",
+            format!("list at least one of {}", words.join(", ")),
+        ));
+    }
+    Ok(())
+}
+
 impl NewUser {
     fn validate(&self) -> Result<(), StoreError> {
         validate::name("username", &self.username)?;
@@ -231,12 +243,7 @@ impl Store {
         vm: i32,
         perms: &[Permission],
     ) -> Result<(), StoreError> {
-        if perms.is_empty() {
-            return Err(StoreError::invalid(
-                "permissions",
-                "list at least one of view, power, modify, console, admin",
-            ));
-        }
+        require_some(perms)?;
         transact!(self, users::grant(actor, user, vm, perms))
     }
 
@@ -248,12 +255,7 @@ impl Store {
         vm: i32,
         perms: &[Permission],
     ) -> Result<(), StoreError> {
-        if perms.is_empty() {
-            return Err(StoreError::invalid(
-                "permissions",
-                "list at least one of view, power, modify, console, admin",
-            ));
-        }
+        require_some(perms)?;
         transact!(self, users::revoke(actor, user, vm, perms))
     }
 

@@ -5,24 +5,19 @@ use diesel::prelude::*;
 use crate::schema::{options, quotas, sessions, users, vm_grants};
 use crate::{Caller, NewUser, Permission, Quota, Role, StoreError, User, UserUpdate};
 
-type UserColumns = (
-    users::id,
-    users::username,
-    users::email,
-    users::role,
-    users::language,
-    users::disabled,
-    users::created_at,
-);
-const USER_COLUMNS: UserColumns = (
-    users::id,
-    users::username,
-    users::email,
-    users::role,
-    users::language,
-    users::disabled,
-    users::created_at,
-);
+macro_rules! user_columns {
+    () => {
+        (
+            users::id,
+            users::username,
+            users::email,
+            users::role,
+            users::language,
+            users::disabled,
+            users::created_at,
+        )
+    };
+}
 type UserRow = (i32, String, String, String, String, bool, i64);
 
 fn to_user(row: UserRow) -> Result<User, StoreError> {
@@ -78,7 +73,7 @@ pub(crate) fn create(conn: &mut Conn, actor: Option<&Caller>, new: &NewUser, has
 }
 
 pub(crate) fn list(conn: &mut Conn, only: Option<i32>) -> Result<Vec<User>, StoreError> {
-    let mut query = users::table.select(USER_COLUMNS).order(users::id).into_boxed();
+    let mut query = users::table.select(user_columns!()).order(users::id).into_boxed();
     if let Some(id) = only {
         query = query.filter(users::id.eq(id));
     }
@@ -86,13 +81,13 @@ pub(crate) fn list(conn: &mut Conn, only: Option<i32>) -> Result<Vec<User>, Stor
 }
 
 pub(crate) fn get(conn: &mut Conn, id: i32) -> Result<User, StoreError> {
-    let row: Option<UserRow> = users::table.find(id).select(USER_COLUMNS).first(conn).optional()?;
+    let row: Option<UserRow> = users::table.find(id).select(user_columns!()).first(conn).optional()?;
     to_user(row.ok_or_else(|| StoreError::not_found("user", id))?)
 }
 
 pub(crate) fn find(conn: &mut Conn, username: &str) -> Result<Option<User>, StoreError> {
     let row: Option<UserRow> =
-        users::table.filter(users::username.eq(username)).select(USER_COLUMNS).first(conn).optional()?;
+        users::table.filter(users::username.eq(username)).select(user_columns!()).first(conn).optional()?;
     row.map(to_user).transpose()
 }
 

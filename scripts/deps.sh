@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install what building, running and testing Zentific needs on Debian bookworm and is not
+# on a fresh machine: libpq (the PostgreSQL client library diesel links), PostgreSQL 15
+# (the tests start their own throwaway server), pkg-config and Python 3 (an outside
+# XML-RPC client in the tests). Installs only what is missing; a no-op otherwise.
+# Pass --bench to add what bench/run.sh needs (wrk, xmlrpc-c).
+set -euo pipefail
+
+packages=(libpq-dev postgresql-15 pkg-config python3 ca-certificates)
+if [[ "${1:-}" == "--bench" ]]; then
+    packages+=(wrk libxmlrpc-core-c3-dev gcc)
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "deps.sh: installing ${missing[*]}" >&2
+sudo=()
+[[ "$(id -u)" -ne 0 ]] && sudo=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
