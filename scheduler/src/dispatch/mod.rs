@@ -1,0 +1,146 @@
+//! The [`Dispatcher`] trait: one interface over the ways Zentific reaches a hypervisor.
+//!
+//! A dispatcher belongs to one node and keeps its connection (a libvirt connection, an SSH
+//! master, a XenAPI session) open between calls. Calls block; the engine runs them on its
+//! worker threads. Each transport lives in its own module:
+//! `libvirt` (any libvirt URI), `ssh` (the `xl` toolstack over SSH), `xenapi` (XCP-ng,
+//! XenServer).
+
+use zentific_sql::{VmState, VmType};
+
+/// A domain as a hypervisor reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Domain {
+    /// The hypervisor's UUID (lowercase, hyphenated).
+    pub uuid: String,
+    /// The domain's name.
+    pub name: String,
+    /// Its state, mapped to Zentific's words.
+    pub state: VmState,
+    /// Current memory, KiB.
+    pub memory_kb: i64,
+    /// Memory ceiling, KiB.
+    pub max_memory_kb: i64,
+    /// Virtual CPUs.
+    pub vcpus: i32,
+    /// PV or HVM, where the transport can tell.
+    pub vm_type: Option<VmType>,
+}
+
+/// Which domain an action is for: transports address domains by UUID or name.
+#[derive(Clone, Copy, Debug)]
+pub struct DomainRef<'a> {
+    /// The UUID recorded for the VM.
+    pub uuid: &'a str,
+    /// The VM's name.
+    pub name: &'a str,
+}
+
+/// What a job asks a hypervisor to do to a domain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Boot it.
+    Start,
+    /// Pause it.
+    Pause,
+    /// Resume it.
+    Unpause,
+    /// Ask the guest to shut down.
+    Shutdown,
+    /// Ask the guest to reboot.
+    Reboot,
+    /// Stop it at once.
+    Destroy,
+    /// Set its current memory, KiB.
+    SetMemory(i64),
+    /// Set its memory ceiling, KiB.
+    SetMaxMemory(i64),
+    /// Set its number of vCPUs.
+    SetVcpus(i32),
+}
+
+/// What `vm.create` asks a hypervisor to define (and leave stopped).
+#[derive(Clone, Debug)]
+pub struct DomainSpec {
+    /// UUID Zentific chose.
+    pub uuid: String,
+    /// Name.
+    pub name: String,
+    /// PV or HVM.
+    pub vm_type: VmType,
+    /// Memory, KiB.
+    pub memory_kb: i64,
+    /// Memory ceiling, KiB.
+    pub max_memory_kb: i64,
+    /// vCPUs.
+    pub vcpus: i32,
+    /// Disks: (guest device, source path, read-only).
+    pub disks: Vec<(String, String, bool)>,
+    /// Interfaces: (MAC, bridge).
+    pub vifs: Vec<(String, String)>,
+}
+
+/// A state change the hypervisor announced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DomainEvent {
+    /// The domain's UUID.
+    pub uuid: String,
+    /// Its new state.
+    pub state: VmState,
+}
+
+/// Where a dispatcher sends the events it receives; called from the transport's thread.
+pub type EventSink = std::sync::Arc<dyn Fn(DomainEvent) + Send + Sync>;
+
+/// Why a dispatch failed. The engine retries [`DispatchError::Unreachable`] with backoff
+/// and fails the job at once on the others, keeping the hypervisor's own words.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DispatchError {
+    /// The node or its hypervisor did not answer (connection refused, timeout, lost session).
+    #[error("node unreachable: {0}")]
+    Unreachable(String),
+    /// The hypervisor refused because of the domain's state.
+    #[error("wrong state: {0}")]
+    WrongState(String),
+    /// The hypervisor does not know the domain.
+    #[error("no such domain: {0}")]
+    NoSuchDomain(String),
+    /// The hypervisor refused for another reason.
+    #[error("hypervisor error: {0}")]
+    Failed(String),
+    /// The transport cannot do this.
+    #[error("not supported by this transport: {0}")]
+    Unsupported(String),
+}
+
+impl DispatchError {
+    /// Whether trying again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, DispatchError::Unreachable(_))
+    }
+}
+
+/// One node's hypervisor, reached through one transport.
+pub trait Dispatcher: Send + Sync {
+    /// Every domain on the node (the inventory).
+    fn domains(&self) -> Result<Vec<Domain>, DispatchError>;
+
+    /// Carry out a lifecycle or resource action on a domain.
+    fn act(&self, domain: DomainRef<'_>, action: Action) -> Result<(), DispatchError>;
+
+    /// Define a new domain, left stopped.
+    fn define(&self, spec: &DomainSpec) -> Result<(), DispatchError>;
+
+    /// Whether [`Dispatcher::domains`] lists stopped domains too. `xl` knows only running
+    /// domains: on such a node a recorded VM missing from the list is stopped, not gone.
+    fn lists_stopped_domains(&self) -> bool {
+        true
+    }
+
+    /// Start sending state changes to `sink`, where the transport has events; returns
+    /// whether it does (without events the engine relies on reconciliation).
+    fn subscribe(&self, sink: EventSink) -> Result<bool, DispatchError> {
+        let _ = sink;
+        Ok(false)
+    }
+}
