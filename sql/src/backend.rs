@@ -38,6 +38,15 @@ pub(crate) enum Pools {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) pools: std::sync::Arc<Pools>,
+    jobs_signal: std::sync::Arc<JobSignal>,
+}
+
+/// Wakes scheduler workers in this process when a job is recorded, so a user's action
+/// does not wait for a poll tick. (Workers in other processes poll.)
+#[derive(Default)]
+struct JobSignal {
+    generation: std::sync::Mutex<u64>,
+    changed: std::sync::Condvar,
 }
 
 /// Settings applied to every SQLite connection as the pool opens it.
@@ -100,48 +109,27 @@ pub(crate) use {query, transact};
 /// modules below with `Conn` naming that backend's connection type. A query function
 /// takes `&mut Conn` and trusts its caller for the transaction.
 macro_rules! ops_for_backend {
-    ($name:ident, $conn:ty) => {
+    ($($name:ident: $conn:ty),*; $modules:tt) => {
+        $(ops_for_backend!(@one $name, $conn, $modules);)*
+    };
+    (@one $name:ident, $conn:ty, [$($module:ident),*]) => {
         pub(crate) mod $name {
             #![allow(clippy::too_many_arguments)]
             pub(crate) type Conn = $conn;
-            pub(crate) mod audit {
-                use super::Conn;
-                include!("ops/audit.rs");
-            }
-            pub(crate) mod jobs {
-                use super::Conn;
-                include!("ops/jobs.rs");
-            }
-            pub(crate) mod nodes {
-                use super::Conn;
-                include!("ops/nodes.rs");
-            }
-            pub(crate) mod options {
-                use super::Conn;
-                include!("ops/options.rs");
-            }
-            pub(crate) mod sessions {
-                use super::Conn;
-                include!("ops/sessions.rs");
-            }
-            pub(crate) mod storage {
-                use super::Conn;
-                include!("ops/storage.rs");
-            }
-            pub(crate) mod users {
-                use super::Conn;
-                include!("ops/users.rs");
-            }
-            pub(crate) mod vms {
-                use super::Conn;
-                include!("ops/vms.rs");
-            }
+            $(
+                pub(crate) mod $module {
+                    use super::Conn;
+                    include!(concat!("ops/", stringify!($module), ".rs"));
+                }
+            )*
         }
     };
 }
 
-ops_for_backend!(sqlite, diesel::SqliteConnection);
-ops_for_backend!(postgres, diesel::PgConnection);
+ops_for_backend!(
+    sqlite: diesel::SqliteConnection, postgres: diesel::PgConnection;
+    [audit, inventory, jobs, nodes, options, schedules, sessions, storage, triggers, users, vms]
+);
 
 /// Where a database URL points.
 enum Target {
@@ -227,9 +215,44 @@ impl Store {
         };
         let store = Store {
             pools: std::sync::Arc::new(pools),
+            jobs_signal: Default::default(),
         };
         store.ensure_defaults()?;
         Ok(store)
+    }
+
+    /// Tell waiting workers of this process that jobs were recorded.
+    pub fn jobs_recorded(&self) {
+        let mut generation = self
+            .jobs_signal
+            .generation
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        *generation = generation.wrapping_add(1);
+        self.jobs_signal.changed.notify_all();
+    }
+
+    /// The current job-signal generation, to pass to [`Store::wait_for_jobs`].
+    pub fn jobs_generation(&self) -> u64 {
+        *self
+            .jobs_signal
+            .generation
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Block until jobs are recorded after `seen` (a [`Store::jobs_generation`]) or
+    /// `timeout` passes.
+    pub fn wait_for_jobs(&self, seen: u64, timeout: Duration) {
+        let generation = self
+            .jobs_signal
+            .generation
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let _ = self
+            .jobs_signal
+            .changed
+            .wait_timeout_while(generation, timeout, |g| *g == seen);
     }
 
     /// Which backend this store uses.

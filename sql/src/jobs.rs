@@ -2,7 +2,7 @@
 //! records them as `pending`; the scheduler runs them and records the outcome.
 
 use crate::backend::{query, transact};
-use crate::{Caller, JobState, Store, StoreError};
+use crate::{Caller, JobKind, JobState, Store, StoreError};
 
 /// One job.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +31,12 @@ pub struct Job {
     pub started_at: Option<i64>,
     /// When it finished.
     pub finished_at: Option<i64>,
+    /// Where it came from.
+    pub kind: crate::JobKind,
+    /// The schedule or trigger that fired it.
+    pub origin_id: Option<i32>,
+    /// Not to be dispatched before this time (retry backoff).
+    pub not_before: i64,
 }
 
 /// Filters of `job.list`; `None` matches all.
@@ -42,6 +48,91 @@ pub struct JobFilter {
     pub vm: Option<i32>,
     /// At most this many, newest first (default 100, at most 1000).
     pub limit: Option<i64>,
+}
+
+/// A job row as [`job_columns!`] selects it.
+pub(crate) type JobRow = (
+    (
+        i32,
+        String,
+        String,
+        i32,
+        String,
+        String,
+        i32,
+        String,
+        Option<i32>,
+        i64,
+        Option<i64>,
+        Option<i64>,
+    ),
+    (String, Option<i32>, i64),
+);
+
+/// The columns [`JobRow`] reads, in order.
+macro_rules! job_columns {
+    () => {
+        (
+            (
+                crate::schema::jobs::id,
+                crate::schema::jobs::action,
+                crate::schema::jobs::target_kind,
+                crate::schema::jobs::target_id,
+                crate::schema::jobs::params,
+                crate::schema::jobs::state,
+                crate::schema::jobs::attempts,
+                crate::schema::jobs::error,
+                crate::schema::jobs::created_by,
+                crate::schema::jobs::created_at,
+                crate::schema::jobs::started_at,
+                crate::schema::jobs::finished_at,
+            ),
+            (
+                crate::schema::jobs::kind,
+                crate::schema::jobs::origin_id,
+                crate::schema::jobs::not_before,
+            ),
+        )
+    };
+}
+pub(crate) use job_columns;
+
+/// Turn a selected row into a [`Job`].
+pub(crate) fn to_job(row: JobRow) -> Result<Job, StoreError> {
+    let (
+        (
+            id,
+            action,
+            target_kind,
+            target_id,
+            params,
+            state,
+            attempts,
+            error,
+            created_by,
+            created_at,
+            started_at,
+            finished_at,
+        ),
+        (kind, origin_id, not_before),
+    ) = row;
+    Ok(Job {
+        id,
+        action,
+        target_kind,
+        target_id,
+        params,
+        state: JobState::parse(&state, "state")?,
+        attempts,
+        error,
+        created_by,
+        created_at,
+        started_at,
+        finished_at,
+        kind: JobKind::parse(&kind, "kind")?,
+        origin_id,
+        not_before,
+    })
 }
 
 impl Store {

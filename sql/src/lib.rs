@@ -15,13 +15,17 @@
 
 mod audit;
 pub(crate) mod backend;
+mod claim;
 mod error;
 mod jobs;
 mod nodes;
 mod options;
+mod schedules;
+mod scheduling;
 pub mod schema;
 mod sessions;
 mod storage;
+mod triggers;
 mod types;
 mod users;
 mod validate;
@@ -36,9 +40,14 @@ pub use error::StoreError;
 pub use jobs::{Job, JobFilter};
 pub use nodes::{NewNode, Node, NodeUpdate, RegisteredNode};
 pub use options::{GlobalOptions, OPTION_DEFS, OptionDef, OptionValue};
+pub use schedules::{Calendar, NewSchedule, Schedule, ScheduleUpdate};
+pub use scheduling::{JobTarget, Observed, Outcome, SCHEDULABLE_ACTIONS, StateChange};
 pub use sessions::{Caller, SESSION_TTL_SECS};
 pub use storage::{NewPool, NewVolume, Pool, Volume};
-pub use types::{JobState, Permission, Role, Transport, VmState, VmType};
+pub use triggers::{NewTrigger, Trigger};
+pub use types::{
+    JobKind, JobState, MissedRuns, Permission, Role, Transport, TriggerEvent, VmState, VmType,
+};
 pub use users::{NewUser, Quota, User, UserUpdate};
 pub use vms::{Disk, NewDisk, NewVif, NewVm, PowerAction, Vif, Vm, VmDetail, VmFilter, VmUpdate};
 

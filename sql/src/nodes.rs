@@ -24,6 +24,12 @@ pub struct Node {
     pub created_at: i64,
     /// How many VMs it hosts.
     pub vm_count: i64,
+    /// Whether its hypervisor answered the last time the scheduler tried.
+    pub reachable: bool,
+    /// Why it did not, in the transport's words.
+    pub status_detail: String,
+    /// When its inventory was last read from the hypervisor.
+    pub synced_at: Option<i64>,
 }
 
 /// What `node.register` takes.

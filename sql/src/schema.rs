@@ -44,6 +44,9 @@ diesel::table! {
         poller_token_hash -> Text,
         last_seen -> Nullable<BigInt>,
         created_at -> BigInt,
+        reachable -> Bool,
+        status_detail -> Text,
+        synced_at -> Nullable<BigInt>,
     }
 }
 
@@ -62,6 +65,7 @@ diesel::table! {
         started_at -> Nullable<BigInt>,
         owner_id -> Nullable<Integer>,
         created_at -> BigInt,
+        vanished_at -> Nullable<BigInt>,
     }
 }
 
@@ -157,6 +161,12 @@ diesel::table! {
         created_at -> BigInt,
         started_at -> Nullable<BigInt>,
         finished_at -> Nullable<BigInt>,
+        kind -> Text,
+        origin_id -> Nullable<Integer>,
+        not_before -> BigInt,
+        max_attempts -> Integer,
+        worker -> Text,
+        heartbeat -> Nullable<BigInt>,
     }
 }
 
@@ -170,6 +180,47 @@ diesel::table! {
         target_kind -> Text,
         target_id -> Nullable<Integer>,
         detail -> Text,
+    }
+}
+
+diesel::table! {
+    schedules (id) {
+        id -> Integer,
+        name -> Text,
+        action -> Text,
+        target_kind -> Text,
+        target_id -> Integer,
+        params -> Text,
+        cron -> Text,
+        timezone -> Text,
+        missed -> Text,
+        ends_at -> Nullable<BigInt>,
+        remaining -> Nullable<Integer>,
+        next_run -> Nullable<BigInt>,
+        last_run -> Nullable<BigInt>,
+        enabled -> Bool,
+        created_by -> Nullable<Integer>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    triggers (id) {
+        id -> Integer,
+        name -> Text,
+        event -> Text,
+        vm_id -> Nullable<Integer>,
+        node_id -> Nullable<Integer>,
+        state -> Nullable<Text>,
+        silent_secs -> Nullable<Integer>,
+        action -> Text,
+        target_kind -> Text,
+        target_id -> Integer,
+        params -> Text,
+        enabled -> Bool,
+        fired_at -> Nullable<BigInt>,
+        created_by -> Nullable<Integer>,
+        created_at -> BigInt,
     }
 }
 
@@ -199,4 +250,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     notes,
     jobs,
     audit_log,
+    schedules,
+    triggers,
 );

@@ -102,12 +102,12 @@ impl Store {
         actor.require_role(Role::Operator, "creating volumes")?;
         validate::name("name", &new.name)?;
         validate::range("capacity_kb", new.capacity_kb, 1, i64::MAX)?;
-        transact!(self, storage::create_volume(actor, pool, new))
+        self.after_jobs(transact!(self, storage::create_volume(actor, pool, new)))
     }
 
     /// Record the job that deletes a volume (admins and operators); returns the job id.
     pub fn delete_volume(&self, actor: &Caller, volume: i32) -> Result<i32, StoreError> {
         actor.require_role(Role::Operator, "deleting volumes")?;
-        transact!(self, storage::delete_volume(actor, volume))
+        self.after_jobs(transact!(self, storage::delete_volume(actor, volume)))
     }
 }

@@ -126,3 +126,35 @@ impl VmState {
         matches!(self, VmState::Running | VmState::Idle | VmState::Paused)
     }
 }
+
+text_enum!(
+    /// Where a job came from.
+    JobKind {
+        /// Asked for through the API.
+        User = "user",
+        /// Fired by a recurring schedule.
+        Recurring = "recurring",
+        /// Fired by an event trigger.
+        Event = "event",
+    }
+);
+
+text_enum!(
+    /// What a schedule does about runs it missed (the scheduler was down).
+    MissedRuns {
+        /// Forget them; run at the next occurrence.
+        Skip = "skip",
+        /// Run once now for all of them, then keep the calendar.
+        RunOnce = "run_once",
+    }
+);
+
+text_enum!(
+    /// What a trigger listens for.
+    TriggerEvent {
+        /// A VM entered a state (optionally a given one).
+        VmState = "vm_state",
+        /// A node has not been heard from for a number of seconds.
+        NodeSilent = "node_silent",
+    }
+);

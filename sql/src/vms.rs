@@ -294,7 +294,7 @@ impl Store {
         )?;
         new.vifs.iter().try_for_each(check_vif)?;
         new.disks.iter().try_for_each(check_disk)?;
-        transact!(self, vms::create(actor, new))
+        self.after_jobs(transact!(self, vms::create(actor, new)))
     }
 
     /// Change memory, memory ceiling or vCPUs (needs `modify`); returns the job applying it.
@@ -306,7 +306,7 @@ impl Store {
             ));
         }
         let limits = self.global_options()?;
-        transact!(self, vms::update(actor, id, update, &limits))
+        self.after_jobs(transact!(self, vms::update(actor, id, update, &limits)))
     }
 
     /// Record a power action as a pending job (needs `power`); refused with
@@ -317,18 +317,18 @@ impl Store {
         id: i32,
         action: PowerAction,
     ) -> Result<i32, StoreError> {
-        transact!(self, vms::power(actor, id, action))
+        self.after_jobs(transact!(self, vms::power(actor, id, action)))
     }
 
     /// Add an interface (needs `modify`); returns (interface id, job id).
     pub fn add_vif(&self, actor: &Caller, vm: i32, vif: &NewVif) -> Result<(i32, i32), StoreError> {
         check_vif(vif)?;
-        transact!(self, vms::add_vif(actor, vm, vif))
+        self.after_jobs(transact!(self, vms::add_vif(actor, vm, vif)))
     }
 
     /// Remove an interface (needs `modify`); returns the job id.
     pub fn remove_vif(&self, actor: &Caller, vm: i32, vif: i32) -> Result<i32, StoreError> {
-        transact!(self, vms::remove_vif(actor, vm, vif))
+        self.after_jobs(transact!(self, vms::remove_vif(actor, vm, vif)))
     }
 
     /// Add a disk (needs `modify`); returns (disk id, job id).
@@ -339,12 +339,12 @@ impl Store {
         disk: &NewDisk,
     ) -> Result<(i32, i32), StoreError> {
         check_disk(disk)?;
-        transact!(self, vms::add_disk(actor, vm, disk))
+        self.after_jobs(transact!(self, vms::add_disk(actor, vm, disk)))
     }
 
     /// Remove a disk (needs `modify`); returns the job id.
     pub fn remove_disk(&self, actor: &Caller, vm: i32, disk: i32) -> Result<i32, StoreError> {
-        transact!(self, vms::remove_disk(actor, vm, disk))
+        self.after_jobs(transact!(self, vms::remove_disk(actor, vm, disk)))
     }
 
     /// A VM's notes (needs `view`); empty when none were written.

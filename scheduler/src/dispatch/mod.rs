@@ -144,3 +144,5 @@ pub trait Dispatcher: Send + Sync {
         Ok(false)
     }
 }
+pub mod libvirt;
+pub mod xenapi;

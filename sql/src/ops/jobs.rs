@@ -3,36 +3,25 @@
 use diesel::prelude::*;
 
 use crate::schema::{jobs, vm_grants, vms};
-use crate::{Caller, Job, JobFilter, JobState, Permission, StoreError};
+use crate::jobs::{job_columns, to_job, JobRow};
+use crate::{Caller, Job, JobFilter, JobKind, JobState, Permission, StoreError};
 
-type JobRow = (i32, String, String, i32, String, String, i32, String, Option<i32>, i64, Option<i64>, Option<i64>);
-
-macro_rules! job_columns {
-    () => {
-        (
-            jobs::id,
-            jobs::action,
-            jobs::target_kind,
-            jobs::target_id,
-            jobs::params,
-            jobs::state,
-            jobs::attempts,
-            jobs::error,
-            jobs::created_by,
-            jobs::created_at,
-            jobs::started_at,
-            jobs::finished_at,
-        )
-    };
-}
-
-fn to_job(row: JobRow) -> Result<Job, StoreError> {
-    let (id, action, target_kind, target_id, params, state, attempts, error, created_by, created_at, started_at, finished_at) = row;
-    Ok(Job { id, action, target_kind, target_id, params, state: JobState::parse(&state, "state")?, attempts, error, created_by, created_at, started_at, finished_at })
-}
-
-/// Record a pending job, inside the caller's transaction.
+/// Record a pending job a user asked for, inside the caller's transaction.
 pub(crate) fn create(conn: &mut Conn, caller: &Caller, action: &str, target_kind: &str, target_id: i32, params: &str) -> Result<i32, StoreError> {
+    record(conn, Some(caller.user_id), JobKind::User, None, action, target_kind, target_id, params)
+}
+
+/// Record a pending job of any kind, inside the caller's transaction.
+pub(crate) fn record(
+    conn: &mut Conn,
+    created_by: Option<i32>,
+    kind: JobKind,
+    origin_id: Option<i32>,
+    action: &str,
+    target_kind: &str,
+    target_id: i32,
+    params: &str,
+) -> Result<i32, StoreError> {
     Ok(diesel::insert_into(jobs::table)
         .values((
             jobs::action.eq(action),
@@ -40,14 +29,16 @@ pub(crate) fn create(conn: &mut Conn, caller: &Caller, action: &str, target_kind
             jobs::target_id.eq(target_id),
             jobs::params.eq(params),
             jobs::state.eq(JobState::Pending.as_str()),
-            jobs::created_by.eq(caller.user_id),
+            jobs::created_by.eq(created_by),
             jobs::created_at.eq(crate::now()),
+            jobs::kind.eq(kind.as_str()),
+            jobs::origin_id.eq(origin_id),
         ))
         .returning(jobs::id)
         .get_result(conn)?)
 }
 
-fn get(conn: &mut Conn, id: i32) -> Result<Job, StoreError> {
+pub(crate) fn get(conn: &mut Conn, id: i32) -> Result<Job, StoreError> {
     let row: Option<JobRow> = jobs::table.find(id).select(job_columns!()).first(conn).optional()?;
     to_job(row.ok_or_else(|| StoreError::not_found("job", id))?)
 }
@@ -99,4 +90,33 @@ pub(crate) fn cancel(conn: &mut Conn, caller: &Caller, id: i32) -> Result<(), St
     }
     let (kind, target) = (job.target_kind.clone(), job.target_id);
     super::audit::record(conn, Some(caller), "job.cancel", &kind, Some(target), &format!("cancelled job {id} ({})", job.action))
+}
+
+/// No job on the target is running, and no older one is still waiting.
+pub(crate) fn target_is_free(conn: &mut Conn, id: i32, kind: &str, target: i32) -> Result<bool, StoreError> {
+    let blocking: i64 = jobs::table
+        .filter(jobs::target_kind.eq(kind))
+        .filter(jobs::target_id.eq(target))
+        .filter(
+            jobs::state
+                .eq(JobState::Running.as_str())
+                .or(jobs::state.eq(JobState::Pending.as_str()).and(jobs::id.lt(id))),
+        )
+        .count()
+        .get_result(conn)?;
+    Ok(blocking == 0)
+}
+
+/// Mark a job running under `worker`, one more attempt; returns it.
+pub(crate) fn take(conn: &mut Conn, id: i32, worker: &str, now: i64) -> Result<Job, StoreError> {
+    diesel::update(jobs::table.find(id))
+        .set((
+            jobs::state.eq(JobState::Running.as_str()),
+            jobs::worker.eq(worker),
+            jobs::attempts.eq(jobs::attempts + 1),
+            jobs::started_at.eq(now),
+            jobs::heartbeat.eq(now),
+        ))
+        .execute(conn)?;
+    get(conn, id)
 }

@@ -5,16 +5,33 @@ use diesel::prelude::*;
 use crate::schema::{nodes, vms};
 use crate::{Caller, NewNode, Node, NodeUpdate, StoreError, Transport};
 
-type NodeRow = (i32, String, String, String, String, Option<i64>, i64);
+type NodeRow = ((i32, String, String, String, String, Option<i64>, i64), (bool, String, Option<i64>));
 
-fn select_columns() -> (nodes::id, nodes::name, nodes::hostname, nodes::transport, nodes::uri, nodes::last_seen, nodes::created_at) {
-    (nodes::id, nodes::name, nodes::hostname, nodes::transport, nodes::uri, nodes::last_seen, nodes::created_at)
+macro_rules! node_columns {
+    () => {
+        (
+            (nodes::id, nodes::name, nodes::hostname, nodes::transport, nodes::uri, nodes::last_seen, nodes::created_at),
+            (nodes::reachable, nodes::status_detail, nodes::synced_at),
+        )
+    };
 }
 
 fn to_node(conn: &mut Conn, row: NodeRow) -> Result<Node, StoreError> {
-    let (id, name, hostname, transport, uri, last_seen, created_at) = row;
+    let ((id, name, hostname, transport, uri, last_seen, created_at), (reachable, status_detail, synced_at)) = row;
     let vm_count = vms::table.filter(vms::node_id.eq(id)).count().get_result(conn)?;
-    Ok(Node { id, name, hostname, transport: Transport::parse(&transport, "transport")?, uri, last_seen, created_at, vm_count })
+    Ok(Node {
+        id,
+        name,
+        hostname,
+        transport: Transport::parse(&transport, "transport")?,
+        uri,
+        last_seen,
+        created_at,
+        vm_count,
+        reachable,
+        status_detail,
+        synced_at,
+    })
 }
 
 fn name_taken(conn: &mut Conn, name: &str, except: Option<i32>) -> Result<(), StoreError> {
@@ -48,19 +65,19 @@ pub(crate) fn create(conn: &mut Conn, actor: &Caller, new: &NewNode, token_hash:
 }
 
 pub(crate) fn list(conn: &mut Conn) -> Result<Vec<Node>, StoreError> {
-    let rows: Vec<NodeRow> = nodes::table.select(select_columns()).order(nodes::id).load(conn)?;
+    let rows: Vec<NodeRow> = nodes::table.select(node_columns!()).order(nodes::id).load(conn)?;
     rows.into_iter().map(|row| to_node(conn, row)).collect()
 }
 
 pub(crate) fn get(conn: &mut Conn, id: i32) -> Result<Node, StoreError> {
-    let row: Option<NodeRow> = nodes::table.find(id).select(select_columns()).first(conn).optional()?;
+    let row: Option<NodeRow> = nodes::table.find(id).select(node_columns!()).first(conn).optional()?;
     let row = row.ok_or_else(|| StoreError::not_found("node", id))?;
     to_node(conn, row)
 }
 
 pub(crate) fn by_token_hash(conn: &mut Conn, hash: &str) -> Result<Option<Node>, StoreError> {
     let row: Option<NodeRow> =
-        nodes::table.filter(nodes::poller_token_hash.eq(hash)).select(select_columns()).first(conn).optional()?;
+        nodes::table.filter(nodes::poller_token_hash.eq(hash)).select(node_columns!()).first(conn).optional()?;
     row.map(|row| to_node(conn, row)).transpose()
 }
 

@@ -52,7 +52,7 @@ fn to_vm(row: VmRow) -> Result<Vm, StoreError> {
     })
 }
 
-fn load(conn: &mut Conn, id: i32) -> Result<Vm, StoreError> {
+pub(crate) fn load(conn: &mut Conn, id: i32) -> Result<Vm, StoreError> {
     let row: Option<VmRow> = vms::table.inner_join(nodes::table).filter(vms::id.eq(id)).select(vm_columns!()).first(conn).optional()?;
     to_vm(row.ok_or_else(|| StoreError::not_found("VM", id))?)
 }

@@ -1,0 +1,13 @@
+DROP TABLE triggers;
+DROP TABLE schedules;
+DROP INDEX jobs_claim;
+ALTER TABLE vms DROP COLUMN vanished_at;
+ALTER TABLE nodes DROP COLUMN synced_at;
+ALTER TABLE nodes DROP COLUMN status_detail;
+ALTER TABLE nodes DROP COLUMN reachable;
+ALTER TABLE jobs DROP COLUMN heartbeat;
+ALTER TABLE jobs DROP COLUMN worker;
+ALTER TABLE jobs DROP COLUMN max_attempts;
+ALTER TABLE jobs DROP COLUMN not_before;
+ALTER TABLE jobs DROP COLUMN origin_id;
+ALTER TABLE jobs DROP COLUMN kind;

@@ -1,0 +1,303 @@
+//! Recurring schedules: a calendar (cron syntax in a time zone) that fires one VM action.
+//!
+//! The calendar is computed here, next to the rows it fills in, so that the XML-RPC backend
+//! can refuse a malformed schedule (fault 4 naming the field) and every scheduler process
+//! fires the same occurrences. Firing is one transaction per batch of due schedules: the
+//! job is recorded and `next_run` advanced together, so a schedule never fires twice for
+//! one occurrence, even with several scheduler processes on one PostgreSQL.
+
+use std::str::FromStr;
+
+use chrono::TimeZone;
+
+use crate::backend::{query, transact};
+use crate::{Caller, MissedRuns, Permission, SCHEDULABLE_ACTIONS, Store, StoreError, validate};
+
+/// How late a run may start and still count as on time rather than missed, in seconds.
+pub const MISSED_AFTER_SECS: i64 = 60;
+
+/// A parsed calendar: cron expression (5 fields, or 6 with seconds first) and time zone.
+#[derive(Clone, Debug)]
+pub struct Calendar {
+    cron: croner::Cron,
+    zone: chrono_tz::Tz,
+}
+
+impl Calendar {
+    /// Parse and check a calendar; the errors name the field.
+    pub fn parse(cron: &str, timezone: &str) -> Result<Calendar, StoreError> {
+        let parsed = croner::Cron::from_str(cron).map_err(|e| {
+            StoreError::invalid("cron", format!("{e} in {cron:?}; use 5 fields (minute hour day month weekday) or 6 with seconds first"))
+        })?;
+        let zone = chrono_tz::Tz::from_str(timezone).map_err(|_| {
+            StoreError::invalid(
+                "timezone",
+                format!("{timezone:?} is not an IANA time zone such as UTC or Europe/Berlin"),
+            )
+        })?;
+        let calendar = Calendar { cron: parsed, zone };
+        if calendar.next_after(crate::now()).is_none() {
+            return Err(StoreError::invalid("cron", format!("{cron:?} never fires")));
+        }
+        Ok(calendar)
+    }
+
+    /// The first occurrence strictly after `after` (Unix seconds).
+    pub fn next_after(&self, after: i64) -> Option<i64> {
+        let start = self.zone.timestamp_opt(after, 0).single()?;
+        self.cron
+            .find_next_occurrence(&start, false)
+            .ok()
+            .map(|t| t.timestamp())
+    }
+}
+
+/// A schedule as the API shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    /// Row id.
+    pub id: i32,
+    /// Unique name.
+    pub name: String,
+    /// The VM action (`start`, `shutdown`, `update`, …).
+    pub action: String,
+    /// The VM.
+    pub vm_id: i32,
+    /// Action parameters (`memory_kb=… vcpus=…` for `update`).
+    pub params: String,
+    /// Cron expression.
+    pub cron: String,
+    /// IANA time zone the expression is read in.
+    pub timezone: String,
+    /// What to do about runs missed while no scheduler ran.
+    pub missed: MissedRuns,
+    /// No runs after this time.
+    pub ends_at: Option<i64>,
+    /// Runs left, when limited.
+    pub remaining: Option<i32>,
+    /// The next run, if any is left.
+    pub next_run: Option<i64>,
+    /// The last time it fired.
+    pub last_run: Option<i64>,
+    /// Whether it fires.
+    pub enabled: bool,
+    /// Who created it.
+    pub created_by: Option<i32>,
+}
+
+/// What `schedule.create` takes.
+#[derive(Clone, Debug)]
+pub struct NewSchedule {
+    /// Unique name.
+    pub name: String,
+    /// The VM action.
+    pub action: String,
+    /// The VM.
+    pub vm_id: i32,
+    /// Action parameters.
+    pub params: String,
+    /// Cron expression.
+    pub cron: String,
+    /// Time zone (default UTC).
+    pub timezone: String,
+    /// Missed-run policy.
+    pub missed: MissedRuns,
+    /// End date.
+    pub ends_at: Option<i64>,
+    /// Number of runs.
+    pub count: Option<i32>,
+}
+
+/// What `schedule.update` may change; `None` leaves a field alone.
+#[derive(Clone, Debug, Default)]
+pub struct ScheduleUpdate {
+    /// New cron expression.
+    pub cron: Option<String>,
+    /// New time zone.
+    pub timezone: Option<String>,
+    /// New missed-run policy.
+    pub missed: Option<MissedRuns>,
+    /// Enable or disable.
+    pub enabled: Option<bool>,
+    /// New end date (0 removes it).
+    pub ends_at: Option<i64>,
+    /// New number of runs left (0 or less removes the limit).
+    pub count: Option<i32>,
+}
+
+/// The permission a VM action needs.
+pub(crate) fn permission_for(action: &str) -> Permission {
+    if action == "update" {
+        Permission::Modify
+    } else {
+        Permission::Power
+    }
+}
+
+/// Check an action and its parameters; returns the parameters in canonical form.
+pub(crate) fn check_action(action: &str, params: &str) -> Result<String, StoreError> {
+    if !SCHEDULABLE_ACTIONS.contains(&action) {
+        return Err(StoreError::invalid(
+            "action",
+            format!(
+                "must be one of {}; got {action:?}",
+                SCHEDULABLE_ACTIONS.join(", ")
+            ),
+        ));
+    }
+    if action != "update" {
+        if !params.is_empty() {
+            return Err(StoreError::invalid(
+                "params",
+                format!("{action} takes no parameters"),
+            ));
+        }
+        return Ok(String::new());
+    }
+    let mut out = Vec::new();
+    for pair in params.split_whitespace() {
+        let Some((key, value)) = pair.split_once('=') else {
+            return Err(StoreError::invalid(
+                "params",
+                format!("expected key=value pairs; got {pair:?}"),
+            ));
+        };
+        if !matches!(key, "memory_kb" | "max_memory_kb" | "vcpus") {
+            return Err(StoreError::invalid(
+                "params",
+                format!("update takes memory_kb, max_memory_kb and vcpus; got {key:?}"),
+            ));
+        }
+        let number: i64 = value.parse().map_err(|_| {
+            StoreError::invalid("params", format!("{key} must be a number; got {value:?}"))
+        })?;
+        validate::range(key, number, 1, i64::MAX)?;
+        out.push(format!("{key}={number}"));
+    }
+    if out.is_empty() {
+        return Err(StoreError::invalid(
+            "params",
+            "update needs at least one of memory_kb, max_memory_kb, vcpus",
+        ));
+    }
+    Ok(out.join(" "))
+}
+
+impl Store {
+    /// Create a schedule on a VM the caller may act on; returns its id.
+    pub fn create_schedule(&self, actor: &Caller, new: &NewSchedule) -> Result<i32, StoreError> {
+        validate::name("name", &new.name)?;
+        let params = check_action(&new.action, &new.params)?;
+        let calendar = Calendar::parse(&new.cron, &new.timezone)?;
+        if let Some(count) = new.count {
+            validate::range("count", count, 1, i32::MAX)?;
+        }
+        let now = crate::now();
+        if new.ends_at.is_some_and(|end| end <= now) {
+            return Err(StoreError::invalid("ends", "must be in the future"));
+        }
+        let first = calendar
+            .next_after(now)
+            .filter(|t| new.ends_at.is_none_or(|end| *t <= end));
+        let new = NewSchedule {
+            params,
+            ..new.clone()
+        };
+        transact!(
+            self,
+            schedules::create(actor, &new, first, permission_for(&new.action))
+        )
+    }
+
+    /// The schedules the caller may see (their own; all for operators and admins).
+    pub fn list_schedules(&self, actor: &Caller) -> Result<Vec<Schedule>, StoreError> {
+        query!(self, schedules::list(actor))
+    }
+
+    /// Change a schedule; the next run is computed anew when the calendar changes.
+    pub fn update_schedule(
+        &self,
+        actor: &Caller,
+        id: i32,
+        update: &ScheduleUpdate,
+    ) -> Result<(), StoreError> {
+        if let Some(count) = update.count.filter(|c| *c > 0) {
+            validate::range("count", count, 1, i32::MAX)?;
+        }
+        let current = query!(self, schedules::get_visible(actor, id))?;
+        let cron = update.cron.clone().unwrap_or(current.cron.clone());
+        let timezone = update.timezone.clone().unwrap_or(current.timezone.clone());
+        let calendar = Calendar::parse(&cron, &timezone)?;
+        let ends_at = match update.ends_at {
+            Some(0) => None,
+            Some(end) if end <= crate::now() => {
+                return Err(StoreError::invalid("ends", "must be in the future"));
+            }
+            Some(end) => Some(end),
+            None => current.ends_at,
+        };
+        let next_run = calendar
+            .next_after(crate::now())
+            .filter(|t| ends_at.is_none_or(|end| *t <= end));
+        transact!(
+            self,
+            schedules::update(actor, id, update, &cron, &timezone, ends_at, next_run)
+        )
+    }
+
+    /// Delete a schedule (its jobs stay).
+    pub fn delete_schedule(&self, actor: &Caller, id: i32) -> Result<(), StoreError> {
+        transact!(self, schedules::delete(actor, id))
+    }
+
+    /// Fire every enabled schedule whose next run has come: record its job, advance it.
+    /// Returns how many jobs were recorded. Safe to call from several processes at once.
+    pub fn fire_due_schedules(&self, now: i64) -> Result<usize, StoreError> {
+        self.after_jobs(crate::claim::due_schedules(self, now))
+    }
+
+    /// The earliest next run of any enabled schedule, for sleeping until it.
+    pub fn next_schedule_run(&self) -> Result<Option<i64>, StoreError> {
+        query!(self, schedules::earliest())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendars_parse_and_step() {
+        let daily = Calendar::parse("30 2 * * *", "UTC").unwrap();
+        // 2026-01-01T00:00:00Z = 1767225600
+        assert_eq!(
+            daily.next_after(1_767_225_600),
+            Some(1_767_225_600 + 2 * 3600 + 30 * 60)
+        );
+        let berlin = Calendar::parse("0 9 * * *", "Europe/Berlin").unwrap();
+        assert_eq!(
+            berlin.next_after(1_767_225_600),
+            Some(1_767_225_600 + 8 * 3600)
+        );
+        let seconds = Calendar::parse("*/10 * * * * *", "UTC").unwrap();
+        assert_eq!(seconds.next_after(1_767_225_600), Some(1_767_225_610));
+        assert!(
+            matches!(Calendar::parse("61 * * * *", "UTC"), Err(StoreError::Invalid { field, .. }) if field == "cron")
+        );
+        assert!(
+            matches!(Calendar::parse("* * * * *", "Mars/Olympus"), Err(StoreError::Invalid { field, .. }) if field == "timezone")
+        );
+    }
+
+    #[test]
+    fn actions_and_params_are_checked() {
+        assert_eq!(
+            check_action("update", "vcpus=2  memory_kb=1024").unwrap(),
+            "vcpus=2 memory_kb=1024"
+        );
+        assert!(check_action("update", "").is_err());
+        assert!(check_action("update", "cpus=2").is_err());
+        assert!(check_action("pause", "x=1").is_err());
+        assert!(check_action("migrate", "").is_err());
+    }
+}

@@ -1,0 +1,158 @@
+//! What the scheduler asks of the store: claiming jobs, recording their outcome, keeping
+//! the inventory in step with what the hypervisors report, and node reachability.
+//!
+//! Claiming is the one place the backends differ (see `claim.rs`): PostgreSQL workers in
+//! several processes claim with `FOR UPDATE SKIP LOCKED`, SQLite serializes writers.
+
+use crate::backend::{query, transact};
+use crate::{Job, Node, Store, StoreError, Vm, VmState, VmType};
+
+/// The actions schedules and triggers may run on a VM (as `vm.<action>` does); `update`
+/// takes `memory_kb=… max_memory_kb=… vcpus=…` parameters.
+pub const SCHEDULABLE_ACTIONS: &[&str] = &[
+    "start", "pause", "unpause", "shutdown", "reboot", "destroy", "update",
+];
+
+/// What a job acts on, as the engine needs it to dispatch.
+#[derive(Clone, Debug)]
+pub enum JobTarget {
+    /// A VM and the node it lives on.
+    Vm {
+        /// The VM.
+        vm: Vm,
+        /// Its node.
+        node: Node,
+    },
+    /// A node.
+    Node(Node),
+}
+
+/// How a dispatch ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done.
+    Succeeded,
+    /// Given up; the text says why, in the hypervisor's words where it gave some.
+    Failed(String),
+    /// Failed for now; try again after `not_before` (Unix seconds) if attempts remain.
+    Retry {
+        /// What went wrong this time.
+        error: String,
+        /// Earliest next attempt.
+        not_before: i64,
+    },
+}
+
+/// A domain as a hypervisor reported it, for [`Store::apply_inventory`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Observed {
+    /// The hypervisor's UUID.
+    pub uuid: String,
+    /// Its name.
+    pub name: String,
+    /// Its state.
+    pub state: VmState,
+    /// Current memory, KiB.
+    pub memory_kb: i64,
+    /// Memory ceiling, KiB.
+    pub max_memory_kb: i64,
+    /// vCPUs.
+    pub vcpus: i32,
+    /// PV or HVM, where known.
+    pub vm_type: Option<VmType>,
+}
+
+/// A VM whose recorded state changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StateChange {
+    /// The VM.
+    pub vm_id: i32,
+    /// Its node.
+    pub node_id: i32,
+    /// The state before.
+    pub from: VmState,
+    /// The state now.
+    pub to: VmState,
+}
+
+impl Store {
+    /// Pass a result through, waking this process's workers when it is a success.
+    pub(crate) fn after_jobs<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        if result.is_ok() {
+            self.jobs_recorded();
+        }
+        result
+    }
+
+    /// Claim the oldest job that is due and whose target has no job running, for
+    /// `worker`; `None` when there is none. The job is `running` when this returns.
+    pub fn claim_job(&self, worker: &str) -> Result<Option<Job>, StoreError> {
+        crate::claim::claim_job(self, worker, crate::now())
+    }
+
+    /// What a job acts on.
+    pub fn job_target(&self, job: &Job) -> Result<JobTarget, StoreError> {
+        query!(self, inventory::job_target(job))
+    }
+
+    /// Record how a claimed job ended. Ignored (with `Ok`) when the job is no longer
+    /// running under this worker, e.g. because it was recovered as interrupted.
+    pub fn finish_job(
+        &self,
+        job_id: i32,
+        worker: &str,
+        outcome: &Outcome,
+    ) -> Result<(), StoreError> {
+        transact!(self, inventory::finish_job(job_id, worker, outcome))
+    }
+
+    /// Mark this worker's running jobs as alive.
+    pub fn heartbeat(&self, worker: &str) -> Result<(), StoreError> {
+        transact!(self, inventory::heartbeat(worker, crate::now()))
+    }
+
+    /// Put running jobs whose worker has not beaten since `stale_before` back to pending
+    /// (attempts left) or fail them (none left). Returns (resumed, failed).
+    pub fn recover_interrupted(&self, stale_before: i64) -> Result<(usize, usize), StoreError> {
+        self.after_jobs(transact!(
+            self,
+            inventory::recover_interrupted(stale_before)
+        ))
+    }
+
+    /// Bring a node's recorded VMs in step with what its hypervisor reports: new domains
+    /// are recorded, changed ones updated, missing ones marked (stopped when the transport
+    /// lists only running domains, else vanished). Fires matching state triggers.
+    pub fn apply_inventory(
+        &self,
+        node_id: i32,
+        observed: &[Observed],
+        lists_stopped: bool,
+    ) -> Result<Vec<StateChange>, StoreError> {
+        self.after_jobs(transact!(
+            self,
+            inventory::apply(node_id, observed, lists_stopped, crate::now())
+        ))
+    }
+
+    /// Record a state a hypervisor announced for one domain; fires matching triggers.
+    pub fn apply_domain_state(
+        &self,
+        node_id: i32,
+        uuid: &str,
+        state: VmState,
+    ) -> Result<Option<StateChange>, StoreError> {
+        self.after_jobs(transact!(
+            self,
+            inventory::apply_state(node_id, uuid, state, crate::now())
+        ))
+    }
+
+    /// Record whether a node answered, and why not.
+    pub fn mark_node(&self, node_id: i32, reachable: bool, detail: &str) -> Result<(), StoreError> {
+        transact!(
+            self,
+            inventory::mark_node(node_id, reachable, detail, crate::now())
+        )
+    }
+}
