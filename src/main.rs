@@ -39,6 +39,16 @@ enum Command {
         /// Largest accepted request body in bytes [default: 8 MiB].
         #[arg(long, env = "ZENTIFIC_MAX_BODY_BYTES")]
         max_body_bytes: Option<usize>,
+        /// Register a demo node on libvirt's built-in test driver (four VMs) if missing.
+        #[arg(long)]
+        demo: bool,
+        #[command(flatten)]
+        scheduler: SchedulerArgs,
+    },
+    /// Run scheduler workers only (more workers beside `serve`, on a shared PostgreSQL).
+    Scheduler {
+        #[command(flatten)]
+        scheduler: SchedulerArgs,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -67,6 +77,46 @@ enum UserCommand {
         /// Login name.
         username: String,
     },
+}
+
+/// How the scheduler runs.
+#[derive(clap::Args)]
+struct SchedulerArgs {
+    /// Worker threads dispatching jobs (0 runs no scheduler in this process).
+    #[arg(long, env = "ZENTIFIC_WORKERS", default_value_t = 4)]
+    workers: usize,
+    /// Seconds between full inventory reconciliations of every node.
+    #[arg(long, env = "ZENTIFIC_RECONCILE_SECS", default_value_t = 60)]
+    reconcile_secs: u64,
+    /// Seconds after which a running job whose scheduler stopped beating is resumed.
+    #[arg(long, env = "ZENTIFIC_ORPHAN_SECS", default_value_t = 30)]
+    orphan_secs: u64,
+    /// First retry delay in seconds for jobs on unreachable nodes (doubles per attempt).
+    #[arg(long, env = "ZENTIFIC_RETRY_SECS", default_value_t = 2)]
+    retry_secs: u64,
+}
+
+impl SchedulerArgs {
+    fn settings(&self) -> zentific_scheduler::EngineSettings {
+        zentific_scheduler::EngineSettings {
+            workers: self.workers,
+            reconcile_interval: std::time::Duration::from_secs(self.reconcile_secs.max(1)),
+            orphan_after: std::time::Duration::from_secs(self.orphan_secs.max(1)),
+            retry_base: std::time::Duration::from_secs(self.retry_secs.max(1)),
+            ..Default::default()
+        }
+    }
+
+    /// Start the engine unless no workers were asked for.
+    fn start(&self, store: &Store) -> anyhow::Result<Option<zentific_scheduler::EngineHandle>> {
+        if self.workers == 0 {
+            return Ok(None);
+        }
+        Ok(Some(
+            zentific_scheduler::start(store.clone(), self.settings())
+                .context("cannot start the scheduler")?,
+        ))
+    }
 }
 
 /// Settings a config file may hold.
@@ -114,12 +164,34 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(command) => user_command(&open(&database)?, command),
+        Command::Scheduler { scheduler } => {
+            let store = open(&database)?;
+            let engine = scheduler
+                .start(&store)?
+                .context("give --workers 1 or more")?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                shutdown_signal()?.await;
+                anyhow::Ok(())
+            })?;
+            engine.stop();
+            tracing::info!("stopped");
+            Ok(())
+        }
         Command::Serve {
             listen,
             max_body_bytes,
+            demo,
+            scheduler,
         } => {
             let store = open(&database)?;
             first_start(&store)?;
+            if demo {
+                register_demo_node(&store, &database)?;
+            }
+            let engine = scheduler.start(&store)?;
             let mut limits = zentific_xmlrpc::Limits::default();
             if let Some(max) = max_body_bytes.or(file.max_body_bytes) {
                 limits.max_body_bytes = max;
@@ -127,7 +199,11 @@ fn main() -> anyhow::Result<()> {
             let listen = listen
                 .or(file.listen)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
-            serve(store, listen, limits)
+            let served = serve(store, listen, limits);
+            if let Some(engine) = engine {
+                engine.stop();
+            }
+            served
         }
     }
 }
@@ -176,6 +252,43 @@ fn first_start(store: &Store) -> anyhow::Result<()> {
     } else {
         tracing::info!("created user 'admin' with the password from ZENTIFIC_ADMIN_PASSWORD");
     }
+    Ok(())
+}
+
+/// Register the demo node (libvirt's test driver with the VMs of `demo-node.xml`) unless
+/// a node named `demo` exists. The node file is written next to the database.
+fn register_demo_node(store: &Store, database: &str) -> anyhow::Result<()> {
+    if store.list_nodes()?.iter().any(|n| n.name == "demo") {
+        return Ok(());
+    }
+    let dir = match database.strip_prefix("sqlite://") {
+        Some(path) => PathBuf::from(path)
+            .parent()
+            .map(PathBuf::from)
+            .unwrap_or_default(),
+        None => std::env::temp_dir(),
+    };
+    let file = std::fs::canonicalize(&dir)
+        .unwrap_or(dir)
+        .join("demo-node.xml");
+    std::fs::write(&file, include_str!("demo-node.xml"))
+        .with_context(|| format!("cannot write {}", file.display()))?;
+    let admin = store
+        .find_user("admin")?
+        .context("the demo node is registered by the user 'admin', which does not exist")?;
+    let actor = zentific_sql::Caller {
+        user_id: admin.id,
+        username: admin.username,
+        role: admin.role,
+    };
+    let node = zentific_sql::NewNode {
+        name: "demo".into(),
+        hostname: "localhost".into(),
+        transport: zentific_sql::Transport::Libvirt,
+        uri: format!("test://{}", file.display()),
+    };
+    store.register_node(&actor, &node)?;
+    tracing::info!("registered the demo node on {}", node.uri);
     Ok(())
 }
 

@@ -37,6 +37,9 @@ pub struct Job {
     pub origin_id: Option<i32>,
     /// Not to be dispatched before this time (retry backoff).
     pub not_before: i64,
+    /// For a failed job, the API fault code of the failure (7 unreachable, 5 wrong state,
+    /// 3 no such domain, -32603 other); 0 otherwise.
+    pub fault: i32,
 }
 
 /// Filters of `job.list`; `None` matches all.
@@ -66,7 +69,7 @@ pub(crate) type JobRow = (
         Option<i64>,
         Option<i64>,
     ),
-    (String, Option<i32>, i64),
+    (String, Option<i32>, i64, i32),
 );
 
 /// The columns [`JobRow`] reads, in order.
@@ -91,6 +94,7 @@ macro_rules! job_columns {
                 crate::schema::jobs::kind,
                 crate::schema::jobs::origin_id,
                 crate::schema::jobs::not_before,
+                crate::schema::jobs::fault,
             ),
         )
     };
@@ -114,7 +118,7 @@ pub(crate) fn to_job(row: JobRow) -> Result<Job, StoreError> {
             started_at,
             finished_at,
         ),
-        (kind, origin_id, not_before),
+        (kind, origin_id, not_before, fault),
     ) = row;
     Ok(Job {
         id,
@@ -132,6 +136,7 @@ pub(crate) fn to_job(row: JobRow) -> Result<Job, StoreError> {
         kind: JobKind::parse(&kind, "kind")?,
         origin_id,
         not_before,
+        fault,
     })
 }
 

@@ -102,7 +102,10 @@ impl Store {
         actor.require_role(Role::Admin, "registering nodes")?;
         check_fields(Some(&new.name), Some(&new.hostname), Some(&new.uri))?;
         let token = new_token();
-        let id = transact!(self, nodes::create(actor, new, &token_hash(&token)))?;
+        let id = self.after_jobs(transact!(
+            self,
+            nodes::create(actor, new, &token_hash(&token))
+        ))?;
         Ok(RegisteredNode {
             id,
             poller_token: token,

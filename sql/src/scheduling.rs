@@ -32,10 +32,18 @@ pub enum JobTarget {
 pub enum Outcome {
     /// Done.
     Succeeded,
-    /// Given up; the text says why, in the hypervisor's words where it gave some.
-    Failed(String),
-    /// Failed for now; try again after `not_before` (Unix seconds) if attempts remain.
+    /// Given up.
+    Failed {
+        /// The API fault code that fits the failure (see [`crate::Job::fault`]).
+        fault: i32,
+        /// Why, in the hypervisor's words where it gave some.
+        error: String,
+    },
+    /// Failed for now; try again after `not_before` (Unix seconds) if attempts remain,
+    /// else fail with `fault`.
     Retry {
+        /// The fault code should no attempt be left.
+        fault: i32,
         /// What went wrong this time.
         error: String,
         /// Earliest next attempt.
@@ -93,6 +101,21 @@ impl Store {
     /// What a job acts on.
     pub fn job_target(&self, job: &Job) -> Result<JobTarget, StoreError> {
         query!(self, inventory::job_target(job))
+    }
+
+    /// A VM's interfaces and disks, for defining it on a hypervisor.
+    pub fn vm_devices(
+        &self,
+        vm_id: i32,
+    ) -> Result<(Vec<crate::Vif>, Vec<crate::Disk>), StoreError> {
+        query!(self, vms::devices(vm_id))
+    }
+
+    /// Ask the scheduler to read a node's inventory now (admins and operators); returns
+    /// the job id.
+    pub fn request_sync(&self, actor: &crate::Caller, node_id: i32) -> Result<i32, StoreError> {
+        actor.require_role(crate::Role::Operator, "synchronizing a node")?;
+        self.after_jobs(transact!(self, inventory::request_sync(actor, node_id)))
     }
 
     /// Record how a claimed job ended. Ignored (with `Ok`) when the job is no longer

@@ -167,6 +167,7 @@ diesel::table! {
         max_attempts -> Integer,
         worker -> Text,
         heartbeat -> Nullable<BigInt>,
+        fault -> Integer,
     }
 }
 

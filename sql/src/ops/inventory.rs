@@ -29,10 +29,10 @@ pub(crate) fn finish_job(conn: &mut Conn, job_id: i32, worker: &str, outcome: &O
         Outcome::Succeeded => diesel::update(mine)
             .set((jobs::state.eq(JobState::Succeeded.as_str()), jobs::finished_at.eq(now), jobs::error.eq("")))
             .execute(conn)?,
-        Outcome::Failed(error) => diesel::update(mine)
-            .set((jobs::state.eq(JobState::Failed.as_str()), jobs::finished_at.eq(now), jobs::error.eq(error)))
+        Outcome::Failed { fault, error } => diesel::update(mine)
+            .set((jobs::state.eq(JobState::Failed.as_str()), jobs::finished_at.eq(now), jobs::error.eq(error), jobs::fault.eq(fault)))
             .execute(conn)?,
-        Outcome::Retry { error, not_before } if job.attempts < job_max_attempts(conn, job_id)? => diesel::update(mine)
+        Outcome::Retry { error, not_before, .. } if job.attempts < job_max_attempts(conn, job_id)? => diesel::update(mine)
             .set((
                 jobs::state.eq(JobState::Pending.as_str()),
                 jobs::not_before.eq(*not_before),
@@ -40,9 +40,10 @@ pub(crate) fn finish_job(conn: &mut Conn, job_id: i32, worker: &str, outcome: &O
                 jobs::worker.eq(""),
             ))
             .execute(conn)?,
-        Outcome::Retry { error, .. } => diesel::update(mine)
+        Outcome::Retry { fault, error, .. } => diesel::update(mine)
             .set((
                 jobs::state.eq(JobState::Failed.as_str()),
+                jobs::fault.eq(fault),
                 jobs::finished_at.eq(now),
                 jobs::error.eq(format!("{error} (gave up after {} attempts)", job.attempts)),
             ))
@@ -53,7 +54,7 @@ pub(crate) fn finish_job(conn: &mut Conn, job_id: i32, worker: &str, outcome: &O
     }
     let word = match outcome {
         Outcome::Succeeded => "succeeded".to_string(),
-        Outcome::Failed(error) => format!("failed: {error}"),
+        Outcome::Failed { error, .. } => format!("failed: {error}"),
         Outcome::Retry { error, .. } => format!("attempt {} failed, will retry: {error}", job.attempts),
     };
     let kind = job.target_kind.as_str();
@@ -92,6 +93,7 @@ pub(crate) fn recover_interrupted(conn: &mut Conn, stale_before: i64) -> Result<
                     jobs::state.eq(JobState::Failed.as_str()),
                     jobs::finished_at.eq(crate::now()),
                     jobs::error.eq("interrupted: its scheduler stopped while running it, and no attempts are left"),
+                    jobs::fault.eq(-32603),
                 ))
                 .execute(conn)?;
             failed += 1;
@@ -208,4 +210,11 @@ pub(crate) fn mark_node(conn: &mut Conn, node_id: i32, reachable: bool, detail: 
         super::audit::record(conn, None, "node.status", "node", Some(node_id), &word)?;
     }
     Ok(())
+}
+
+pub(crate) fn request_sync(conn: &mut Conn, actor: &crate::Caller, node_id: i32) -> Result<i32, StoreError> {
+    super::nodes::get(conn, node_id)?;
+    let job = super::jobs::create(conn, actor, "sync", "node", node_id, "")?;
+    super::audit::record(conn, Some(actor), "node.sync", "node", Some(node_id), &format!("inventory sync requested; job {job}"))?;
+    Ok(job)
 }

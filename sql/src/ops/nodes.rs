@@ -61,6 +61,8 @@ pub(crate) fn create(conn: &mut Conn, actor: &Caller, new: &NewNode, token_hash:
         .get_result(conn)
         .map_err(|e| crate::error::conflict_on_unique(e, "the node name"))?;
     super::audit::record(conn, Some(actor), "node.register", "node", Some(id), &format!("registered node '{}' ({} {})", new.name, new.transport, new.uri))?;
+    // Its inventory is read as soon as a scheduler runs.
+    super::jobs::create(conn, actor, "sync", "node", id, "")?;
     Ok(id)
 }
 

@@ -104,9 +104,8 @@ pub(crate) fn list(conn: &mut Conn, caller: &Caller, filter: &VmFilter) -> Resul
     query.load::<VmRow>(conn)?.into_iter().map(to_vm).collect()
 }
 
-pub(crate) fn detail(conn: &mut Conn, caller: &Caller, id: i32) -> Result<VmDetail, StoreError> {
-    let vm = require(conn, caller, id, Permission::View)?;
-    let permissions = permissions(conn, caller, &vm)?;
+/// A VM's interfaces and disks, in the order they were added.
+pub(crate) fn devices(conn: &mut Conn, id: i32) -> Result<(Vec<Vif>, Vec<Disk>), StoreError> {
     let vif_rows: Vec<(i32, String, String, String)> = vifs::table
         .filter(vifs::vm_id.eq(id))
         .select((vifs::id, vifs::mac, vifs::bridge, vifs::model))
@@ -117,13 +116,23 @@ pub(crate) fn detail(conn: &mut Conn, caller: &Caller, id: i32) -> Result<VmDeta
         .select((disks::id, disks::target, disks::source, disks::size_kb, disks::readonly))
         .order(disks::id)
         .load(conn)?;
-    Ok(VmDetail {
-        vm,
-        vifs: vif_rows.into_iter().map(|(id, mac, bridge, model)| Vif { id, mac, bridge, model }).collect(),
-        disks: disk_rows
+    Ok((
+        vif_rows.into_iter().map(|(id, mac, bridge, model)| Vif { id, mac, bridge, model }).collect(),
+        disk_rows
             .into_iter()
             .map(|(id, target, source, size_kb, readonly)| Disk { id, target, source, size_kb, readonly })
             .collect(),
+    ))
+}
+
+pub(crate) fn detail(conn: &mut Conn, caller: &Caller, id: i32) -> Result<VmDetail, StoreError> {
+    let vm = require(conn, caller, id, Permission::View)?;
+    let permissions = permissions(conn, caller, &vm)?;
+    let (vifs, disks) = devices(conn, id)?;
+    Ok(VmDetail {
+        vm,
+        vifs,
+        disks,
         permissions,
     })
 }

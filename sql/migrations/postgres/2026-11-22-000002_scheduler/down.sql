@@ -5,6 +5,7 @@ ALTER TABLE vms DROP COLUMN vanished_at;
 ALTER TABLE nodes DROP COLUMN synced_at;
 ALTER TABLE nodes DROP COLUMN status_detail;
 ALTER TABLE nodes DROP COLUMN reachable;
+ALTER TABLE jobs DROP COLUMN fault;
 ALTER TABLE jobs DROP COLUMN heartbeat;
 ALTER TABLE jobs DROP COLUMN worker;
 ALTER TABLE jobs DROP COLUMN max_attempts;

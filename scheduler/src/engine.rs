@@ -1,0 +1,505 @@
+//! The job engine: worker threads that claim jobs and dispatch them, a calendar thread
+//! that fires schedules, and a housekeeping thread that reconciles inventories, fires
+//! silence triggers and recovers jobs whose scheduler died.
+//!
+//! Everything the engine knows lives in the store, so any number of engines (one inside
+//! `zentific serve`, more from `zentific scheduler`) can share one PostgreSQL database:
+//! claims never overlap, and a job interrupted by a crash is resumed by whoever notices.
+//! Inside one process a recorded job wakes a worker at once (see
+//! [`zentific_sql::Store::jobs_recorded`]); across processes workers poll.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use zentific_sql::{Job, JobTarget, Node, Observed, Outcome, Store, StoreError, Vm};
+
+use crate::dispatch::{self, Action, DispatchError, Dispatcher, DomainRef, DomainSpec};
+
+/// Fault codes of the public API that job failures carry.
+mod fault {
+    pub const NOT_FOUND: i32 = 3;
+    pub const WRONG_STATE: i32 = 5;
+    pub const UNREACHABLE: i32 = 7;
+    pub const INTERNAL: i32 = -32603;
+}
+
+/// How an engine runs.
+#[derive(Clone, Debug)]
+pub struct EngineSettings {
+    /// Worker threads dispatching jobs.
+    pub workers: usize,
+    /// How often idle workers look for jobs recorded by other processes.
+    pub poll_interval: Duration,
+    /// How often every node's inventory is read again.
+    pub reconcile_interval: Duration,
+    /// How often running jobs are marked alive.
+    pub heartbeat_interval: Duration,
+    /// A running job not marked alive for this long was interrupted.
+    pub orphan_after: Duration,
+    /// First retry delay for an unreachable node; it doubles per attempt.
+    pub retry_base: Duration,
+    /// Longest retry delay.
+    pub retry_max: Duration,
+    /// Whether this engine fires schedules and triggers and reconciles inventories
+    /// (all engines may; work is never done twice).
+    pub housekeeping: bool,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            workers: 4,
+            poll_interval: Duration::from_millis(500),
+            reconcile_interval: Duration::from_secs(60),
+            heartbeat_interval: Duration::from_secs(5),
+            orphan_after: Duration::from_secs(30),
+            retry_base: Duration::from_secs(2),
+            retry_max: Duration::from_secs(300),
+            housekeeping: true,
+        }
+    }
+}
+
+/// The shared state of one engine.
+struct Engine {
+    store: Store,
+    settings: EngineSettings,
+    worker: String,
+    stopping: AtomicBool,
+    dispatchers: Mutex<HashMap<i32, Arc<dyn Dispatcher>>>,
+}
+
+/// A running engine; [`EngineHandle::stop`] ends it.
+pub struct EngineHandle {
+    engine: Arc<Engine>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl EngineHandle {
+    /// The name this engine's claims carry (`host:pid`).
+    pub fn worker(&self) -> &str {
+        &self.engine.worker
+    }
+
+    /// Stop taking jobs, let running ones finish, and wait for the threads.
+    pub fn stop(self) {
+        self.engine.stopping.store(true, Ordering::SeqCst);
+        self.engine.store.jobs_recorded();
+        for thread in self.threads {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Start an engine on `store`.
+pub fn start(store: Store, settings: EngineSettings) -> std::io::Result<EngineHandle> {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let worker = format!("{}:{}", host.trim(), std::process::id());
+    let engine = Arc::new(Engine {
+        store,
+        settings,
+        worker,
+        stopping: AtomicBool::new(false),
+        dispatchers: Mutex::new(HashMap::new()),
+    });
+    let mut threads = Vec::new();
+    for n in 0..engine.settings.workers.max(1) {
+        let engine = engine.clone();
+        threads.push(
+            std::thread::Builder::new()
+                .name(format!("job-worker-{n}"))
+                .spawn(move || engine.work())?,
+        );
+    }
+    let beating = engine.clone();
+    threads.push(
+        std::thread::Builder::new()
+            .name("job-heartbeat".into())
+            .spawn(move || beating.beat())?,
+    );
+    if engine.settings.housekeeping {
+        let calendar = engine.clone();
+        threads.push(
+            std::thread::Builder::new()
+                .name("schedules".into())
+                .spawn(move || calendar.fire_schedules())?,
+        );
+        let keeper = engine.clone();
+        threads.push(
+            std::thread::Builder::new()
+                .name("housekeeping".into())
+                .spawn(move || keeper.keep_house())?,
+        );
+    }
+    tracing::info!(worker = %engine.worker, workers = engine.settings.workers, "scheduler started");
+    Ok(EngineHandle { engine, threads })
+}
+
+impl Engine {
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Sleep up to `duration`, waking early when stopping.
+    fn pause(&self, duration: Duration) {
+        let seen = self.store.jobs_generation();
+        if !self.stopping() {
+            self.store.wait_for_jobs(seen, duration);
+        }
+    }
+
+    /// A worker: claim, dispatch, record, repeat.
+    fn work(&self) {
+        while !self.stopping() {
+            let seen = self.store.jobs_generation();
+            match self.store.claim_job(&self.worker) {
+                Ok(Some(job)) => self.run(job),
+                Ok(None) => self.store.wait_for_jobs(seen, self.settings.poll_interval),
+                Err(e) => {
+                    tracing::warn!("cannot claim jobs: {e}");
+                    std::thread::sleep(self.settings.poll_interval);
+                }
+            }
+        }
+    }
+
+    fn run(&self, job: Job) {
+        tracing::debug!(job = job.id, action = %job.action, "dispatching");
+        let outcome = match self.store.job_target(&job) {
+            Ok(JobTarget::Vm { vm, node }) => self.dispatch_vm(&job, &vm, &node),
+            Ok(JobTarget::Node(node)) => self.dispatch_node(&job, &node),
+            Err(StoreError::NotFound { kind, key }) => Outcome::Failed {
+                fault: fault::NOT_FOUND,
+                error: format!("the job's target is gone: no {kind} with {key}"),
+            },
+            Err(e) => Outcome::Retry {
+                fault: fault::INTERNAL,
+                error: e.to_string(),
+                not_before: self.retry_at(&job),
+            },
+        };
+        if let Outcome::Failed { error, .. } = &outcome {
+            tracing::info!(job = job.id, action = %job.action, "job failed: {error}");
+        }
+        if let Err(e) = self.store.finish_job(job.id, &self.worker, &outcome) {
+            tracing::error!(job = job.id, "cannot record the outcome of job: {e}");
+        }
+    }
+
+    /// When to try a job again: `retry_base` doubled per attempt, at most `retry_max`.
+    fn retry_at(&self, job: &Job) -> i64 {
+        let doublings = u32::try_from(job.attempts.saturating_sub(1))
+            .unwrap_or(0)
+            .min(20);
+        let delay = self
+            .settings
+            .retry_base
+            .saturating_mul(1 << doublings)
+            .min(self.settings.retry_max);
+        zentific_sql::now() + i64::try_from(delay.as_secs().max(1)).unwrap_or(i64::MAX)
+    }
+
+    /// The outcome for a dispatch error; marks the node when it is unreachable.
+    fn failure(&self, job: &Job, node: &Node, error: DispatchError) -> Outcome {
+        match error {
+            DispatchError::Unreachable(detail) => {
+                self.forget(node.id);
+                if let Err(e) = self.store.mark_node(node.id, false, &detail) {
+                    tracing::warn!("cannot mark node {} unreachable: {e}", node.name);
+                }
+                Outcome::Retry {
+                    fault: fault::UNREACHABLE,
+                    error: format!("node '{}' is unreachable: {detail}", node.name),
+                    not_before: self.retry_at(job),
+                }
+            }
+            DispatchError::WrongState(words) => Outcome::Failed {
+                fault: fault::WRONG_STATE,
+                error: format!("wrong state: {words}"),
+            },
+            DispatchError::NoSuchDomain(words) => Outcome::Failed {
+                fault: fault::NOT_FOUND,
+                error: format!("the hypervisor does not know the domain: {words}"),
+            },
+            other => Outcome::Failed {
+                fault: fault::INTERNAL,
+                error: other.to_string(),
+            },
+        }
+    }
+
+    fn dispatch_vm(&self, job: &Job, vm: &Vm, node: &Node) -> Outcome {
+        let dispatcher = match self.dispatcher(node) {
+            Ok(d) => d,
+            Err(e) => return self.failure(job, node, e),
+        };
+        let domain = DomainRef {
+            uuid: &vm.uuid,
+            name: &vm.name,
+        };
+        let result = match job.action.as_str() {
+            "create" => self.define(dispatcher.as_ref(), vm),
+            "update" => parse_update(&job.params).and_then(|actions| {
+                actions
+                    .into_iter()
+                    .try_for_each(|action| dispatcher.act(domain, action))
+            }),
+            action => match lifecycle(action) {
+                Some(action) => dispatcher.act(domain, action),
+                None => Err(DispatchError::Unsupported(format!(
+                    "'{action}' is recorded but not carried out by this scheduler version; the change applies when the VM is next defined"
+                ))),
+            },
+        };
+        match result {
+            Ok(()) => {
+                // The hypervisor's view of the result; events may have said it already.
+                if let Err(e) = self.sync(node, dispatcher.as_ref()) {
+                    tracing::warn!(
+                        "cannot refresh node {} after job {}: {e}",
+                        node.name,
+                        job.id
+                    );
+                }
+                Outcome::Succeeded
+            }
+            Err(e) => self.failure(job, node, e),
+        }
+    }
+
+    fn dispatch_node(&self, job: &Job, node: &Node) -> Outcome {
+        let dispatcher = match self.dispatcher(node) {
+            Ok(d) => d,
+            Err(e) => return self.failure(job, node, e),
+        };
+        let result = match job.action.as_str() {
+            "sync" => self.sync(node, dispatcher.as_ref()),
+            action => Err(DispatchError::Unsupported(format!(
+                "'{action}' on nodes is not carried out by this scheduler version"
+            ))),
+        };
+        match result {
+            Ok(()) => Outcome::Succeeded,
+            Err(e) => self.failure(job, node, e),
+        }
+    }
+
+    fn define(&self, dispatcher: &dyn Dispatcher, vm: &Vm) -> Result<(), DispatchError> {
+        let (vifs, disks) = self
+            .store
+            .vm_devices(vm.id)
+            .map_err(|e| DispatchError::Failed(e.to_string()))?;
+        dispatcher.define(&DomainSpec {
+            uuid: vm.uuid.clone(),
+            name: vm.name.clone(),
+            vm_type: vm.vm_type,
+            memory_kb: vm.memory_kb,
+            max_memory_kb: vm.max_memory_kb,
+            vcpus: vm.vcpus,
+            disks: disks
+                .into_iter()
+                .map(|d| (d.target, d.source, d.readonly))
+                .collect(),
+            vifs: vifs.into_iter().map(|v| (v.mac, v.bridge)).collect(),
+        })
+    }
+
+    /// Read a node's domains into the inventory.
+    fn sync(&self, node: &Node, dispatcher: &dyn Dispatcher) -> Result<(), DispatchError> {
+        let domains = dispatcher.domains()?;
+        let observed: Vec<Observed> = domains
+            .into_iter()
+            .map(|d| Observed {
+                uuid: d.uuid,
+                name: d.name,
+                state: d.state,
+                memory_kb: d.memory_kb,
+                max_memory_kb: d.max_memory_kb,
+                vcpus: d.vcpus,
+                vm_type: d.vm_type,
+            })
+            .collect();
+        self.store
+            .apply_inventory(node.id, &observed, dispatcher.lists_stopped_domains())
+            .map(|_| ())
+            .map_err(|e| DispatchError::Failed(format!("cannot record the inventory: {e}")))
+    }
+
+    /// The node's dispatcher, connecting (and subscribing to its events) on first use.
+    fn dispatcher(&self, node: &Node) -> Result<Arc<dyn Dispatcher>, DispatchError> {
+        if let Some(found) = self
+            .dispatchers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&node.id)
+        {
+            return Ok(found.clone());
+        }
+        let node_user = self
+            .store
+            .global_options()
+            .map(|o| o.node_user)
+            .unwrap_or_else(|_| "root".into());
+        let dispatcher: Arc<dyn Dispatcher> = Arc::from(dispatch::connect(node, &node_user)?);
+        let store = self.store.clone();
+        let node_id = node.id;
+        let sink: dispatch::EventSink = Arc::new(move |event| {
+            if let Err(e) = store.apply_domain_state(node_id, &event.uuid, event.state) {
+                tracing::warn!("cannot record an event of node {node_id}: {e}");
+            }
+        });
+        match dispatcher.subscribe(sink) {
+            Ok(true) => tracing::debug!(node = %node.name, "receiving domain events"),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::info!(node = %node.name, "no domain events ({e}); relying on reconciliation")
+            }
+        }
+        let mut cache = self.dispatchers.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(cache.entry(node.id).or_insert(dispatcher).clone())
+    }
+
+    fn forget(&self, node_id: i32) {
+        self.dispatchers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&node_id);
+    }
+
+    fn beat(&self) {
+        while !self.stopping() {
+            if let Err(e) = self.store.heartbeat(&self.worker) {
+                tracing::warn!("cannot mark running jobs alive: {e}");
+            }
+            self.pause(self.settings.heartbeat_interval);
+        }
+    }
+
+    /// Fire due schedules, sleeping until the next one is due (at most a second, so
+    /// schedules created meanwhile are seen).
+    fn fire_schedules(&self) {
+        while !self.stopping() {
+            if let Err(e) = self.store.fire_due_schedules(zentific_sql::now()) {
+                tracing::warn!("cannot fire schedules: {e}");
+            }
+            let now_ms = now_ms();
+            let next_second = (now_ms / 1000 + 1) * 1000;
+            std::thread::sleep(Duration::from_millis(
+                u64::try_from(next_second - now_ms)
+                    .unwrap_or(1000)
+                    .clamp(1, 1000),
+            ));
+        }
+    }
+
+    /// Recover interrupted jobs, fire silence triggers, reconcile inventories.
+    fn keep_house(&self) {
+        let mut last_reconcile: Option<std::time::Instant> = None;
+        while !self.stopping() {
+            let now = zentific_sql::now();
+            let orphan = i64::try_from(self.settings.orphan_after.as_secs()).unwrap_or(i64::MAX);
+            match self.store.recover_interrupted(now.saturating_sub(orphan)) {
+                Ok((0, 0)) => {}
+                Ok((resumed, failed)) => tracing::warn!(
+                    resumed,
+                    failed,
+                    "recovered jobs interrupted by a stopped scheduler"
+                ),
+                Err(e) => tracing::warn!("cannot recover interrupted jobs: {e}"),
+            }
+            if let Err(e) = self.store.fire_silence_triggers(now) {
+                tracing::warn!("cannot fire silence triggers: {e}");
+            }
+            if last_reconcile.is_none_or(|t| t.elapsed() >= self.settings.reconcile_interval) {
+                last_reconcile = Some(std::time::Instant::now());
+                self.reconcile();
+            }
+            self.pause(Duration::from_secs(1));
+        }
+    }
+
+    fn reconcile(&self) {
+        let nodes = match self.store.list_nodes() {
+            Ok(nodes) => nodes,
+            Err(e) => return tracing::warn!("cannot list nodes: {e}"),
+        };
+        for node in nodes {
+            if self.stopping() {
+                return;
+            }
+            let result = self
+                .dispatcher(&node)
+                .and_then(|d| self.sync(&node, d.as_ref()));
+            if let Err(error) = result {
+                tracing::info!(node = %node.name, "reconciliation failed: {error}");
+                if let DispatchError::Unreachable(detail) = &error {
+                    self.forget(node.id);
+                    let _ = self.store.mark_node(node.id, false, detail);
+                }
+            }
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// The dispatcher action of a lifecycle job.
+fn lifecycle(action: &str) -> Option<Action> {
+    Some(match action {
+        "start" => Action::Start,
+        "pause" => Action::Pause,
+        "unpause" => Action::Unpause,
+        "shutdown" => Action::Shutdown,
+        "reboot" => Action::Reboot,
+        "destroy" => Action::Destroy,
+        _ => return None,
+    })
+}
+
+/// The actions of an `update` job (`memory_kb=… max_memory_kb=… vcpus=…`): the ceiling
+/// first, so that raising memory above the old ceiling works.
+fn parse_update(params: &str) -> Result<Vec<Action>, DispatchError> {
+    let mut actions = Vec::new();
+    let mut ceiling = None;
+    for pair in params.split_whitespace() {
+        let bad = || DispatchError::Failed(format!("malformed update parameter {pair:?}"));
+        let (key, value) = pair.split_once('=').ok_or_else(bad)?;
+        let number: i64 = value.parse().map_err(|_| bad())?;
+        match key {
+            "max_memory_kb" => ceiling = Some(Action::SetMaxMemory(number)),
+            "memory_kb" => actions.push(Action::SetMemory(number)),
+            "vcpus" => actions.push(Action::SetVcpus(i32::try_from(number).map_err(|_| bad())?)),
+            _ => return Err(bad()),
+        }
+    }
+    actions.splice(0..0, ceiling);
+    Ok(actions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn updates_raise_the_ceiling_first() {
+        assert_eq!(
+            parse_update("memory_kb=2048 max_memory_kb=4096 vcpus=2").unwrap(),
+            [
+                Action::SetMaxMemory(4096),
+                Action::SetMemory(2048),
+                Action::SetVcpus(2)
+            ]
+        );
+        assert!(parse_update("memory_kb=lots").is_err());
+        assert_eq!(lifecycle("pause"), Some(Action::Pause));
+        assert_eq!(lifecycle("teleport"), None);
+    }
+}
