@@ -94,6 +94,9 @@ struct SchedulerArgs {
     /// First retry delay in seconds for jobs on unreachable nodes (doubles per attempt).
     #[arg(long, env = "ZENTIFIC_RETRY_SECS", default_value_t = 2)]
     retry_secs: u64,
+    /// Longest retry delay in seconds.
+    #[arg(long, env = "ZENTIFIC_RETRY_MAX_SECS", default_value_t = 300)]
+    retry_max_secs: u64,
 }
 
 impl SchedulerArgs {
@@ -103,6 +106,7 @@ impl SchedulerArgs {
             reconcile_interval: std::time::Duration::from_secs(self.reconcile_secs.max(1)),
             orphan_after: std::time::Duration::from_secs(self.orphan_secs.max(1)),
             retry_base: std::time::Duration::from_secs(self.retry_secs.max(1)),
+            retry_max: std::time::Duration::from_secs(self.retry_max_secs.max(1)),
             ..Default::default()
         }
     }

@@ -171,7 +171,7 @@ on_both_backends! {
         vm.disks.push(vm.disks[0].clone());
         assert!(matches!(store.create_vm(&admin, &vm), Err(StoreError::Conflict(_))));
         assert!(store.list_vms(&admin, &VmFilter::default()).unwrap().is_empty());
-        assert!(store.list_jobs(&admin, &JobFilter::default()).unwrap().is_empty());
+        assert!(store.list_jobs(&admin, &JobFilter::default()).unwrap().iter().all(|j| j.target_kind == "node"));
     }
 
     fn limits_and_quotas_are_enforced(store: &Store) {
@@ -232,5 +232,183 @@ on_both_backends! {
         let volumes = store.list_volumes(pool).unwrap();
         assert_eq!(volumes[0].path, "/var/lib/xen/images/a.img");
         assert_eq!(store.list_pools(Some(n)).unwrap()[0].allocation_kb, 600);
+    }
+}
+
+fn observed(uuid: &str, name: &str, state: VmState) -> Observed {
+    Observed { uuid: uuid.into(), name: name.into(), state, memory_kb: 262_144, max_memory_kb: 524_288, vcpus: 1, vm_type: None }
+}
+
+mod scheduling {
+    use super::*;
+
+    on_both_backends! {
+        fn claims_take_jobs_in_order_one_per_vm(store: &Store) {
+            let admin = admin(store);
+            let n = node(store, &admin, "n1");
+            while let Some(sync) = store.claim_job("w").unwrap() {
+                store.finish_job(sync.id, "w", &Outcome::Succeeded).unwrap();
+            }
+            let (a, create_a) = store.create_vm(&admin, &new_vm("a", n)).unwrap();
+            let (_b, create_b) = store.create_vm(&admin, &new_vm("b", n)).unwrap();
+            store.cancel_job(&admin, create_a).unwrap();
+            // Two more jobs on VM a: they must run one at a time, in order.
+            store.apply_inventory(n, &[observed(&store.get_vm(&admin, a).unwrap().vm.uuid, "a", VmState::Running)], true).unwrap();
+            let pause = store.power_vm(&admin, a, PowerAction::Pause).unwrap();
+            let reboot = store.power_vm(&admin, a, PowerAction::Reboot).unwrap();
+            let first = store.claim_job("w1").unwrap().unwrap();
+            assert_eq!(first.id, create_b);
+            let second = store.claim_job("w2").unwrap().unwrap();
+            assert_eq!((second.id, second.state, second.attempts), (pause, JobState::Running, 1));
+            assert!(store.claim_job("w3").unwrap().is_none(), "the reboot must wait for the pause");
+            store.finish_job(pause, "w2", &Outcome::Succeeded).unwrap();
+            assert_eq!(store.claim_job("w3").unwrap().unwrap().id, reboot);
+            // A finish from a worker that does not hold the job changes nothing.
+            store.finish_job(reboot, "w2", &Outcome::Succeeded).unwrap();
+            assert_eq!(store.get_job(&admin, reboot).unwrap().state, JobState::Running);
+        }
+
+        fn retries_back_off_then_fail_with_the_fault(store: &Store) {
+            let admin = admin(store);
+            let n = node(store, &admin, "n1");
+            while let Some(sync) = store.claim_job("w").unwrap() {
+                store.finish_job(sync.id, "w", &Outcome::Succeeded).unwrap();
+            }
+            let (_, job) = store.create_vm(&admin, &new_vm("a", n)).unwrap();
+            for attempt in 1..=5 {
+                let claimed = store.claim_job("w").unwrap().expect("due");
+                assert_eq!((claimed.id, claimed.attempts), (job, attempt));
+                // Due at once, so the loop does not wait.
+                let retry = Outcome::Retry { fault: 7, error: "node 'n1' is unreachable: refused".into(), not_before: 0 };
+                store.finish_job(job, "w", &retry).unwrap();
+            }
+            let failed = store.get_job(&admin, job).unwrap();
+            assert_eq!((failed.state, failed.fault), (JobState::Failed, 7));
+            assert!(failed.error.contains("gave up after 5 attempts"), "{}", failed.error);
+            // Backoff: a retry in the future is not claimed before its time.
+            let (_, later) = store.create_vm(&admin, &new_vm("b", n)).unwrap();
+            store.claim_job("w").unwrap().unwrap();
+            let backoff = Outcome::Retry { fault: 7, error: "x".into(), not_before: zentific_sql::now() + 3600 };
+            store.finish_job(later, "w", &backoff).unwrap();
+            assert!(store.claim_job("w").unwrap().is_none());
+        }
+
+        fn interrupted_jobs_are_resumed_or_failed(store: &Store) {
+            let admin = admin(store);
+            let n = node(store, &admin, "n1");
+            let sync = store.claim_job("dead").unwrap().unwrap();
+            assert_eq!(sync.action, "sync");
+            // The dead worker's heartbeat is older than the cut-off: resumed.
+            assert_eq!(store.recover_interrupted(zentific_sql::now() + 1).unwrap(), (1, 0));
+            let resumed = store.get_job(&admin, sync.id).unwrap();
+            assert_eq!(resumed.state, JobState::Pending);
+            assert!(resumed.error.contains("interrupted"));
+            assert_eq!(store.claim_job("alive").unwrap().unwrap().attempts, 2);
+            store.heartbeat("alive").unwrap();
+            assert_eq!(store.recover_interrupted(zentific_sql::now() - 60).unwrap(), (0, 0), "a beating worker keeps its job");
+            let _ = n;
+        }
+
+        fn inventory_records_changes_and_marks_the_missing(store: &Store) {
+            let admin = admin(store);
+            let n = node(store, &admin, "n1");
+            let changes = store.apply_inventory(n, &[observed("AAAA-1", "a", VmState::Running), observed("bbbb-2", "b", VmState::Stopped)], true).unwrap();
+            assert!(changes.is_empty(), "new VMs are recorded, not changed: {changes:?}");
+            let vms = store.list_vms(&admin, &VmFilter::default()).unwrap();
+            assert_eq!(vms.iter().map(|v| (v.uuid.as_str(), v.state)).collect::<Vec<_>>(), [("aaaa-1", VmState::Running), ("bbbb-2", VmState::Stopped)]);
+            assert!(vms[0].started_at.is_some());
+            let changes = store.apply_inventory(n, &[observed("aaaa-1", "a", VmState::Paused)], true).unwrap();
+            assert_eq!(changes.iter().map(|c| (c.from, c.to)).collect::<Vec<_>>(), [(VmState::Running, VmState::Paused), (VmState::Stopped, VmState::Unknown)]);
+            // A transport that lists only running domains: missing means stopped.
+            store.apply_inventory(n, &[], false).unwrap();
+            let states: Vec<VmState> = store.list_vms(&admin, &VmFilter::default()).unwrap().iter().map(|v| v.state).collect();
+            assert_eq!(states, [VmState::Stopped, VmState::Stopped]);
+            assert!(store.get_node(n).unwrap().synced_at.is_some());
+            store.mark_node(n, false, "connection refused").unwrap();
+            let node = store.get_node(n).unwrap();
+            assert_eq!((node.reachable, node.status_detail.as_str()), (false, "connection refused"));
+        }
+
+        fn schedules_fire_once_per_occurrence(store: &Store) {
+            let admin = admin(store);
+            let n = node(store, &admin, "n1");
+            let (vm, _) = store.create_vm(&admin, &new_vm("a", n)).unwrap();
+            let new = NewSchedule {
+                name: "nightly".into(),
+                action: "update".into(),
+                vm_id: vm,
+                params: "vcpus=2".into(),
+                cron: "0 3 * * *".into(),
+                timezone: "Europe/Berlin".into(),
+                missed: MissedRuns::Skip,
+                ends_at: None,
+                count: Some(2),
+            };
+            let bad = NewSchedule { cron: "0 25 * * *".into(), name: "bad".into(), ..new.clone() };
+            assert!(matches!(store.create_schedule(&admin, &bad), Err(StoreError::Invalid { field, .. }) if field == "cron"));
+            let id = store.create_schedule(&admin, &new).unwrap();
+            let next = store.list_schedules(&admin).unwrap()[0].next_run.unwrap();
+            assert_eq!(store.fire_due_schedules(next - 1).unwrap(), 0);
+            assert_eq!(store.fire_due_schedules(next).unwrap(), 1);
+            assert_eq!(store.fire_due_schedules(next).unwrap(), 0, "an occurrence fires once");
+            let after = store.list_schedules(&admin).unwrap().remove(0);
+            assert_eq!((after.remaining, after.next_run), (Some(1), Some(next + 86_400)));
+            // Missed by a day with policy skip: no job, but the calendar moves on.
+            assert_eq!(store.fire_due_schedules(next + 2 * 86_400 - 10).unwrap(), 0);
+            let jobs = store.list_jobs(&admin, &JobFilter { vm: Some(vm), ..Default::default() }).unwrap();
+            let recurring: Vec<&Job> = jobs.iter().filter(|j| j.kind == JobKind::Recurring).collect();
+            assert_eq!(recurring.len(), 1);
+            assert_eq!((recurring[0].action.as_str(), recurring[0].params.as_str(), recurring[0].origin_id), ("update", "vcpus=2", Some(id)));
+            // run_once catches up with one job; the count then runs out.
+            store.update_schedule(&admin, id, &ScheduleUpdate { missed: Some(MissedRuns::RunOnce), ..Default::default() }).unwrap();
+            let due = store.list_schedules(&admin).unwrap()[0].next_run.unwrap();
+            assert_eq!(store.fire_due_schedules(due + 3 * 86_400).unwrap(), 1);
+            let done = store.list_schedules(&admin).unwrap().remove(0);
+            assert_eq!((done.remaining, done.next_run), (Some(0), None));
+        }
+
+        fn state_and_silence_triggers_fire(store: &Store) {
+            let admin = admin(store);
+            let n = node(store, &admin, "n1");
+            store.apply_inventory(n, &[observed("aaaa-1", "a", VmState::Running), observed("bbbb-2", "b", VmState::Running)], true).unwrap();
+            let vms = store.list_vms(&admin, &VmFilter::default()).unwrap();
+            let (a, b) = (vms[0].id, vms[1].id);
+            let on_crash = NewTrigger {
+                name: "restart-a".into(),
+                event: TriggerEvent::VmState,
+                vm_id: Some(a),
+                node_id: None,
+                state: Some(VmState::Crashed),
+                silent_secs: None,
+                action: "pause".into(),
+                target_vm: b,
+                params: String::new(),
+            };
+            store.create_trigger(&admin, &on_crash).unwrap();
+            let bad = NewTrigger { name: "bad".into(), vm_id: None, ..on_crash.clone() };
+            assert!(matches!(store.create_trigger(&admin, &bad), Err(StoreError::Invalid { .. })));
+            store.apply_domain_state(n, "aaaa-1", VmState::Paused).unwrap();
+            assert!(store.list_jobs(&admin, &JobFilter::default()).unwrap().iter().all(|j| j.kind != JobKind::Event));
+            store.apply_domain_state(n, "AAAA-1", VmState::Crashed).unwrap();
+            let fired: Vec<Job> = store.list_jobs(&admin, &JobFilter::default()).unwrap().into_iter().filter(|j| j.kind == JobKind::Event).collect();
+            assert_eq!(fired.len(), 1);
+            assert_eq!((fired[0].action.as_str(), fired[0].target_id), ("pause", b));
+            let silence = NewTrigger {
+                name: "n1-silent".into(),
+                event: TriggerEvent::NodeSilent,
+                vm_id: None,
+                node_id: Some(n),
+                state: None,
+                silent_secs: Some(60),
+                action: "shutdown".into(),
+                target_vm: b,
+                params: String::new(),
+            };
+            store.create_trigger(&admin, &silence).unwrap();
+            let now = zentific_sql::now();
+            assert_eq!(store.fire_silence_triggers(now).unwrap(), 0);
+            assert_eq!(store.fire_silence_triggers(now + 61).unwrap(), 1);
+            assert_eq!(store.fire_silence_triggers(now + 120).unwrap(), 0, "once per silence");
+        }
     }
 }

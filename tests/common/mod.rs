@@ -35,8 +35,16 @@ impl Server {
         Server::start(&fresh_postgres_database(), &[])
     }
 
-    /// Start `zentific serve` on `database` with extra flags; waits until it listens.
+    /// Start `zentific serve` on `database` with extra flags, without a scheduler (these
+    /// tests are about the API; jobs stay as recorded); waits until it listens.
     pub fn start(database: &str, extra: &[&str]) -> Server {
+        let mut args = vec!["--workers", "0"];
+        args.extend_from_slice(extra);
+        Server::start_with_scheduler(database, &args)
+    }
+
+    /// Start `zentific serve` with its in-process scheduler (flags may set `--workers`).
+    pub fn start_with_scheduler(database: &str, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_zentific"))
             .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
             .args(extra)
@@ -240,4 +248,104 @@ pub fn user(server: &Server, admin: &str, name: &str, role: &str) -> (i32, Strin
     ]);
     let id = int(&server.call("user.create", vec![s(admin), spec]).unwrap());
     (id, server.login(name, "user-password"))
+}
+
+/// A `zentific scheduler` process; killed when dropped.
+pub struct SchedulerProcess {
+    child: Child,
+}
+
+impl SchedulerProcess {
+    /// Start workers on `database` with extra flags; waits until they run.
+    pub fn start(database: &str, extra: &[&str]) -> SchedulerProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_zentific"))
+            .args(["scheduler", "--database", database])
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start zentific scheduler");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("scheduler started") {
+                    let _ = tx.send(());
+                }
+                if std::env::var_os("ZENTIFIC_TEST_LOG").is_some() {
+                    eprintln!("[scheduler] {line}");
+                }
+            }
+        });
+        rx.recv_timeout(Duration::from_secs(60)).expect("the scheduler did not start");
+        SchedulerProcess { child }
+    }
+
+    /// Kill it without warning (SIGKILL), as a crash would.
+    pub fn crash(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Stop it cleanly (SIGTERM) and wait.
+    pub fn stop(mut self) -> bool {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        self.child.wait().map(|s| s.success()).unwrap_or(false)
+    }
+}
+
+impl Drop for SchedulerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Poll `check` every 20 ms until it returns `Some`, for at most `limit`.
+pub fn wait_until<T>(limit: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Wait until a job has ended; returns its record.
+pub fn finished_job(server: &Server, token: &str, job: i32) -> Value {
+    wait_until(Duration::from_secs(60), &format!("job {job} to end"), || {
+        let record = server.call("job.get", vec![s(token), i(job)]).unwrap();
+        let state = member(&record, "state").clone();
+        (state == s("succeeded") || state == s("failed") || state == s("cancelled")).then_some(record)
+    })
+}
+
+/// The libvirt test-driver node file with four domains (web, db, backup, frozen).
+pub fn test_driver_uri() -> String {
+    format!("test://{}/scheduler/tests/fixtures/libvirt-node.xml", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Register a node on a URI and return its id.
+pub fn node_on(server: &Server, token: &str, name: &str, transport: &str, uri: &str) -> i32 {
+    let spec = st(&[("name", s(name)), ("hostname", s("127.0.0.1")), ("transport", s(transport)), ("uri", s(uri))]);
+    int(member(&server.call("node.register", vec![s(token), spec]).unwrap(), "id"))
+}
+
+/// The id of the VM named `name` once the inventory shows it.
+pub fn vm_named(server: &Server, token: &str, name: &str) -> i32 {
+    wait_until(Duration::from_secs(30), &format!("VM {name} in the inventory"), || {
+        let Value::Array(vms) = server.call("vm.list", vec![s(token)]).unwrap() else { return None };
+        vms.iter().find(|v| member(v, "name") == &s(name)).map(|v| int(member(v, "id")))
+    })
+}
+
+/// The state of a VM.
+pub fn vm_state(server: &Server, token: &str, vm: i32) -> String {
+    match member(&server.call("vm.get", vec![s(token), i(vm)]).unwrap(), "state") {
+        Value::String(state) => state.clone(),
+        other => panic!("state is {other:?}"),
+    }
 }

@@ -157,6 +157,24 @@ impl<'a> Fields<'a> {
         self.optional(member, as_i64)
     }
 
+    /// An optional `dateTime.iso8601` member (UTC), as Unix seconds.
+    pub fn opt_time(&mut self, member: &'static str) -> Result<Option<i64>, Fault> {
+        self.optional(member, |p, v| match v {
+            Value::DateTime(t) => Ok(time::PrimitiveDateTime::from(*t).assume_utc().unix_timestamp()),
+            other => Err(wrong_type(p, "a dateTime.iso8601", other)),
+        })
+    }
+
+    /// An optional struct member, read with its own path.
+    pub fn opt_fields(&mut self, member: &'static str) -> Result<Option<Fields<'a>>, Fault> {
+        let path = self.path(member);
+        match self.get(member) {
+            None => Ok(None),
+            Some(Value::Struct(members)) => Ok(Some(Fields { name: path, members, seen: BTreeSet::new() })),
+            Some(other) => Err(wrong_type(&path, "a struct", other)),
+        }
+    }
+
     /// An optional boolean member.
     pub fn opt_bool(&mut self, member: &'static str) -> Result<Option<bool>, Fault> {
         self.optional(member, |p, v| match v {

@@ -5,9 +5,11 @@
 mod config;
 mod job;
 mod node;
+mod schedule;
 mod session;
 mod storage;
 mod system;
+mod trigger;
 mod user;
 mod vm;
 
@@ -23,6 +25,8 @@ pub fn methods() -> Vec<Method> {
         storage::METHODS,
         config::METHODS,
         job::METHODS,
+        schedule::METHODS,
+        trigger::METHODS,
         system::METHODS,
     ]
     .concat()

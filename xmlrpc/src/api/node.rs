@@ -17,6 +17,9 @@ fn node_record(node: &Node) -> Value {
         .opt_time("last_seen", node.last_seen)
         .time("created", node.created_at)
         .int("vm_count", i32::try_from(node.vm_count).unwrap_or(i32::MAX))
+        .bool("reachable", node.reachable)
+        .string("status", &node.status_detail)
+        .opt_time("synced", node.synced_at)
         .build()
 }
 
@@ -29,7 +32,7 @@ fn transport(value: Option<String>) -> Result<Option<Transport>, Fault> {
 pub(super) const METHODS: &[Method] = &[
     Method {
         name: "node.list",
-        help: "Every node as {id, name, hostname, transport, uri, last_seen?, created, vm_count}.",
+        help: "Every node as {id, name, hostname, transport, uri, last_seen?, created, vm_count, reachable, status, synced?}: reachable is false (status says why) when the scheduler last failed to reach it; synced is when its inventory was last read.",
         params: &[TOKEN],
         returns: Type::Array,
         access: Access::Session(Role::User),
@@ -49,7 +52,7 @@ pub(super) const METHODS: &[Method] = &[
     },
     Method {
         name: "node.register",
-        help: "Register a node from {name, hostname, transport, uri}; transport is libvirt, ssh or xenapi. Returns {id, poller_token}: the token the node's poller pushes statistics with, shown only this once. Fault 8 when the name is taken.",
+        help: "Register a node from {name, hostname, transport, uri}; transport is libvirt (any libvirt URI), ssh (ssh://[user@]host[:port], the xl toolstack) or xenapi (https://user:password@host). Its inventory is read by the scheduler at once. Returns {id, poller_token}: the token the node's poller pushes statistics with, shown only this once. Fault 8 when the name is taken.",
         params: &[TOKEN, param("node", Type::Struct)],
         returns: Type::Struct,
         access: Access::Session(Role::Admin),
@@ -70,6 +73,16 @@ pub(super) const METHODS: &[Method] = &[
         vm_param: None,
         work: Work::Write,
         handler: update,
+    },
+    Method {
+        name: "node.sync",
+        help: "Read the node's inventory from its hypervisor now (it is also read at registration, on events and every reconciliation interval). Returns the job id.",
+        params: &[TOKEN, param("id", Type::Int)],
+        returns: Type::Int,
+        access: Access::Session(Role::Operator),
+        vm_param: None,
+        work: Work::Write,
+        handler: sync,
     },
     Method {
         name: "node.remove",
@@ -140,6 +153,10 @@ fn update(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
         .update_node(ctx.caller()?, id, &changes)
         .map_err(from_store)?;
     Ok(Value::String(token.unwrap_or_default()))
+}
+
+fn sync(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+    Ok(Value::Integer(ctx.store.request_sync(ctx.caller()?, int(params, 1, "id")?).map_err(from_store)?))
 }
 
 fn remove(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {

@@ -1,0 +1,90 @@
+//! `trigger.*`: VM actions fired by events — a VM entering a state, a node falling silent.
+
+use dxr::{Fault, Value};
+use zentific_sql::{NewTrigger, Role, Trigger, TriggerEvent, VmState};
+
+use super::schedule::{action_params_value, read_action_params};
+use crate::fault::from_store;
+use crate::params::{array, done, fields, int, Record};
+use crate::registry::{param, Access, Ctx, Method, Type, Work, TOKEN};
+
+fn trigger_record(t: &Trigger) -> Value {
+    let mut record = Record::new()
+        .int("id", t.id)
+        .string("name", &t.name)
+        .string("event", t.event.as_str())
+        .opt_int("vm", t.vm_id)
+        .opt_int("node", t.node_id)
+        .opt_int("silent_secs", t.silent_secs)
+        .string("action", &t.action)
+        .int("target", t.target_vm)
+        .value("params", action_params_value(&t.params))
+        .bool("enabled", t.enabled)
+        .opt_time("fired_at", t.fired_at)
+        .opt_int("created_by", t.created_by);
+    if let Some(state) = t.state {
+        record = record.string("state", state.as_str());
+    }
+    record.build()
+}
+
+const ANY_USER: Access = Access::Session(Role::User);
+
+pub(super) const METHODS: &[Method] = &[
+    Method {
+        name: "trigger.create",
+        help: "Run a VM action when something happens: {name, event, action, target (the VM acted on), params? {memory_kb?, max_memory_kb?, vcpus?}, and for event vm_state: vm or node (watch one VM, or every VM of a node — operators) and state? (fires on any change when absent); for event node_silent: node and silent_secs (at least 10)}. A trigger rests 10 seconds after firing. Returns the id.",
+        params: &[TOKEN, param("trigger", Type::Struct)],
+        returns: Type::Int,
+        access: ANY_USER,
+        vm_param: None,
+        work: Work::Write,
+        handler: create,
+    },
+    Method {
+        name: "trigger.list",
+        help: "Your triggers (every trigger for operators and admins): {id, name, event, vm?, node?, state?, silent_secs?, action, target, params, enabled, fired_at?, created_by?}.",
+        params: &[TOKEN],
+        returns: Type::Array,
+        access: ANY_USER,
+        vm_param: None,
+        work: Work::Read,
+        handler: list,
+    },
+    Method {
+        name: "trigger.delete",
+        help: "Delete a trigger. Returns true.",
+        params: &[TOKEN, param("id", Type::Int)],
+        returns: Type::Bool,
+        access: ANY_USER,
+        vm_param: None,
+        work: Work::Write,
+        handler: delete,
+    },
+];
+
+fn create(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+    let mut f = fields(params, 1, "trigger")?;
+    let new = NewTrigger {
+        name: f.string("name")?,
+        event: TriggerEvent::parse(&f.string("event")?, "event").map_err(from_store)?,
+        vm_id: f.opt_int("vm")?,
+        node_id: f.opt_int("node")?,
+        state: f.opt_string("state")?.map(|s| VmState::parse(&s, "state").map_err(from_store)).transpose()?,
+        silent_secs: f.opt_int("silent_secs")?,
+        action: f.string("action")?,
+        target_vm: f.int("target")?,
+        params: read_action_params(&mut f)?,
+    };
+    f.finish()?;
+    Ok(Value::Integer(ctx.store.create_trigger(ctx.caller()?, &new).map_err(from_store)?))
+}
+
+fn list(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, Fault> {
+    Ok(array(ctx.store.list_triggers(ctx.caller()?).map_err(from_store)?.iter().map(trigger_record)))
+}
+
+fn delete(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+    ctx.store.delete_trigger(ctx.caller()?, int(params, 1, "id")?).map_err(from_store)?;
+    Ok(done())
+}
