@@ -40,6 +40,8 @@ pub struct Job {
     /// For a failed job, the API fault code of the failure (7 unreachable, 5 wrong state,
     /// 3 no such domain, -32603 other); 0 otherwise.
     pub fault: i32,
+    /// The scheduler (`host:pid`) that ran it last; empty before that.
+    pub worker: String,
 }
 
 /// Filters of `job.list`; `None` matches all.
@@ -69,7 +71,7 @@ pub(crate) type JobRow = (
         Option<i64>,
         Option<i64>,
     ),
-    (String, Option<i32>, i64, i32),
+    (String, Option<i32>, i64, i32, String),
 );
 
 /// The columns [`JobRow`] reads, in order.
@@ -95,6 +97,7 @@ macro_rules! job_columns {
                 crate::schema::jobs::origin_id,
                 crate::schema::jobs::not_before,
                 crate::schema::jobs::fault,
+                crate::schema::jobs::worker,
             ),
         )
     };
@@ -118,7 +121,7 @@ pub(crate) fn to_job(row: JobRow) -> Result<Job, StoreError> {
             started_at,
             finished_at,
         ),
-        (kind, origin_id, not_before, fault),
+        (kind, origin_id, not_before, fault, worker),
     ) = row;
     Ok(Job {
         id,
@@ -137,6 +140,7 @@ pub(crate) fn to_job(row: JobRow) -> Result<Job, StoreError> {
         origin_id,
         not_before,
         fault,
+        worker,
     })
 }
 
