@@ -65,11 +65,19 @@ impl Default for EngineSettings {
 
 /// The shared state of one engine.
 struct Engine {
+    /// This engine, for callbacks that must not keep it alive.
+    me: std::sync::Weak<Engine>,
     store: Store,
     settings: EngineSettings,
     worker: String,
     stopping: AtomicBool,
     dispatchers: Mutex<HashMap<i32, Arc<dyn Dispatcher>>>,
+    /// One lock per node around "read the hypervisor, record the inventory", so a slow
+    /// reader can never record an older view over a newer one.
+    sync_locks: Mutex<HashMap<i32, Arc<Mutex<()>>>>,
+    /// Nodes whose hypervisor announced changes, for the event thread to read.
+    changed_nodes: Mutex<std::collections::BTreeSet<i32>>,
+    nodes_changed: std::sync::Condvar,
 }
 
 /// A running engine; [`EngineHandle::stop`] ends it.
@@ -88,6 +96,7 @@ impl EngineHandle {
     pub fn stop(self) {
         self.engine.stopping.store(true, Ordering::SeqCst);
         self.engine.store.jobs_recorded();
+        self.engine.nodes_changed.notify_all();
         for thread in self.threads {
             let _ = thread.join();
         }
@@ -98,12 +107,16 @@ impl EngineHandle {
 pub fn start(store: Store, settings: EngineSettings) -> std::io::Result<EngineHandle> {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     let worker = format!("{}:{}", host.trim(), std::process::id());
-    let engine = Arc::new(Engine {
+    let engine = Arc::new_cyclic(|me| Engine {
+        me: me.clone(),
         store,
         settings,
         worker,
         stopping: AtomicBool::new(false),
         dispatchers: Mutex::new(HashMap::new()),
+        sync_locks: Mutex::new(HashMap::new()),
+        changed_nodes: Mutex::new(std::collections::BTreeSet::new()),
+        nodes_changed: std::sync::Condvar::new(),
     });
     let mut threads = Vec::new();
     for n in 0..engine.settings.workers.max(1) {
@@ -114,6 +127,12 @@ pub fn start(store: Store, settings: EngineSettings) -> std::io::Result<EngineHa
                 .spawn(move || engine.work())?,
         );
     }
+    let events = engine.clone();
+    threads.push(
+        std::thread::Builder::new()
+            .name("domain-events".into())
+            .spawn(move || events.follow_events())?,
+    );
     let beating = engine.clone();
     threads.push(
         std::thread::Builder::new()
@@ -309,6 +328,14 @@ impl Engine {
 
     /// Read a node's domains into the inventory.
     fn sync(&self, node: &Node, dispatcher: &dyn Dispatcher) -> Result<(), DispatchError> {
+        let lock = self
+            .sync_locks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(node.id)
+            .or_default()
+            .clone();
+        let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
         let domains = dispatcher.domains()?;
         let observed: Vec<Observed> = domains
             .into_iter()
@@ -344,11 +371,18 @@ impl Engine {
             .map(|o| o.node_user)
             .unwrap_or_else(|_| "root".into());
         let dispatcher: Arc<dyn Dispatcher> = Arc::from(dispatch::connect(node, &node_user)?);
-        let store = self.store.clone();
+        // An event says that something changed, not what the state is by the time it is
+        // handled (events can arrive late): the event thread reads the node again.
+        let weak = self.me.clone();
         let node_id = node.id;
-        let sink: dispatch::EventSink = Arc::new(move |event| {
-            if let Err(e) = store.apply_domain_state(node_id, &event.uuid, event.state) {
-                tracing::warn!("cannot record an event of node {node_id}: {e}");
+        let sink: dispatch::EventSink = Arc::new(move |_event| {
+            if let Some(engine) = weak.upgrade() {
+                engine
+                    .changed_nodes
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(node_id);
+                engine.nodes_changed.notify_all();
             }
         });
         match dispatcher.subscribe(sink) {
@@ -360,6 +394,34 @@ impl Engine {
         }
         let mut cache = self.dispatchers.lock().unwrap_or_else(|e| e.into_inner());
         Ok(cache.entry(node.id).or_insert(dispatcher).clone())
+    }
+
+    /// Read the nodes whose hypervisors announced changes.
+    fn follow_events(&self) {
+        while !self.stopping() {
+            let node_id = {
+                let mut changed = self.changed_nodes.lock().unwrap_or_else(|e| e.into_inner());
+                while changed.is_empty() && !self.stopping() {
+                    changed = self
+                        .nodes_changed
+                        .wait(changed)
+                        .unwrap_or_else(|e| e.into_inner());
+                }
+                changed.pop_first()
+            };
+            let Some(node_id) = node_id else { continue };
+            let result = self
+                .store
+                .get_node(node_id)
+                .map_err(|e| DispatchError::Failed(e.to_string()))
+                .and_then(|node| {
+                    self.dispatcher(&node)
+                        .and_then(|d| self.sync(&node, d.as_ref()))
+                });
+            if let Err(e) = result {
+                tracing::info!(node = node_id, "cannot read the node after an event: {e}");
+            }
+        }
     }
 
     fn forget(&self, node_id: i32) {

@@ -89,21 +89,23 @@ fn claim_postgres(
     Ok(None)
 }
 
-/// How many due schedules one round fires.
-const SCHEDULES_PER_ROUND: i64 = 1000;
+/// How many due schedules one round (one transaction) fires.
+pub(crate) const SCHEDULES_PER_ROUND: usize = 1000;
 
 /// Fire the schedules due at `now` (see `schedules.rs`); on PostgreSQL the due rows are
 /// locked `SKIP LOCKED`, so concurrent schedulers split them and none fires twice.
-pub(crate) fn due_schedules(store: &Store, now: i64) -> Result<usize, StoreError> {
+/// Returns (schedules looked at, jobs recorded).
+pub(crate) fn due_schedules(store: &Store, now: i64) -> Result<(usize, usize), StoreError> {
     match &*store.pools {
         Pools::Sqlite(pool) => {
             let conn = &mut *pool.get()?;
             conn.immediate_transaction(|conn| {
+                let ids = sqlite::schedules::due_ids(conn, now, SCHEDULES_PER_ROUND as i64)?;
                 let mut fired = 0;
-                for id in sqlite::schedules::due_ids(conn, now, SCHEDULES_PER_ROUND)? {
-                    fired += usize::from(sqlite::schedules::fire(conn, id, now)?);
+                for id in &ids {
+                    fired += usize::from(sqlite::schedules::fire(conn, *id, now)?);
                 }
-                Ok(fired)
+                Ok((ids.len(), fired))
             })
         }
         Pools::Postgres(pool) => {
@@ -113,16 +115,16 @@ pub(crate) fn due_schedules(store: &Store, now: i64) -> Result<usize, StoreError
                     .filter(schema::schedules::enabled.eq(true))
                     .filter(schema::schedules::next_run.le(now))
                     .order(schema::schedules::next_run)
-                    .limit(SCHEDULES_PER_ROUND)
+                    .limit(SCHEDULES_PER_ROUND as i64)
                     .select(schema::schedules::id)
                     .for_update()
                     .skip_locked()
                     .load(conn)?;
                 let mut fired = 0;
-                for id in ids {
-                    fired += usize::from(postgres::schedules::fire(conn, id, now)?);
+                for id in &ids {
+                    fired += usize::from(postgres::schedules::fire(conn, *id, now)?);
                 }
-                Ok(fired)
+                Ok((ids.len(), fired))
             })
         }
     }

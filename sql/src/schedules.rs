@@ -251,9 +251,20 @@ impl Store {
     }
 
     /// Fire every enabled schedule whose next run has come: record its job, advance it.
-    /// Returns how many jobs were recorded. Safe to call from several processes at once.
+    /// Works in rounds of one transaction each, until nothing is due. Returns how many
+    /// jobs were recorded. Safe to call from several processes at once.
     pub fn fire_due_schedules(&self, now: i64) -> Result<usize, StoreError> {
-        self.after_jobs(crate::claim::due_schedules(self, now))
+        let mut recorded = 0;
+        loop {
+            let (looked_at, fired) = crate::claim::due_schedules(self, now)?;
+            recorded += fired;
+            if fired > 0 {
+                self.jobs_recorded();
+            }
+            if looked_at < crate::claim::SCHEDULES_PER_ROUND {
+                return Ok(recorded);
+            }
+        }
     }
 
     /// The earliest next run of any enabled schedule, for sleeping until it.
