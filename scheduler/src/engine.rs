@@ -457,9 +457,11 @@ impl Engine {
         }
     }
 
-    /// Recover interrupted jobs, fire silence triggers, reconcile inventories.
+    /// Recover interrupted jobs, fire silence triggers, roll statistics up, reconcile
+    /// inventories.
     fn keep_house(&self) {
         let mut last_reconcile: Option<std::time::Instant> = None;
+        let mut last_rollup: Option<std::time::Instant> = None;
         while !self.stopping() {
             let now = zentific_sql::now();
             let orphan = i64::try_from(self.settings.orphan_after.as_secs()).unwrap_or(i64::MAX);
@@ -474,6 +476,12 @@ impl Engine {
             }
             if let Err(e) = self.store.fire_silence_triggers(now) {
                 tracing::warn!("cannot fire silence triggers: {e}");
+            }
+            if last_rollup.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+                last_rollup = Some(std::time::Instant::now());
+                if let Err(e) = self.store.roll_up_stats(now) {
+                    tracing::warn!("cannot roll statistics up: {e}");
+                }
             }
             if last_reconcile.is_none_or(|t| t.elapsed() >= self.settings.reconcile_interval) {
                 last_reconcile = Some(std::time::Instant::now());

@@ -128,7 +128,7 @@ macro_rules! ops_for_backend {
 
 ops_for_backend!(
     sqlite: diesel::SqliteConnection, postgres: diesel::PgConnection;
-    [audit, inventory, jobs, nodes, options, schedules, sessions, storage, triggers, users, vms]
+    [audit, inventory, jobs, nodes, options, schedules, sessions, stats, storage, triggers, users, vms]
 );
 
 /// Where a database URL points.

@@ -30,6 +30,10 @@ pub struct Node {
     pub status_detail: String,
     /// When its inventory was last read from the hypervisor.
     pub synced_at: Option<i64>,
+    /// Seconds between its poller's samples, once it pushed.
+    pub poll_interval: Option<i32>,
+    /// Server time minus the poller's clock at the last push, seconds.
+    pub clock_skew: Option<i64>,
 }
 
 /// What `node.register` takes.

@@ -47,6 +47,9 @@ diesel::table! {
         reachable -> Bool,
         status_detail -> Text,
         synced_at -> Nullable<BigInt>,
+        poll_interval -> Nullable<Integer>,
+        last_seq -> Nullable<BigInt>,
+        clock_skew -> Nullable<BigInt>,
     }
 }
 
@@ -214,6 +217,9 @@ diesel::table! {
         node_id -> Nullable<Integer>,
         state -> Nullable<Text>,
         silent_secs -> Nullable<Integer>,
+        metric -> Nullable<Text>,
+        threshold -> Nullable<Double>,
+        for_secs -> Nullable<Integer>,
         action -> Text,
         target_kind -> Text,
         target_id -> Integer,
@@ -222,6 +228,78 @@ diesel::table! {
         fired_at -> Nullable<BigInt>,
         created_by -> Nullable<Integer>,
         created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    stat_pushes (node_id, seq) {
+        node_id -> Integer,
+        seq -> BigInt,
+        sampled_at -> BigInt,
+        received_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    node_stats (node_id, at) {
+        node_id -> Integer,
+        at -> BigInt,
+        cpus -> Integer,
+        cpu_pct -> Double,
+        mem_total_kb -> BigInt,
+        mem_free_kb -> BigInt,
+        domains -> Integer,
+    }
+}
+
+diesel::table! {
+    vm_stats (vm_id, at) {
+        vm_id -> Integer,
+        at -> BigInt,
+        cpu_pct -> Double,
+        mem_kb -> BigInt,
+        vcpus -> Integer,
+        net_rx_bps -> Double,
+        net_tx_bps -> Double,
+        disk_rd_bps -> Double,
+        disk_wr_bps -> Double,
+        disk_rd_iops -> Double,
+        disk_wr_iops -> Double,
+    }
+}
+
+diesel::table! {
+    vm_counters (vm_id) {
+        vm_id -> Integer,
+        domid -> Integer,
+        at -> BigInt,
+        cpu_ns -> BigInt,
+        rx_bytes -> BigInt,
+        tx_bytes -> BigInt,
+        rd_sectors -> BigInt,
+        wr_sectors -> BigInt,
+        rd_reqs -> BigInt,
+        wr_reqs -> BigInt,
+    }
+}
+
+diesel::table! {
+    stat_rollups (series, kind, object_id, metric, bucket) {
+        series -> Text,
+        kind -> Text,
+        object_id -> Integer,
+        metric -> Text,
+        bucket -> BigInt,
+        samples -> Integer,
+        avg_value -> Double,
+        max_value -> Double,
+    }
+}
+
+diesel::table! {
+    stat_watermarks (series) {
+        series -> Text,
+        rolled_until -> BigInt,
     }
 }
 
@@ -253,4 +331,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     schedules,
     triggers,
+    stat_pushes,
+    node_stats,
+    vm_stats,
+    vm_counters,
+    stat_rollups,
+    stat_watermarks,
 );

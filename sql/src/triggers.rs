@@ -13,7 +13,7 @@ use crate::{Caller, Role, Store, StoreError, TriggerEvent, VmState, validate};
 pub const COOLDOWN_SECS: i64 = 10;
 
 /// A trigger as the API shows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Trigger {
     /// Row id.
     pub id: i32,
@@ -29,6 +29,12 @@ pub struct Trigger {
     pub state: Option<VmState>,
     /// Seconds of silence that fire it (`node_silent`).
     pub silent_secs: Option<i32>,
+    /// The VM metric it watches (`stat_threshold`).
+    pub metric: Option<String>,
+    /// The value the metric must stay above (`stat_threshold`).
+    pub threshold: Option<f64>,
+    /// For how many seconds (`stat_threshold`).
+    pub for_secs: Option<i32>,
     /// The VM action it runs.
     pub action: String,
     /// The VM the action is for.
@@ -58,6 +64,12 @@ pub struct NewTrigger {
     pub state: Option<VmState>,
     /// Seconds of silence that fire it.
     pub silent_secs: Option<i32>,
+    /// The VM metric it watches.
+    pub metric: Option<String>,
+    /// The value the metric must stay above.
+    pub threshold: Option<f64>,
+    /// For how many seconds.
+    pub for_secs: Option<i32>,
     /// The VM action it runs.
     pub action: String,
     /// The VM the action is for.
@@ -72,7 +84,24 @@ impl Store {
     pub fn create_trigger(&self, actor: &Caller, new: &NewTrigger) -> Result<i32, StoreError> {
         validate::name("name", &new.name)?;
         let params = check_action(&new.action, &new.params)?;
+        let threshold_fields = new.metric.is_some() || new.threshold.is_some() || new.for_secs.is_some();
+        if threshold_fields && new.event != TriggerEvent::StatThreshold {
+            return Err(StoreError::invalid("metric", "metric, threshold and for_secs belong to stat_threshold triggers"));
+        }
         match new.event {
+            TriggerEvent::StatThreshold => {
+                if new.vm_id.is_none() || new.node_id.is_some() || new.state.is_some() || new.silent_secs.is_some() {
+                    return Err(StoreError::invalid("vm", "a stat_threshold trigger watches exactly one vm (no node, state or silent_secs)"));
+                }
+                let metric = new.metric.as_deref().unwrap_or("");
+                if !crate::VM_METRICS.contains(&metric) {
+                    return Err(StoreError::invalid("metric", format!("must be one of {}", crate::VM_METRICS.join(", "))));
+                }
+                if !new.threshold.is_some_and(f64::is_finite) {
+                    return Err(StoreError::invalid("threshold", "must be a number"));
+                }
+                validate::range("for_secs", new.for_secs.unwrap_or(0), 10, 86_400)?;
+            }
             TriggerEvent::VmState => {
                 if new.vm_id.is_none() && new.node_id.is_none() {
                     return Err(StoreError::invalid(

@@ -156,5 +156,7 @@ text_enum!(
         VmState = "vm_state",
         /// A node has not been heard from for a number of seconds.
         NodeSilent = "node_silent",
+        /// A VM statistic stayed above a threshold for a number of seconds.
+        StatThreshold = "stat_threshold",
     }
 );

@@ -380,6 +380,9 @@ mod scheduling {
                 node_id: None,
                 state: Some(VmState::Crashed),
                 silent_secs: None,
+                metric: None,
+                threshold: None,
+                for_secs: None,
                 action: "pause".into(),
                 target_vm: b,
                 params: String::new(),
@@ -400,6 +403,9 @@ mod scheduling {
                 node_id: Some(n),
                 state: None,
                 silent_secs: Some(60),
+                metric: None,
+                threshold: None,
+                for_secs: None,
                 action: "shutdown".into(),
                 target_vm: b,
                 params: String::new(),
@@ -409,6 +415,137 @@ mod scheduling {
             assert_eq!(store.fire_silence_triggers(now).unwrap(), 0);
             assert_eq!(store.fire_silence_triggers(now + 61).unwrap(), 1);
             assert_eq!(store.fire_silence_triggers(now + 120).unwrap(), 0, "once per silence");
+        }
+    }
+}
+
+fn sample(seq: i64, time: i64, cpu_ns: i64, rx: i64) -> Sample {
+    Sample {
+        seq,
+        time,
+        interval: 10,
+        source: "synthetic".into(),
+        host: HostSample { cpus: 4, cpu_mhz: 2000, mem_total_kb: 8_000_000, mem_free_kb: 4_000_000, hypervisor: "xen-4.17".into(), uptime_s: Some(100) },
+        domains: vec![
+            DomainSample { domid: 0, uuid: None, name: "Domain-0".into(), state: "running".into(), cpu_ns: 1, vcpus: 1, mem_kb: 1, max_mem_kb: 1, vifs: vec![], vbds: vec![] },
+            DomainSample {
+                domid: 7,
+                uuid: Some("AAAA-1".into()),
+                name: "a".into(),
+                state: "running".into(),
+                cpu_ns,
+                vcpus: 2,
+                mem_kb: 262_144,
+                max_mem_kb: 524_288,
+                vifs: vec![VifCounters { id: 0, rx_bytes: rx, tx_bytes: rx / 2, ..Default::default() }],
+                vbds: vec![VbdCounters { id: 51712, rd_reqs: 10, wr_reqs: 5, rd_sectors: 80, wr_sectors: 40, oo_reqs: 0 }],
+            },
+        ],
+    }
+}
+
+mod statistics {
+    use super::*;
+
+    on_both_backends! {
+        fn pushes_become_rates_once(store: &Store) {
+            let admin = admin(store);
+            let n = node(store, &admin, "n1");
+            store.apply_inventory(n, &[observed("aaaa-1", "a", VmState::Running)], true).unwrap();
+            let vm = store.list_vms(&admin, &VmFilter::default()).unwrap()[0].id;
+            let t0 = zentific_sql::now() - 100;
+            assert!(store.push_sample(n, &sample(1, t0, 0, 0)).unwrap().stored);
+            // 5 s of CPU in 10 s is 50 %; 10 MB in 10 s is 1 MB/s.
+            assert!(store.push_sample(n, &sample(2, t0 + 10, 5_000_000_000, 10_000_000)).unwrap().stored);
+            let again = store.push_sample(n, &sample(2, t0 + 10, 9, 9)).unwrap();
+            assert!(!again.stored, "a replayed seq is acknowledged and ignored");
+            let cpu = store.vm_series(&admin, vm, "cpu_pct", t0 - 60, t0 + 60, 1).unwrap();
+            assert_eq!(cpu.len(), 1, "the first sample only sets the baseline: {cpu:?}");
+            assert!((cpu[0].avg - 50.0).abs() < 1e-9, "{cpu:?}");
+            let rx = store.vm_series(&admin, vm, "net_rx_bps", t0 - 60, t0 + 60, 60).unwrap();
+            assert!((rx[0].avg - 1_000_000.0).abs() < 1e-6, "{rx:?}");
+            // A restart (counters went down) sets a new baseline, no negative rate.
+            store.push_sample(n, &sample(3, t0 + 20, 1_000, 10)).unwrap();
+            assert_eq!(store.vm_series(&admin, vm, "cpu_pct", t0 - 60, t0 + 60, 1).unwrap().len(), 1);
+            store.push_sample(n, &sample(4, t0 + 30, 1_000_001_000, 10)).unwrap();
+            let cpu = store.vm_series(&admin, vm, "cpu_pct", t0 - 60, t0 + 60, 1).unwrap();
+            assert!((cpu[1].avg - 10.0).abs() < 1e-9, "{cpu:?}");
+            let node_cpu = store.node_series(n, "cpu_pct", t0 - 60, t0 + 60, 1).unwrap();
+            assert_eq!(node_cpu.len(), 4);
+            assert!(store.get_node(n).unwrap().last_seen.is_some());
+        }
+
+        fn malformed_samples_store_nothing_and_skew_is_noted(store: &Store) {
+            let admin = admin(store);
+            let n = node(store, &admin, "n1");
+            let mut bad = sample(1, zentific_sql::now(), 1, 1);
+            bad.domains[1].state = "sleepy".into();
+            assert!(matches!(store.push_sample(n, &bad), Err(StoreError::Invalid { field, .. }) if field == "sample.domains[1].state"));
+            bad.domains[1].state = "running".into();
+            bad.domains[1].vifs[0].rx_bytes = -1;
+            assert!(matches!(store.push_sample(n, &bad), Err(StoreError::Invalid { field, .. }) if field == "sample.domains[1].vifs[0].rx_bytes"));
+            // A clock a day ahead: stored at its own time, the skew noted on the node.
+            let ahead = zentific_sql::now() + 86_400;
+            assert!(store.push_sample(n, &sample(1, ahead, 1, 1)).unwrap().stored);
+            let points = store.node_series(n, "domains", ahead - 60, ahead + 60, 1).unwrap();
+            assert_eq!(points.len(), 1, "{points:?}");
+            let skew = store.get_node(n).unwrap().clock_skew.unwrap();
+            assert!((-86_400 - 5..=-86_400 + 5).contains(&skew), "{skew}");
+        }
+
+        fn thresholds_fire_after_the_whole_window(store: &Store) {
+            let admin = admin(store);
+            let n = node(store, &admin, "n1");
+            store.apply_inventory(n, &[observed("aaaa-1", "a", VmState::Running)], true).unwrap();
+            let vm = store.list_vms(&admin, &VmFilter::default()).unwrap()[0].id;
+            let hot = NewTrigger {
+                name: "hot".into(),
+                event: TriggerEvent::StatThreshold,
+                vm_id: Some(vm),
+                node_id: None,
+                state: None,
+                silent_secs: None,
+                metric: Some("cpu_pct".into()),
+                threshold: Some(90.0),
+                for_secs: Some(60),
+                action: "reboot".into(),
+                target_vm: vm,
+                params: String::new(),
+            };
+            store.create_trigger(&admin, &hot).unwrap();
+            let t0 = zentific_sql::now() - 200;
+            // 95 % of one CPU: 9.5 s of CPU per 10 s.
+            for k in 0..=8 {
+                store.push_sample(n, &sample(k + 1, t0 + 10 * k, 9_500_000_000 * k, 0)).unwrap();
+                let fired = store.list_jobs(&admin, &JobFilter::default()).unwrap().into_iter().filter(|j| j.kind == JobKind::Event).count();
+                // Rates start at the second sample (t0+10); the window of 60 s is covered at t0+70.
+                assert_eq!(fired, usize::from(k >= 7), "after sample {k}");
+            }
+        }
+
+        fn rollups_answer_old_windows(store: &Store) {
+            let admin = admin(store);
+            let n = node(store, &admin, "n1");
+            store.apply_inventory(n, &[observed("aaaa-1", "a", VmState::Running)], true).unwrap();
+            let vm = store.list_vms(&admin, &VmFilter::default()).unwrap()[0].id;
+            let now = zentific_sql::now();
+            // Samples from three days ago (a long spool replay): 20 % CPU for two minutes.
+            let t0 = now - now.rem_euclid(3600) - 3 * 86_400;
+            for k in 0..13 {
+                store.push_sample(n, &sample(k + 1, t0 + 10 * k, 2_000_000_000 * k, 0)).unwrap();
+            }
+            let raw = store.vm_series(&admin, vm, "cpu_pct", t0, t0 + 130, 60).unwrap();
+            assert_eq!(raw.len(), 3, "{raw:?}");
+            // Raw samples are kept one day: rolled up, then dropped; the window is now
+            // answered from the 1-minute roll-up, with the same figures.
+            store.set_options(&admin, &[("stat_retention_days".into(), OptionValue::Int(1))]).unwrap();
+            store.roll_up_stats(now).unwrap();
+            let rolled = store.vm_series(&admin, vm, "cpu_pct", t0, t0 + 130, 60).unwrap();
+            assert_eq!(rolled.len(), 3, "{rolled:?}");
+            assert!(rolled.iter().all(|p| (p.avg - 20.0).abs() < 1e-9), "{rolled:?}");
+            let hourly = store.vm_series(&admin, vm, "cpu_pct", t0, t0 + 3600, 3600).unwrap();
+            assert_eq!(hourly.len(), 1);
+            assert!((hourly[0].avg - 20.0).abs() < 1e-9, "{hourly:?}");
         }
     }
 }

@@ -175,6 +175,22 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// An optional `double` member (an int is accepted too).
+    pub fn opt_double(&mut self, member: &'static str) -> Result<Option<f64>, Fault> {
+        self.optional(member, |p, v| match v {
+            Value::Double(d) => Ok(*d),
+            Value::Integer(i) => Ok(f64::from(*i)),
+            Value::Long(i) => Ok(*i as f64),
+            other => Err(wrong_type(p, "a double", other)),
+        })
+    }
+
+    /// A required `dateTime.iso8601` member (UTC), as Unix seconds.
+    pub fn time(&mut self, member: &'static str) -> Result<i64, Fault> {
+        let path = self.path(member);
+        self.opt_time(member)?.ok_or_else(|| invalid_params(format!("'{path}' is missing")))
+    }
+
     /// An optional boolean member.
     pub fn opt_bool(&mut self, member: &'static str) -> Result<Option<bool>, Fault> {
         self.optional(member, |p, v| match v {
@@ -257,6 +273,12 @@ impl Record {
     /// Add a string member.
     pub fn string(mut self, name: &str, value: impl Into<String>) -> Record {
         self.0.push((name.to_owned(), Value::String(value.into())));
+        self
+    }
+
+    /// Add a `double` member.
+    pub fn double(mut self, name: &str, value: f64) -> Record {
+        self.0.push((name.to_owned(), Value::Double(value)));
         self
     }
 

@@ -120,6 +120,8 @@ pub enum Access {
     Public,
     /// A session token of a user with at least this role, as the first parameter.
     Session(Role),
+    /// A node's poller token as the first parameter (`stats.push`).
+    Poller,
 }
 
 /// What kind of work a method does.
@@ -142,9 +144,15 @@ pub struct Ctx<'a> {
     /// The registry (for introspection and multicall).
     pub registry: &'a Registry,
     caller: Option<Caller>,
+    poller_node: Option<i32>,
 }
 
 impl Ctx<'_> {
+    /// The node whose poller token authenticated the call ([`Access::Poller`]).
+    pub fn poller_node(&self) -> Result<i32, Fault> {
+        self.poller_node.ok_or_else(|| fault::fault(fault::NOT_AUTHENTICATED, "this method needs a node's poller token"))
+    }
+
     /// The authenticated caller; every method with [`Access::Session`] has one.
     pub fn caller(&self) -> Result<&Caller, Fault> {
         self.caller.as_ref().ok_or_else(|| {
@@ -262,8 +270,19 @@ impl Registry {
     /// parameter's existence and permission (faults 3 and 2).
     pub fn call(&self, store: &Store, name: &str, params: &[Value]) -> Result<Value, Fault> {
         let method = self.lookup(name)?;
+        let mut poller_node = None;
         let caller = match method.access {
             Access::Public => None,
+            Access::Poller => {
+                let Some(Value::String(token)) = params.first() else {
+                    return Err(fault::fault(
+                        fault::NOT_AUTHENTICATED,
+                        format!("{} needs the node's poller token as its first parameter", method.name),
+                    ));
+                };
+                poller_node = Some(store.node_for_poller_token(token).map_err(fault::from_store)?.id);
+                None
+            }
             Access::Session(role) => {
                 let Some(Value::String(token)) = params.first() else {
                     return Err(fault::fault(
@@ -288,11 +307,7 @@ impl Registry {
                 .require_vm_permission(caller, id, permission)
                 .map_err(fault::from_store)?;
         }
-        let ctx = Ctx {
-            store,
-            registry: self,
-            caller,
-        };
+        let ctx = Ctx { store, registry: self, caller, poller_node };
         (method.handler)(&ctx, params)
     }
 
@@ -312,6 +327,7 @@ impl Registry {
             }
             let access = match method.access {
                 Access::Public => "no token".to_string(),
+                Access::Poller => "a node's poller token".to_string(),
                 Access::Session(role) => format!("role {role} or above"),
             };
             let vm = method

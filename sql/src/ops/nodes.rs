@@ -5,19 +5,19 @@ use diesel::prelude::*;
 use crate::schema::{nodes, vms};
 use crate::{Caller, NewNode, Node, NodeUpdate, StoreError, Transport};
 
-type NodeRow = ((i32, String, String, String, String, Option<i64>, i64), (bool, String, Option<i64>));
+type NodeRow = ((i32, String, String, String, String, Option<i64>, i64), (bool, String, Option<i64>, Option<i32>, Option<i64>));
 
 macro_rules! node_columns {
     () => {
         (
             (nodes::id, nodes::name, nodes::hostname, nodes::transport, nodes::uri, nodes::last_seen, nodes::created_at),
-            (nodes::reachable, nodes::status_detail, nodes::synced_at),
+            (nodes::reachable, nodes::status_detail, nodes::synced_at, nodes::poll_interval, nodes::clock_skew),
         )
     };
 }
 
 fn to_node(conn: &mut Conn, row: NodeRow) -> Result<Node, StoreError> {
-    let ((id, name, hostname, transport, uri, last_seen, created_at), (reachable, status_detail, synced_at)) = row;
+    let ((id, name, hostname, transport, uri, last_seen, created_at), (reachable, status_detail, synced_at, poll_interval, clock_skew)) = row;
     let vm_count = vms::table.filter(vms::node_id.eq(id)).count().get_result(conn)?;
     Ok(Node {
         id,
@@ -31,6 +31,8 @@ fn to_node(conn: &mut Conn, row: NodeRow) -> Result<Node, StoreError> {
         reachable,
         status_detail,
         synced_at,
+        poll_interval,
+        clock_skew,
     })
 }
 

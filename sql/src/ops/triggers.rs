@@ -6,30 +6,36 @@ use crate::schema::{nodes, triggers};
 use crate::triggers::COOLDOWN_SECS;
 use crate::{Caller, JobKind, NewTrigger, Permission, StateChange, StoreError, Trigger, TriggerEvent, VmState};
 
-type TriggerRow = (i32, String, String, Option<i32>, Option<i32>, Option<String>, Option<i32>, String, i32, String, bool, Option<i64>, Option<i32>);
+type TriggerRow = (
+    (i32, String, String, Option<i32>, Option<i32>, Option<String>, Option<i32>, String, i32, String, bool, Option<i64>, Option<i32>),
+    (Option<String>, Option<f64>, Option<i32>),
+);
 
 macro_rules! trigger_columns {
     () => {
         (
-            triggers::id,
-            triggers::name,
-            triggers::event,
-            triggers::vm_id,
-            triggers::node_id,
-            triggers::state,
-            triggers::silent_secs,
-            triggers::action,
-            triggers::target_id,
-            triggers::params,
-            triggers::enabled,
-            triggers::fired_at,
-            triggers::created_by,
+            (
+                triggers::id,
+                triggers::name,
+                triggers::event,
+                triggers::vm_id,
+                triggers::node_id,
+                triggers::state,
+                triggers::silent_secs,
+                triggers::action,
+                triggers::target_id,
+                triggers::params,
+                triggers::enabled,
+                triggers::fired_at,
+                triggers::created_by,
+            ),
+            (triggers::metric, triggers::threshold, triggers::for_secs),
         )
     };
 }
 
 fn to_trigger(row: TriggerRow) -> Result<Trigger, StoreError> {
-    let (id, name, event, vm_id, node_id, state, silent_secs, action, target_vm, params, enabled, fired_at, created_by) = row;
+    let ((id, name, event, vm_id, node_id, state, silent_secs, action, target_vm, params, enabled, fired_at, created_by), (metric, threshold, for_secs)) = row;
     Ok(Trigger {
         id,
         name,
@@ -38,6 +44,9 @@ fn to_trigger(row: TriggerRow) -> Result<Trigger, StoreError> {
         node_id,
         state: state.map(|s| VmState::parse(&s, "state")).transpose()?,
         silent_secs,
+        metric,
+        threshold,
+        for_secs,
         action,
         target_vm,
         params,
@@ -67,6 +76,9 @@ pub(crate) fn create(conn: &mut Conn, actor: &Caller, new: &NewTrigger, needs: P
             triggers::node_id.eq(new.node_id),
             triggers::state.eq(new.state.map(|s| s.as_str())),
             triggers::silent_secs.eq(new.silent_secs),
+            triggers::metric.eq(&new.metric),
+            triggers::threshold.eq(new.threshold),
+            triggers::for_secs.eq(new.for_secs),
             triggers::action.eq(&new.action),
             triggers::target_kind.eq("vm"),
             triggers::target_id.eq(new.target_vm),
@@ -158,4 +170,33 @@ pub(crate) fn fire_silent(conn: &mut Conn, now: i64) -> Result<usize, StoreError
         }
     }
     Ok(fired)
+}
+
+/// Fire the threshold triggers of the VMs in a new sample whose metric stayed above its
+/// threshold for the whole window ending at `at` — every sample in it, and one at or just
+/// before its start, so the window is covered; once per window.
+pub(crate) fn fire_thresholds(conn: &mut Conn, vm_ids: &[i32], at: i64, interval: i64) -> Result<(), StoreError> {
+    if vm_ids.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<TriggerRow> = triggers::table
+        .filter(triggers::enabled.eq(true))
+        .filter(triggers::event.eq(TriggerEvent::StatThreshold.as_str()))
+        .filter(triggers::vm_id.eq_any(vm_ids))
+        .select(trigger_columns!())
+        .load(conn)?;
+    for trigger in rows.into_iter().map(to_trigger) {
+        let trigger = trigger?;
+        let (Some(vm), Some(metric), Some(threshold), Some(secs)) = (trigger.vm_id, trigger.metric.as_deref(), trigger.threshold, trigger.for_secs) else { continue };
+        let start = at - i64::from(secs);
+        if trigger.fired_at.is_some_and(|t| t > start) {
+            continue;
+        }
+        let points = super::stats::window(conn, vm, metric, start - interval, at + 1)?;
+        let covered = points.first().is_some_and(|(t, _)| *t <= start);
+        if covered && points.iter().all(|(_, value)| *value > threshold) {
+            fire(conn, &trigger, at, &format!("{metric} above {threshold} on VM {vm} for {secs}s"))?;
+        }
+    }
+    Ok(())
 }

@@ -7,6 +7,7 @@ mod job;
 mod node;
 mod schedule;
 mod session;
+mod stats;
 mod storage;
 mod system;
 mod trigger;
@@ -27,6 +28,7 @@ pub fn methods() -> Vec<Method> {
         job::METHODS,
         schedule::METHODS,
         trigger::METHODS,
+        stats::METHODS,
         system::METHODS,
     ]
     .concat()

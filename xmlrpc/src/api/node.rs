@@ -20,7 +20,17 @@ fn node_record(node: &Node) -> Value {
         .bool("reachable", node.reachable)
         .string("status", &node.status_detail)
         .opt_time("synced", node.synced_at)
+        .opt_int("poll_interval", node.poll_interval)
+        .bool("silent", silent(node))
         .build()
+}
+
+/// A node whose poller pushed before but missed three intervals.
+fn silent(node: &Node) -> bool {
+    match (node.last_seen, node.poll_interval) {
+        (Some(seen), Some(interval)) => zentific_sql::now() - seen > 3 * i64::from(interval.max(1)),
+        _ => false,
+    }
 }
 
 fn transport(value: Option<String>) -> Result<Option<Transport>, Fault> {
@@ -32,7 +42,7 @@ fn transport(value: Option<String>) -> Result<Option<Transport>, Fault> {
 pub(super) const METHODS: &[Method] = &[
     Method {
         name: "node.list",
-        help: "Every node as {id, name, hostname, transport, uri, last_seen?, created, vm_count, reachable, status, synced?}: reachable is false (status says why) when the scheduler last failed to reach it; synced is when its inventory was last read.",
+        help: "Every node as {id, name, hostname, transport, uri, last_seen?, created, vm_count, reachable, status, synced?, poll_interval?, silent}: reachable is false (status says why) when the scheduler last failed to reach it; synced is when its inventory was last read; last_seen is its poller's last push, and silent is true once the poller missed three intervals.",
         params: &[TOKEN],
         returns: Type::Array,
         access: Access::Session(Role::User),

@@ -69,6 +69,7 @@ fn method_help(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
     let method = ctx.registry.lookup(string(params, 0, "method")?)?;
     let access = match method.access {
         Access::Public => "No token needed.".to_string(),
+        Access::Poller => "Needs the node's poller token (from node.register).".to_string(),
         Access::Session(role) => {
             format!("Needs a session token of a user with role {role} or above.")
         }

@@ -25,6 +25,9 @@ fn trigger_record(t: &Trigger) -> Value {
     if let Some(state) = t.state {
         record = record.string("state", state.as_str());
     }
+    if let (Some(metric), Some(threshold), Some(secs)) = (&t.metric, t.threshold, t.for_secs) {
+        record = record.string("metric", metric).double("threshold", threshold).int("for_secs", secs);
+    }
     record.build()
 }
 
@@ -33,7 +36,7 @@ const ANY_USER: Access = Access::Session(Role::User);
 pub(super) const METHODS: &[Method] = &[
     Method {
         name: "trigger.create",
-        help: "Run a VM action when something happens: {name, event, action, target (the VM acted on), params? {memory_kb?, max_memory_kb?, vcpus?}, and for event vm_state: vm or node (watch one VM, or every VM of a node — operators) and state? (fires on any change when absent); for event node_silent: node and silent_secs (at least 10)}. A trigger rests 10 seconds after firing. Returns the id.",
+        help: "Run a VM action when something happens: {name, event, action, target (the VM acted on), params? {memory_kb?, max_memory_kb?, vcpus?}, and for event vm_state: vm or node (watch one VM, or every VM of a node — operators) and state? (fires on any change when absent); for event node_silent: node and silent_secs (at least 10); for event stat_threshold: vm, metric (see stats.vm), threshold (double) and for_secs (10-86400): fires when every sample of the last for_secs seconds is above the threshold, at most once per window}. A trigger rests 10 seconds after firing. Returns the id.",
         params: &[TOKEN, param("trigger", Type::Struct)],
         returns: Type::Int,
         access: ANY_USER,
@@ -43,7 +46,7 @@ pub(super) const METHODS: &[Method] = &[
     },
     Method {
         name: "trigger.list",
-        help: "Your triggers (every trigger for operators and admins): {id, name, event, vm?, node?, state?, silent_secs?, action, target, params, enabled, fired_at?, created_by?}.",
+        help: "Your triggers (every trigger for operators and admins): {id, name, event, vm?, node?, state?, silent_secs?, metric?, threshold?, for_secs?, action, target, params, enabled, fired_at?, created_by?}.",
         params: &[TOKEN],
         returns: Type::Array,
         access: ANY_USER,
@@ -72,6 +75,9 @@ fn create(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
         node_id: f.opt_int("node")?,
         state: f.opt_string("state")?.map(|s| VmState::parse(&s, "state").map_err(from_store)).transpose()?,
         silent_secs: f.opt_int("silent_secs")?,
+        metric: f.opt_string("metric")?,
+        threshold: f.opt_double("threshold")?,
+        for_secs: f.opt_int("for_secs")?,
         action: f.string("action")?,
         target_vm: f.int("target")?,
         params: read_action_params(&mut f)?,
