@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Install what building, running and testing Zentific needs on Debian bookworm and is not
 # on a fresh machine: libpq (the PostgreSQL client library diesel links), libvirt (the
-# libvirt transport links it; its test driver serves the demo node), PostgreSQL 15 (the
-# tests start their own throwaway server), OpenSSH's server and client (the SSH transport's
-# tests start a real sshd), pkg-config and Python 3 (an outside XML-RPC client and the
-# XenAPI simulator in the tests). Installs only what is missing; a no-op otherwise.
+# libvirt transport links it; its test driver serves the demo node), libxenstat (the poller
+# links it on Xen dom0s), PostgreSQL 15 (the tests start their own throwaway server),
+# OpenSSH's server and client (the SSH transport's tests start a real sshd), pkg-config and
+# Python 3 (an outside XML-RPC client and the XenAPI simulator in the tests). Installs only
+# what is missing; a no-op otherwise.
 # Pass --bench to add what bench/run.sh needs (wrk, xmlrpc-c).
 set -euo pipefail
 
-packages=(libpq-dev libvirt-dev postgresql-15 openssh-server openssh-client pkg-config python3 ca-certificates)
+packages=(libpq-dev libvirt-dev libxen-dev postgresql-15 openssh-server openssh-client pkg-config python3 ca-certificates)
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(wrk libxmlrpc-core-c3-dev gcc)
 fi

@@ -174,9 +174,15 @@ impl Sample {
         if self.domains.len() > 10_000 {
             return Err(StoreError::invalid("sample.domains", "at most 10000 domains per sample"));
         }
+        // Paths are formatted only for the member that fails: a sample has thousands.
+        let counter = |value: i64, path: &dyn Fn() -> String| {
+            if value < 0 { Err(StoreError::invalid(path(), format!("must not be negative; got {value}"))) } else { Ok(()) }
+        };
         for (i, d) in self.domains.iter().enumerate() {
             let at = |member: &str| format!("sample.domains[{i}].{member}");
-            validate::range(&at("domid"), d.domid, 0, i32::MAX)?;
+            if d.domid < 0 {
+                return Err(StoreError::invalid(at("domid"), "must not be negative"));
+            }
             if d.name.is_empty() || d.name.len() > 128 {
                 return Err(StoreError::invalid(at("name"), "must be 1-128 bytes"));
             }
@@ -187,19 +193,21 @@ impl Sample {
                 return Err(StoreError::invalid(at("state"), format!("must be one of {}", DOMAIN_STATES.join(", "))));
             }
             for (name, value) in [("cpu_ns", d.cpu_ns), ("mem_kb", d.mem_kb), ("max_mem_kb", d.max_mem_kb)] {
-                validate::range(&at(name), value, 0, i64::MAX)?;
+                counter(value, &|| at(name))?;
             }
-            validate::range(&at("vcpus"), d.vcpus, 0, 4096)?;
+            if !(0..=4096).contains(&d.vcpus) {
+                return Err(StoreError::invalid(at("vcpus"), "must be between 0 and 4096"));
+            }
             for (j, v) in d.vifs.iter().enumerate() {
                 let counters = [("rx_bytes", v.rx_bytes), ("tx_bytes", v.tx_bytes), ("rx_packets", v.rx_packets), ("tx_packets", v.tx_packets), ("rx_errors", v.rx_errors), ("tx_errors", v.tx_errors), ("rx_drops", v.rx_drops), ("tx_drops", v.tx_drops)];
                 for (name, value) in counters {
-                    validate::range(&format!("sample.domains[{i}].vifs[{j}].{name}"), value, 0, i64::MAX)?;
+                    counter(value, &|| format!("sample.domains[{i}].vifs[{j}].{name}"))?;
                 }
             }
             for (j, b) in d.vbds.iter().enumerate() {
                 let counters = [("rd_reqs", b.rd_reqs), ("wr_reqs", b.wr_reqs), ("rd_sectors", b.rd_sectors), ("wr_sectors", b.wr_sectors), ("oo_reqs", b.oo_reqs)];
                 for (name, value) in counters {
-                    validate::range(&format!("sample.domains[{i}].vbds[{j}].{name}"), value, 0, i64::MAX)?;
+                    counter(value, &|| format!("sample.domains[{i}].vbds[{j}].{name}"))?;
                 }
             }
         }

@@ -1,8 +1,7 @@
 //! `POST /RPC2`: from HTTP body to XML-RPC answer.
 //!
-//! The body is read up to a size limit, checked for well-formedness and nesting depth
-//! with a streaming XML reader (so hostile input is refused before any tree is built),
-//! parsed into a call with dxr, and run through the registry — on a blocking thread when
+//! The body is read up to a size limit, parsed in one streaming pass that also checks
+//! well-formedness and nesting depth (see `request.rs`), and run through the registry — on a blocking thread when
 //! the method touches the database. Every answer is HTTP 200 with `text/xml`, faults
 //! included, and no fault ever echoes the request body.
 
@@ -13,10 +12,8 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use dxr::{Fault, MethodCall, Value};
+use dxr::{Fault, Value};
 use http_body_util::BodyExt;
-use quick_xml::Reader;
-use quick_xml::events::Event;
 
 use crate::App;
 use crate::fault::{self, fault};
@@ -103,22 +100,12 @@ async fn handle(app: Arc<App>, body: &[u8]) -> Result<Answer, Fault> {
             ),
         )
     })?;
-    check_shape(text, app.limits.max_depth)?;
-    let call = MethodCall::from_xml(text).map_err(|_| {
-        fault(
-            fault::INVALID_REQUEST,
-            "the request is well-formed XML but not an XML-RPC call: expected \
-             <methodCall><methodName>name</methodName><params><param><value>…</value></param>…</params></methodCall> \
-             with known value types",
-        )
-    })?;
-    if call.params.is_empty()
-        && let Some(xml) = app.constants.get(call.name.as_ref())
+    let (name, params) = crate::request::parse_call(text, app.limits.max_depth)?;
+    if params.is_empty()
+        && let Some(xml) = app.constants.get(name.as_str())
     {
         return Ok(Answer::Constant(xml.clone()));
     }
-    let name = call.name.into_owned();
-    let params = call.params;
     // An unknown method faults before any work; the token check is a database read.
     let work = app
         .registry
@@ -137,138 +124,4 @@ async fn handle(app: Arc<App>, body: &[u8]) -> Result<Answer, Fault> {
         tokio::task::block_in_place(|| app.registry.call(&app.store, &name, &params))
     };
     value.map(Answer::Value)
-}
-
-/// Check that `text` is one well-formed XML document whose root is `<methodCall>`, no
-/// deeper than `max_depth` elements, without a DOCTYPE (no entity tricks).
-pub(crate) fn check_shape(text: &str, max_depth: usize) -> Result<(), Fault> {
-    let mut reader = Reader::from_str(text);
-    reader.config_mut().check_end_names = true;
-    let mut depth = 0usize;
-    let mut open: Vec<String> = Vec::new();
-    let mut seen_root = false;
-    loop {
-        let position = reader.buffer_position();
-        let event = reader.read_event().map_err(|e| {
-            let reason = crate::registry::truncate(&e.to_string(), 160);
-            fault(
-                fault::NOT_WELL_FORMED,
-                format!("the request is not well-formed XML at byte {position}: {reason}"),
-            )
-        })?;
-        match event {
-            Event::Start(start) => {
-                if depth == 0 {
-                    root(seen_root, start.name().as_ref())?;
-                    seen_root = true;
-                }
-                depth += 1;
-                if depth > max_depth {
-                    return Err(fault(
-                        fault::INVALID_REQUEST,
-                        format!("the request nests elements deeper than the limit of {max_depth}"),
-                    ));
-                }
-                open.push(start.name().as_ref().to_owned());
-            }
-            Event::Empty(start) if depth == 0 => {
-                root(seen_root, start.name().as_ref())?;
-                seen_root = true;
-            }
-            Event::End(_) => {
-                depth = depth.saturating_sub(1);
-                open.pop();
-            }
-            Event::DocType(_) => {
-                return Err(fault(
-                    fault::INVALID_REQUEST,
-                    "a DOCTYPE is not allowed in an XML-RPC request",
-                ));
-            }
-            Event::Text(text) if depth == 0 && !AsRef::<str>::as_ref(&text).trim().is_empty() => {
-                return Err(fault(
-                    fault::NOT_WELL_FORMED,
-                    "the request has text outside its root element",
-                ));
-            }
-            Event::Eof => break,
-            _ => {}
-        }
-    }
-    if let Some(name) = open.last() {
-        return Err(fault(
-            fault::NOT_WELL_FORMED,
-            format!(
-                "the request ends before <{}> is closed",
-                crate::registry::truncate(name, 40)
-            ),
-        ));
-    }
-    if !seen_root {
-        return Err(fault(
-            fault::NOT_WELL_FORMED,
-            "the request body is empty; send an XML-RPC <methodCall>",
-        ));
-    }
-    Ok(())
-}
-
-fn root(seen_root: bool, name: &str) -> Result<(), Fault> {
-    if seen_root {
-        return Err(fault(
-            fault::NOT_WELL_FORMED,
-            "the request has more than one root element",
-        ));
-    }
-    if name != "methodCall" {
-        return Err(fault(
-            fault::INVALID_REQUEST,
-            format!(
-                "the request's root element is <{}>; an XML-RPC call starts with <methodCall>",
-                crate::registry::truncate(name, 40)
-            ),
-        ));
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::check_shape;
-    use crate::fault;
-
-    fn code(text: &str) -> i32 {
-        check_shape(text, 20)
-            .map(|()| 0)
-            .unwrap_or_else(|f| f.code())
-    }
-
-    #[test]
-    fn shapes() {
-        assert_eq!(
-            code("<methodCall><methodName>a</methodName></methodCall>"),
-            0
-        );
-        assert_eq!(
-            code("<methodCall><methodName>a</methodName>"),
-            fault::NOT_WELL_FORMED
-        );
-        assert_eq!(
-            code("<methodCall><a></b></methodCall>"),
-            fault::NOT_WELL_FORMED
-        );
-        assert_eq!(code(""), fault::NOT_WELL_FORMED);
-        assert_eq!(code("<html></html>"), fault::INVALID_REQUEST);
-        assert_eq!(code("<methodCall/><methodCall/>"), fault::NOT_WELL_FORMED);
-        assert_eq!(
-            code("<!DOCTYPE x [<!ENTITY a 'b'>]><methodCall/>"),
-            fault::INVALID_REQUEST
-        );
-        let deep = format!(
-            "<methodCall>{}{}</methodCall>",
-            "<a>".repeat(30),
-            "</a>".repeat(30)
-        );
-        assert_eq!(code(&deep), fault::INVALID_REQUEST);
-    }
 }

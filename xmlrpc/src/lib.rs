@@ -15,6 +15,7 @@ mod endpoint;
 pub mod fault;
 pub mod params;
 pub mod registry;
+mod request;
 mod wire;
 
 use std::sync::Arc;

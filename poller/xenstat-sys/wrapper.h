@@ -1,0 +1,2 @@
+/* The whole public libxenstat API; bindgen keeps only xenstat_* / XENSTAT_* from it. */
+#include <xenstat.h>
