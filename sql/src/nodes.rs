@@ -96,6 +96,25 @@ pub(crate) fn check_fields(
     Ok(())
 }
 
+/// Check that a URI suits its transport (the transport checks the rest when it connects).
+pub(crate) fn check_uri(transport: Transport, uri: &str) -> Result<(), StoreError> {
+    let fits = match transport {
+        Transport::Ssh => uri.starts_with("ssh://"),
+        Transport::Xenapi => uri.starts_with("http://") || uri.starts_with("https://"),
+        Transport::Libvirt => !uri.starts_with("ssh://") && !uri.starts_with("http"),
+    };
+    if fits {
+        Ok(())
+    } else {
+        let example = match transport {
+            Transport::Ssh => "ssh://[user@]host[:port]",
+            Transport::Xenapi => "https://user:password@host",
+            Transport::Libvirt => "xen:///system or qemu+ssh://host/system",
+        };
+        Err(StoreError::invalid("uri", format!("a {transport} node's URI looks like {example}; got {uri:?}")))
+    }
+}
+
 impl Store {
     /// Register a node (admins only) and issue its poller token.
     pub fn register_node(
@@ -105,6 +124,7 @@ impl Store {
     ) -> Result<RegisteredNode, StoreError> {
         actor.require_role(Role::Admin, "registering nodes")?;
         check_fields(Some(&new.name), Some(&new.hostname), Some(&new.uri))?;
+        check_uri(new.transport, &new.uri)?;
         let token = new_token();
         let id = self.after_jobs(transact!(
             self,

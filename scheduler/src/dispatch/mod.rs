@@ -145,16 +145,20 @@ pub trait Dispatcher: Send + Sync {
     }
 }
 pub mod libvirt;
+pub mod ssh;
 pub mod xenapi;
 
 /// Open the dispatcher for a node's transport; `node_user` is the global "node user"
 /// option (the SSH login).
 pub fn connect(node: &zentific_sql::Node, node_user: &str) -> Result<Box<dyn Dispatcher>, DispatchError> {
     use zentific_sql::Transport;
-    let _ = node_user;
     match node.transport {
         Transport::Libvirt => Ok(Box::new(libvirt::LibvirtDispatcher::connect(&node.uri)?)),
         Transport::Xenapi => Ok(Box::new(xenapi::XenApiDispatcher::connect(&node.uri)?)),
-        Transport::Ssh => Err(DispatchError::Unsupported("the ssh transport is not available in this build".into())),
+        Transport::Ssh => {
+            let settings = ssh::SshSettings::from_uri(&node.uri, node_user)
+                .map_err(|e| DispatchError::Failed(format!("bad SSH node URI: {e}")))?;
+            Ok(Box::new(ssh::SshDispatcher::connect(settings)?))
+        }
     }
 }
