@@ -31,7 +31,9 @@ fn plausible(server: &Server, method: &str, token: &str, id: i32) -> Vec<Value> 
             (_, Value::String(t)) if t == "boolean" => Value::Boolean(true),
             (_, Value::String(t)) if t == "array" => arr(vec![s("view")]),
             (_, Value::String(t)) if t == "struct" => st(&[]),
-            (_, Value::String(t)) if t == "dateTime.iso8601" => zentific_xmlrpc::params::datetime(1_700_000_000),
+            (_, Value::String(t)) if t == "dateTime.iso8601" => {
+                zentific_xmlrpc::params::datetime(1_700_000_000)
+            }
             (_, other) => panic!("unexpected type {other:?} in the signature of {method}"),
         })
         .collect()

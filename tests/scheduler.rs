@@ -23,8 +23,14 @@ fn vm_pause_over_xmlrpc_reaches_libvirt() {
     assert_eq!(vm_state(&server, &admin, web), "paused");
     // The API now refuses a second pause before any job exists.
     assert_eq!(code(server.call("vm.pause", vec![s(&admin), i(web)])), 5);
-    let Value::Array(log) = server.call("vm.log", vec![s(&admin), i(web)]).unwrap() else { panic!() };
-    assert!(log.iter().any(|e| member(e, "detail") == &s("running → paused")), "{log:?}");
+    let Value::Array(log) = server.call("vm.log", vec![s(&admin), i(web)]).unwrap() else {
+        panic!()
+    };
+    assert!(
+        log.iter()
+            .any(|e| member(e, "detail") == &s("running → paused")),
+        "{log:?}"
+    );
 }
 
 #[test]
@@ -41,29 +47,86 @@ fn a_wrong_state_at_the_hypervisor_fails_the_job_with_its_words() {
     let destroy = int(&server.call("vm.destroy", vec![s(&admin), i(web)]).unwrap());
     let pause = int(&server.call("vm.pause", vec![s(&admin), i(web)]).unwrap());
     let _second = SchedulerProcess::start(&database, &["--workers", "2"]);
-    assert_eq!(member(&finished_job(&server, &admin, destroy), "state"), &s("succeeded"));
+    assert_eq!(
+        member(&finished_job(&server, &admin, destroy), "state"),
+        &s("succeeded")
+    );
     let failed = finished_job(&server, &admin, pause);
-    assert_eq!((member(&failed, "state"), member(&failed, "fault")), (&s("failed"), &i(5)), "{failed:?}");
-    let Value::String(error) = member(&failed, "error") else { panic!() };
-    assert!(error.contains("not running"), "the job should keep libvirt's words: {error}");
+    assert_eq!(
+        (member(&failed, "state"), member(&failed, "fault")),
+        (&s("failed"), &i(5)),
+        "{failed:?}"
+    );
+    let Value::String(error) = member(&failed, "error") else {
+        panic!()
+    };
+    assert!(
+        error.contains("not running"),
+        "the job should keep libvirt's words: {error}"
+    );
     assert_eq!(vm_state(&server, &admin, web), "stopped");
 }
 
 #[test]
 fn an_unreachable_node_fails_its_job_with_fault_7_after_bounded_retries() {
-    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let server = Server::start_with_scheduler(&fresh_sqlite_database(), &["--retry-secs", "1", "--retry-max-secs", "1"]);
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = Server::start_with_scheduler(
+        &fresh_sqlite_database(),
+        &["--retry-secs", "1", "--retry-max-secs", "1"],
+    );
     let admin = server.admin();
-    let node = node_on(&server, &admin, "gone", "libvirt", &format!("qemu+tcp://127.0.0.1:{closed}/system"));
-    let vm = int(&server.call("vm.create", vec![s(&admin), st(&[("name", s("orphan")), ("type", s("HVM")), ("node", i(node)), ("memory_kb", i(65_536)), ("vcpus", i(1))])]).unwrap());
+    let node = node_on(
+        &server,
+        &admin,
+        "gone",
+        "libvirt",
+        &format!("qemu+tcp://127.0.0.1:{closed}/system"),
+    );
+    let vm = int(&server
+        .call(
+            "vm.create",
+            vec![
+                s(&admin),
+                st(&[
+                    ("name", s("orphan")),
+                    ("type", s("HVM")),
+                    ("node", i(node)),
+                    ("memory_kb", i(65_536)),
+                    ("vcpus", i(1)),
+                ]),
+            ],
+        )
+        .unwrap());
     let failed = finished_job(&server, &admin, vm);
-    assert_eq!((member(&failed, "state"), member(&failed, "fault"), member(&failed, "attempts")), (&s("failed"), &i(7), &i(5)), "{failed:?}");
-    let Value::String(error) = member(&failed, "error") else { panic!() };
-    assert!(error.contains("unreachable") && error.contains("gave up after 5 attempts"), "{error}");
+    assert_eq!(
+        (
+            member(&failed, "state"),
+            member(&failed, "fault"),
+            member(&failed, "attempts")
+        ),
+        (&s("failed"), &i(7), &i(5)),
+        "{failed:?}"
+    );
+    let Value::String(error) = member(&failed, "error") else {
+        panic!()
+    };
+    assert!(
+        error.contains("unreachable") && error.contains("gave up after 5 attempts"),
+        "{error}"
+    );
     let record = server.call("node.get", vec![s(&admin), i(node)]).unwrap();
     assert_eq!(member(&record, "reachable"), &Value::Boolean(false));
-    let Value::String(status) = member(&record, "status") else { panic!() };
-    assert!(!status.is_empty(), "the node should say why it is unreachable");
+    let Value::String(status) = member(&record, "status") else {
+        panic!()
+    };
+    assert!(
+        !status.is_empty(),
+        "the node should say why it is unreachable"
+    );
 }
 
 #[test]
@@ -74,19 +137,47 @@ fn a_scheduler_killed_mid_job_loses_nothing() {
     let database = fresh_sqlite_database();
     let server = Server::start(&database, &[]);
     let admin = server.admin();
-    let node = node_on(&server, &admin, "hangs", "libvirt", &format!("qemu+tcp://127.0.0.1:{port}/system"));
-    let Value::Array(jobs) = server.call("job.list", vec![s(&admin), st(&[("state", s("pending"))])]).unwrap() else { panic!() };
+    let node = node_on(
+        &server,
+        &admin,
+        "hangs",
+        "libvirt",
+        &format!("qemu+tcp://127.0.0.1:{port}/system"),
+    );
+    let Value::Array(jobs) = server
+        .call("job.list", vec![s(&admin), st(&[("state", s("pending"))])])
+        .unwrap()
+    else {
+        panic!()
+    };
     let sync = int(member(&jobs[0], "id"));
     let stuck = SchedulerProcess::start(&database, &["--workers", "1", "--orphan-secs", "2"]);
-    wait_until(Duration::from_secs(30), "the sync job to be running", || {
-        (member(&server.call("job.get", vec![s(&admin), i(sync)]).unwrap(), "state") == &s("running")).then_some(())
-    });
+    wait_until(
+        Duration::from_secs(30),
+        "the sync job to be running",
+        || {
+            (member(
+                &server.call("job.get", vec![s(&admin), i(sync)]).unwrap(),
+                "state",
+            ) == &s("running"))
+                .then_some(())
+        },
+    );
     stuck.crash();
     // The node comes back (as the test driver); a new scheduler resumes the job.
-    server.call("node.update", vec![s(&admin), i(node), st(&[("uri", s(&test_driver_uri()))])]).unwrap();
+    server
+        .call(
+            "node.update",
+            vec![s(&admin), i(node), st(&[("uri", s(&test_driver_uri()))])],
+        )
+        .unwrap();
     let _fresh = SchedulerProcess::start(&database, &["--workers", "1", "--orphan-secs", "2"]);
     let done = finished_job(&server, &admin, sync);
-    assert_eq!((member(&done, "state"), member(&done, "attempts")), (&s("succeeded"), &i(2)), "{done:?}");
+    assert_eq!(
+        (member(&done, "state"), member(&done, "attempts")),
+        (&s("succeeded"), &i(2)),
+        "{done:?}"
+    );
     vm_named(&server, &admin, "web");
     drop(silent);
 }
@@ -100,33 +191,79 @@ fn schedules_and_triggers_run_actions() {
     let db = vm_named(&server, &admin, "db");
     // Malformed schedules name the field.
     let spec = |cron: &str, timezone: &str, action: &str| {
-        st(&[("name", s("bad")), ("vm", i(web)), ("action", s(action)), ("cron", s(cron)), ("timezone", s(timezone))])
+        st(&[
+            ("name", s("bad")),
+            ("vm", i(web)),
+            ("action", s(action)),
+            ("cron", s(cron)),
+            ("timezone", s(timezone)),
+        ])
     };
     for (field, bad) in [
         ("cron", spec("61 * * * *", "UTC", "reboot")),
         ("timezone", spec("* * * * *", "Mars/Base", "reboot")),
         ("action", spec("* * * * *", "UTC", "explode")),
     ] {
-        let fault = server.call("schedule.create", vec![s(&admin), bad]).unwrap_err();
+        let fault = server
+            .call("schedule.create", vec![s(&admin), bad])
+            .unwrap_err();
         assert_eq!(fault.code(), 4);
         assert!(fault.string().contains(field), "{}", fault.string());
     }
     // Every second, twice: two recurring reboot jobs, then the schedule is spent.
-    let schedule = st(&[("name", s("twice")), ("vm", i(web)), ("action", s("reboot")), ("cron", s("* * * * * *")), ("count", i(2))]);
-    let id = int(&server.call("schedule.create", vec![s(&admin), schedule]).unwrap());
+    let schedule = st(&[
+        ("name", s("twice")),
+        ("vm", i(web)),
+        ("action", s("reboot")),
+        ("cron", s("* * * * * *")),
+        ("count", i(2)),
+    ]);
+    let id = int(&server
+        .call("schedule.create", vec![s(&admin), schedule])
+        .unwrap());
     let jobs = wait_until(Duration::from_secs(20), "two recurring jobs", || {
-        let Value::Array(jobs) = server.call("job.list", vec![s(&admin), st(&[("vm", i(web))])]).unwrap() else { return None };
-        let recurring: Vec<Value> = jobs.into_iter().filter(|j| member(j, "kind") == &s("recurring")).collect();
-        (recurring.len() == 2 && recurring.iter().all(|j| member(j, "state") == &s("succeeded"))).then_some(recurring)
+        let Value::Array(jobs) = server
+            .call("job.list", vec![s(&admin), st(&[("vm", i(web))])])
+            .unwrap()
+        else {
+            return None;
+        };
+        let recurring: Vec<Value> = jobs
+            .into_iter()
+            .filter(|j| member(j, "kind") == &s("recurring"))
+            .collect();
+        (recurring.len() == 2
+            && recurring
+                .iter()
+                .all(|j| member(j, "state") == &s("succeeded")))
+        .then_some(recurring)
     });
-    assert!(jobs.iter().all(|j| member(j, "origin") == &i(id) && member(j, "action") == &s("reboot")));
-    let Value::Array(schedules) = server.call("schedule.list", vec![s(&admin)]).unwrap() else { panic!() };
+    assert!(
+        jobs.iter()
+            .all(|j| member(j, "origin") == &i(id) && member(j, "action") == &s("reboot"))
+    );
+    let Value::Array(schedules) = server.call("schedule.list", vec![s(&admin)]).unwrap() else {
+        panic!()
+    };
     assert_eq!(member(&schedules[0], "remaining"), &i(0));
     assert!(matches!(&schedules[0], Value::Struct(m) if !m.contains_key("next_run")));
     // When web is paused, pause db too.
-    let trigger = st(&[("name", s("follow")), ("event", s("vm_state")), ("vm", i(web)), ("state", s("paused")), ("action", s("pause")), ("target", i(db))]);
-    server.call("trigger.create", vec![s(&admin), trigger]).unwrap();
+    let trigger = st(&[
+        ("name", s("follow")),
+        ("event", s("vm_state")),
+        ("vm", i(web)),
+        ("state", s("paused")),
+        ("action", s("pause")),
+        ("target", i(db)),
+    ]);
+    server
+        .call("trigger.create", vec![s(&admin), trigger])
+        .unwrap();
     let pause = int(&server.call("vm.pause", vec![s(&admin), i(web)]).unwrap());
     finished_job(&server, &admin, pause);
-    wait_until(Duration::from_secs(20), "db to follow web into paused", || (vm_state(&server, &admin, db) == "paused").then_some(()));
+    wait_until(
+        Duration::from_secs(20),
+        "db to follow web into paused",
+        || (vm_state(&server, &admin, db) == "paused").then_some(()),
+    );
 }

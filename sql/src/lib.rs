@@ -44,7 +44,10 @@ pub use options::{GlobalOptions, OPTION_DEFS, OptionDef, OptionValue};
 pub use schedules::{Calendar, NewSchedule, Schedule, ScheduleUpdate};
 pub use scheduling::{JobTarget, Observed, Outcome, SCHEDULABLE_ACTIONS, StateChange};
 pub use sessions::{Caller, SESSION_TTL_SECS};
-pub use stats::{DomainSample, HostSample, Point, PushOutcome, Sample, VbdCounters, VifCounters, NODE_METRICS, VM_METRICS};
+pub use stats::{
+    DomainSample, HostSample, NODE_METRICS, Point, PushOutcome, Sample, VM_METRICS, VbdCounters,
+    VifCounters,
+};
 pub use storage::{NewPool, NewVolume, Pool, Volume};
 pub use triggers::{NewTrigger, Trigger};
 pub use types::{

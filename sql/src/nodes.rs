@@ -111,7 +111,10 @@ pub(crate) fn check_uri(transport: Transport, uri: &str) -> Result<(), StoreErro
             Transport::Xenapi => "https://user:password@host",
             Transport::Libvirt => "xen:///system or qemu+ssh://host/system",
         };
-        Err(StoreError::invalid("uri", format!("a {transport} node's URI looks like {example}; got {uri:?}")))
+        Err(StoreError::invalid(
+            "uri",
+            format!("a {transport} node's URI looks like {example}; got {uri:?}"),
+        ))
     }
 }
 

@@ -13,7 +13,7 @@
 //! Gaps are fine: a rate is the change over the time between the two samples.
 
 use crate::backend::{query, transact};
-use crate::{validate, Caller, Permission, Store, StoreError, VmState};
+use crate::{Caller, Permission, Store, StoreError, VmState, validate};
 
 /// The VM metrics a series can be asked for.
 pub const VM_METRICS: &[&str] = &[
@@ -153,7 +153,9 @@ pub struct Point {
     pub max: f64,
 }
 
-const DOMAIN_STATES: &[&str] = &["running", "idle", "paused", "stopped", "crashed", "dying", "unknown"];
+const DOMAIN_STATES: &[&str] = &[
+    "running", "idle", "paused", "stopped", "crashed", "dying", "unknown",
+];
 
 impl Sample {
     /// Check every member; the error names it as `sample.domains[2].cpu_ns`.
@@ -161,22 +163,45 @@ impl Sample {
         validate::range("sample.seq", self.seq, 1, i64::MAX)?;
         validate::range("sample.interval", self.interval, 1, 3600)?;
         if !matches!(self.source.as_str(), "xenstat" | "libvirt" | "synthetic") {
-            return Err(StoreError::invalid("sample.source", "must be xenstat, libvirt or synthetic"));
+            return Err(StoreError::invalid(
+                "sample.source",
+                "must be xenstat, libvirt or synthetic",
+            ));
         }
         validate::range("sample.host.cpus", self.host.cpus, 1, 65_536)?;
         validate::range("sample.host.cpu_mhz", self.host.cpu_mhz, 0, 1_000_000)?;
-        validate::range("sample.host.mem_total_kb", self.host.mem_total_kb, 0, i64::MAX)?;
-        validate::range("sample.host.mem_free_kb", self.host.mem_free_kb, 0, self.host.mem_total_kb)?;
+        validate::range(
+            "sample.host.mem_total_kb",
+            self.host.mem_total_kb,
+            0,
+            i64::MAX,
+        )?;
+        validate::range(
+            "sample.host.mem_free_kb",
+            self.host.mem_free_kb,
+            0,
+            self.host.mem_total_kb,
+        )?;
         validate::text("sample.host.hypervisor", &self.host.hypervisor, 128)?;
         if let Some(uptime) = self.host.uptime_s {
             validate::range("sample.host.uptime_s", uptime, 0, i64::MAX)?;
         }
         if self.domains.len() > 10_000 {
-            return Err(StoreError::invalid("sample.domains", "at most 10000 domains per sample"));
+            return Err(StoreError::invalid(
+                "sample.domains",
+                "at most 10000 domains per sample",
+            ));
         }
         // Paths are formatted only for the member that fails: a sample has thousands.
         let counter = |value: i64, path: &dyn Fn() -> String| {
-            if value < 0 { Err(StoreError::invalid(path(), format!("must not be negative; got {value}"))) } else { Ok(()) }
+            if value < 0 {
+                Err(StoreError::invalid(
+                    path(),
+                    format!("must not be negative; got {value}"),
+                ))
+            } else {
+                Ok(())
+            }
         };
         for (i, d) in self.domains.iter().enumerate() {
             let at = |member: &str| format!("sample.domains[{i}].{member}");
@@ -190,22 +215,47 @@ impl Sample {
                 validate::token(&at("uuid"), uuid, 64)?;
             }
             if !DOMAIN_STATES.contains(&d.state.as_str()) {
-                return Err(StoreError::invalid(at("state"), format!("must be one of {}", DOMAIN_STATES.join(", "))));
+                return Err(StoreError::invalid(
+                    at("state"),
+                    format!("must be one of {}", DOMAIN_STATES.join(", ")),
+                ));
             }
-            for (name, value) in [("cpu_ns", d.cpu_ns), ("mem_kb", d.mem_kb), ("max_mem_kb", d.max_mem_kb)] {
+            for (name, value) in [
+                ("cpu_ns", d.cpu_ns),
+                ("mem_kb", d.mem_kb),
+                ("max_mem_kb", d.max_mem_kb),
+            ] {
                 counter(value, &|| at(name))?;
             }
             if !(0..=4096).contains(&d.vcpus) {
-                return Err(StoreError::invalid(at("vcpus"), "must be between 0 and 4096"));
+                return Err(StoreError::invalid(
+                    at("vcpus"),
+                    "must be between 0 and 4096",
+                ));
             }
             for (j, v) in d.vifs.iter().enumerate() {
-                let counters = [("rx_bytes", v.rx_bytes), ("tx_bytes", v.tx_bytes), ("rx_packets", v.rx_packets), ("tx_packets", v.tx_packets), ("rx_errors", v.rx_errors), ("tx_errors", v.tx_errors), ("rx_drops", v.rx_drops), ("tx_drops", v.tx_drops)];
+                let counters = [
+                    ("rx_bytes", v.rx_bytes),
+                    ("tx_bytes", v.tx_bytes),
+                    ("rx_packets", v.rx_packets),
+                    ("tx_packets", v.tx_packets),
+                    ("rx_errors", v.rx_errors),
+                    ("tx_errors", v.tx_errors),
+                    ("rx_drops", v.rx_drops),
+                    ("tx_drops", v.tx_drops),
+                ];
                 for (name, value) in counters {
                     counter(value, &|| format!("sample.domains[{i}].vifs[{j}].{name}"))?;
                 }
             }
             for (j, b) in d.vbds.iter().enumerate() {
-                let counters = [("rd_reqs", b.rd_reqs), ("wr_reqs", b.wr_reqs), ("rd_sectors", b.rd_sectors), ("wr_sectors", b.wr_sectors), ("oo_reqs", b.oo_reqs)];
+                let counters = [
+                    ("rd_reqs", b.rd_reqs),
+                    ("wr_reqs", b.wr_reqs),
+                    ("rd_sectors", b.rd_sectors),
+                    ("wr_sectors", b.wr_sectors),
+                    ("oo_reqs", b.oo_reqs),
+                ];
                 for (name, value) in counters {
                     counter(value, &|| format!("sample.domains[{i}].vbds[{j}].{name}"))?;
                 }
@@ -234,7 +284,7 @@ pub(crate) fn growth(old: i64, new: i64) -> Option<i64> {
         return Some(new - old);
     }
     const WRAP: i64 = 1 << 32;
-    (old < WRAP && old >= WRAP / 2 && new < WRAP / 2).then(|| WRAP - old + new)
+    ((WRAP / 2..WRAP).contains(&old) && new < WRAP / 2).then(|| WRAP - old + new)
 }
 
 /// Group (time, value) rows into `step`-second buckets.
@@ -251,7 +301,11 @@ pub(crate) fn bucket(rows: &[(i64, f64)], step: i64) -> Vec<Point> {
             }
             _ => {
                 count = 1.0;
-                points.push(Point { at: start, avg: value, max: value });
+                points.push(Point {
+                    at: start,
+                    avg: value,
+                    max: value,
+                });
             }
         }
     }
@@ -259,9 +313,18 @@ pub(crate) fn bucket(rows: &[(i64, f64)], step: i64) -> Vec<Point> {
 }
 
 /// Check a series request; returns the step.
-fn check_window(metric: &str, allowed: &[&str], from: i64, to: i64, step: i32) -> Result<i64, StoreError> {
+fn check_window(
+    metric: &str,
+    allowed: &[&str],
+    from: i64,
+    to: i64,
+    step: i32,
+) -> Result<i64, StoreError> {
     if !allowed.contains(&metric) {
-        return Err(StoreError::invalid("metric", format!("must be one of {}; got {metric:?}", allowed.join(", "))));
+        return Err(StoreError::invalid(
+            "metric",
+            format!("must be one of {}; got {metric:?}", allowed.join(", ")),
+        ));
     }
     if to <= from {
         return Err(StoreError::invalid("to", "must be after from"));
@@ -269,7 +332,10 @@ fn check_window(metric: &str, allowed: &[&str], from: i64, to: i64, step: i32) -
     validate::range("step", step, 1, 86_400 * 31)?;
     let points = (to - from) / i64::from(step);
     if points > 10_000 {
-        return Err(StoreError::invalid("step", format!("the window would have {points} points; at most 10000 (use a larger step)")));
+        return Err(StoreError::invalid(
+            "step",
+            format!("the window would have {points} points; at most 10000 (use a larger step)"),
+        ));
     }
     Ok(i64::from(step))
 }
@@ -283,19 +349,49 @@ impl Store {
 
     /// A VM's series of `metric` between `from` and `to` in `step`-second buckets, from
     /// the finest history that still covers `from`. Needs view on the VM.
-    pub fn vm_series(&self, actor: &Caller, vm: i32, metric: &str, from: i64, to: i64, step: i32) -> Result<Vec<Point>, StoreError> {
+    pub fn vm_series(
+        &self,
+        actor: &Caller,
+        vm: i32,
+        metric: &str,
+        from: i64,
+        to: i64,
+        step: i32,
+    ) -> Result<Vec<Point>, StoreError> {
         let step = check_window(metric, VM_METRICS, from, to, step)?;
         self.require_vm_permission(actor, vm, Permission::View)?;
         let retention = self.global_options()?.stat_retention_days;
-        query!(self, stats::series("vm", vm, metric, from, to, step, retention, crate::now()))
+        query!(
+            self,
+            stats::series("vm", vm, metric, from, to, step, retention, crate::now())
+        )
     }
 
     /// A node's series, like [`Store::vm_series`].
-    pub fn node_series(&self, node: i32, metric: &str, from: i64, to: i64, step: i32) -> Result<Vec<Point>, StoreError> {
+    pub fn node_series(
+        &self,
+        node: i32,
+        metric: &str,
+        from: i64,
+        to: i64,
+        step: i32,
+    ) -> Result<Vec<Point>, StoreError> {
         let step = check_window(metric, NODE_METRICS, from, to, step)?;
         self.get_node(node)?;
         let retention = self.global_options()?.stat_retention_days;
-        query!(self, stats::series("node", node, metric, from, to, step, retention, crate::now()))
+        query!(
+            self,
+            stats::series(
+                "node",
+                node,
+                metric,
+                from,
+                to,
+                step,
+                retention,
+                crate::now()
+            )
+        )
     }
 
     /// Roll complete minutes and hours up, and drop history past its retention. Run once a
@@ -313,14 +409,36 @@ mod tests {
     #[test]
     fn counters_wrap_or_restart() {
         assert_eq!(growth(10, 25), Some(15));
-        assert_eq!(growth((1 << 32) - 10, 5), Some(15), "a 32-bit counter wrapped");
+        assert_eq!(
+            growth((1 << 32) - 10, 5),
+            Some(15),
+            "a 32-bit counter wrapped"
+        );
         assert_eq!(growth(1_000, 10), None, "a restart");
-        assert_eq!(growth(1 << 40, 10), None, "64-bit counters do not wrap in practice");
+        assert_eq!(
+            growth(1 << 40, 10),
+            None,
+            "64-bit counters do not wrap in practice"
+        );
     }
 
     #[test]
     fn buckets_average_and_peak() {
         let points = bucket(&[(60, 1.0), (70, 3.0), (119, 5.0), (120, 7.0)], 60);
-        assert_eq!(points, [Point { at: 60, avg: 3.0, max: 5.0 }, Point { at: 120, avg: 7.0, max: 7.0 }]);
+        assert_eq!(
+            points,
+            [
+                Point {
+                    at: 60,
+                    avg: 3.0,
+                    max: 5.0
+                },
+                Point {
+                    at: 120,
+                    avg: 7.0,
+                    max: 7.0
+                }
+            ]
+        );
     }
 }

@@ -84,18 +84,32 @@ impl Store {
     pub fn create_trigger(&self, actor: &Caller, new: &NewTrigger) -> Result<i32, StoreError> {
         validate::name("name", &new.name)?;
         let params = check_action(&new.action, &new.params)?;
-        let threshold_fields = new.metric.is_some() || new.threshold.is_some() || new.for_secs.is_some();
+        let threshold_fields =
+            new.metric.is_some() || new.threshold.is_some() || new.for_secs.is_some();
         if threshold_fields && new.event != TriggerEvent::StatThreshold {
-            return Err(StoreError::invalid("metric", "metric, threshold and for_secs belong to stat_threshold triggers"));
+            return Err(StoreError::invalid(
+                "metric",
+                "metric, threshold and for_secs belong to stat_threshold triggers",
+            ));
         }
         match new.event {
             TriggerEvent::StatThreshold => {
-                if new.vm_id.is_none() || new.node_id.is_some() || new.state.is_some() || new.silent_secs.is_some() {
-                    return Err(StoreError::invalid("vm", "a stat_threshold trigger watches exactly one vm (no node, state or silent_secs)"));
+                if new.vm_id.is_none()
+                    || new.node_id.is_some()
+                    || new.state.is_some()
+                    || new.silent_secs.is_some()
+                {
+                    return Err(StoreError::invalid(
+                        "vm",
+                        "a stat_threshold trigger watches exactly one vm (no node, state or silent_secs)",
+                    ));
                 }
                 let metric = new.metric.as_deref().unwrap_or("");
                 if !crate::VM_METRICS.contains(&metric) {
-                    return Err(StoreError::invalid("metric", format!("must be one of {}", crate::VM_METRICS.join(", "))));
+                    return Err(StoreError::invalid(
+                        "metric",
+                        format!("must be one of {}", crate::VM_METRICS.join(", ")),
+                    ));
                 }
                 if !new.threshold.is_some_and(f64::is_finite) {
                     return Err(StoreError::invalid("threshold", "must be a number"));

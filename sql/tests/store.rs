@@ -236,7 +236,15 @@ on_both_backends! {
 }
 
 fn observed(uuid: &str, name: &str, state: VmState) -> Observed {
-    Observed { uuid: uuid.into(), name: name.into(), state, memory_kb: 262_144, max_memory_kb: 524_288, vcpus: 1, vm_type: None }
+    Observed {
+        uuid: uuid.into(),
+        name: name.into(),
+        state,
+        memory_kb: 262_144,
+        max_memory_kb: 524_288,
+        vcpus: 1,
+        vm_type: None,
+    }
 }
 
 mod scheduling {
@@ -425,9 +433,27 @@ fn sample(seq: i64, time: i64, cpu_ns: i64, rx: i64) -> Sample {
         time,
         interval: 10,
         source: "synthetic".into(),
-        host: HostSample { cpus: 4, cpu_mhz: 2000, mem_total_kb: 8_000_000, mem_free_kb: 4_000_000, hypervisor: "xen-4.17".into(), uptime_s: Some(100) },
+        host: HostSample {
+            cpus: 4,
+            cpu_mhz: 2000,
+            mem_total_kb: 8_000_000,
+            mem_free_kb: 4_000_000,
+            hypervisor: "xen-4.17".into(),
+            uptime_s: Some(100),
+        },
         domains: vec![
-            DomainSample { domid: 0, uuid: None, name: "Domain-0".into(), state: "running".into(), cpu_ns: 1, vcpus: 1, mem_kb: 1, max_mem_kb: 1, vifs: vec![], vbds: vec![] },
+            DomainSample {
+                domid: 0,
+                uuid: None,
+                name: "Domain-0".into(),
+                state: "running".into(),
+                cpu_ns: 1,
+                vcpus: 1,
+                mem_kb: 1,
+                max_mem_kb: 1,
+                vifs: vec![],
+                vbds: vec![],
+            },
             DomainSample {
                 domid: 7,
                 uuid: Some("AAAA-1".into()),
@@ -437,8 +463,20 @@ fn sample(seq: i64, time: i64, cpu_ns: i64, rx: i64) -> Sample {
                 vcpus: 2,
                 mem_kb: 262_144,
                 max_mem_kb: 524_288,
-                vifs: vec![VifCounters { id: 0, rx_bytes: rx, tx_bytes: rx / 2, ..Default::default() }],
-                vbds: vec![VbdCounters { id: 51712, rd_reqs: 10, wr_reqs: 5, rd_sectors: 80, wr_sectors: 40, oo_reqs: 0 }],
+                vifs: vec![VifCounters {
+                    id: 0,
+                    rx_bytes: rx,
+                    tx_bytes: rx / 2,
+                    ..Default::default()
+                }],
+                vbds: vec![VbdCounters {
+                    id: 51712,
+                    rd_reqs: 10,
+                    wr_reqs: 5,
+                    rd_sectors: 80,
+                    wr_sectors: 40,
+                    oo_reqs: 0,
+                }],
             },
         ],
     }

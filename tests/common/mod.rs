@@ -278,7 +278,8 @@ impl SchedulerProcess {
                 }
             }
         });
-        rx.recv_timeout(Duration::from_secs(60)).expect("the scheduler did not start");
+        rx.recv_timeout(Duration::from_secs(60))
+            .expect("the scheduler did not start");
         SchedulerProcess { child }
     }
 
@@ -290,7 +291,9 @@ impl SchedulerProcess {
 
     /// Stop it cleanly (SIGTERM) and wait.
     pub fn stop(mut self) -> bool {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         self.child.wait().map(|s| s.success()).unwrap_or(false)
     }
 }
@@ -309,42 +312,72 @@ pub fn wait_until<T>(limit: Duration, what: &str, mut check: impl FnMut() -> Opt
         if let Some(value) = check() {
             return value;
         }
-        assert!(std::time::Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
 
 /// Wait until a job has ended; returns its record.
 pub fn finished_job(server: &Server, token: &str, job: i32) -> Value {
-    wait_until(Duration::from_secs(60), &format!("job {job} to end"), || {
-        let record = server.call("job.get", vec![s(token), i(job)]).unwrap();
-        let state = member(&record, "state").clone();
-        (state == s("succeeded") || state == s("failed") || state == s("cancelled")).then_some(record)
-    })
+    wait_until(
+        Duration::from_secs(60),
+        &format!("job {job} to end"),
+        || {
+            let record = server.call("job.get", vec![s(token), i(job)]).unwrap();
+            let state = member(&record, "state").clone();
+            (state == s("succeeded") || state == s("failed") || state == s("cancelled"))
+                .then_some(record)
+        },
+    )
 }
 
 /// The libvirt test-driver node file with four domains (web, db, backup, frozen).
 pub fn test_driver_uri() -> String {
-    format!("test://{}/scheduler/tests/fixtures/libvirt-node.xml", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "test://{}/scheduler/tests/fixtures/libvirt-node.xml",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 /// Register a node on a URI and return its id.
 pub fn node_on(server: &Server, token: &str, name: &str, transport: &str, uri: &str) -> i32 {
-    let spec = st(&[("name", s(name)), ("hostname", s("127.0.0.1")), ("transport", s(transport)), ("uri", s(uri))]);
-    int(member(&server.call("node.register", vec![s(token), spec]).unwrap(), "id"))
+    let spec = st(&[
+        ("name", s(name)),
+        ("hostname", s("127.0.0.1")),
+        ("transport", s(transport)),
+        ("uri", s(uri)),
+    ]);
+    int(member(
+        &server.call("node.register", vec![s(token), spec]).unwrap(),
+        "id",
+    ))
 }
 
 /// The id of the VM named `name` once the inventory shows it.
 pub fn vm_named(server: &Server, token: &str, name: &str) -> i32 {
-    wait_until(Duration::from_secs(30), &format!("VM {name} in the inventory"), || {
-        let Value::Array(vms) = server.call("vm.list", vec![s(token)]).unwrap() else { return None };
-        vms.iter().find(|v| member(v, "name") == &s(name)).map(|v| int(member(v, "id")))
-    })
+    wait_until(
+        Duration::from_secs(30),
+        &format!("VM {name} in the inventory"),
+        || {
+            let Value::Array(vms) = server.call("vm.list", vec![s(token)]).unwrap() else {
+                return None;
+            };
+            vms.iter()
+                .find(|v| member(v, "name") == &s(name))
+                .map(|v| int(member(v, "id")))
+        },
+    )
 }
 
 /// The state of a VM.
 pub fn vm_state(server: &Server, token: &str, vm: i32) -> String {
-    match member(&server.call("vm.get", vec![s(token), i(vm)]).unwrap(), "state") {
+    match member(
+        &server.call("vm.get", vec![s(token), i(vm)]).unwrap(),
+        "state",
+    ) {
         Value::String(state) => state.clone(),
         other => panic!("state is {other:?}"),
     }

@@ -160,7 +160,9 @@ impl<'a> Fields<'a> {
     /// An optional `dateTime.iso8601` member (UTC), as Unix seconds.
     pub fn opt_time(&mut self, member: &'static str) -> Result<Option<i64>, Fault> {
         self.optional(member, |p, v| match v {
-            Value::DateTime(t) => Ok(time::PrimitiveDateTime::from(*t).assume_utc().unix_timestamp()),
+            Value::DateTime(t) => Ok(time::PrimitiveDateTime::from(*t)
+                .assume_utc()
+                .unix_timestamp()),
             other => Err(wrong_type(p, "a dateTime.iso8601", other)),
         })
     }
@@ -170,7 +172,11 @@ impl<'a> Fields<'a> {
         let path = self.path(member);
         match self.get(member) {
             None => Ok(None),
-            Some(Value::Struct(members)) => Ok(Some(Fields { name: path, members, seen: BTreeSet::new() })),
+            Some(Value::Struct(members)) => Ok(Some(Fields {
+                name: path,
+                members,
+                seen: BTreeSet::new(),
+            })),
             Some(other) => Err(wrong_type(&path, "a struct", other)),
         }
     }
@@ -188,7 +194,8 @@ impl<'a> Fields<'a> {
     /// A required `dateTime.iso8601` member (UTC), as Unix seconds.
     pub fn time(&mut self, member: &'static str) -> Result<i64, Fault> {
         let path = self.path(member);
-        self.opt_time(member)?.ok_or_else(|| invalid_params(format!("'{path}' is missing")))
+        self.opt_time(member)?
+            .ok_or_else(|| invalid_params(format!("'{path}' is missing")))
     }
 
     /// An optional boolean member.

@@ -150,7 +150,12 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     /// The node whose poller token authenticated the call ([`Access::Poller`]).
     pub fn poller_node(&self) -> Result<i32, Fault> {
-        self.poller_node.ok_or_else(|| fault::fault(fault::NOT_AUTHENTICATED, "this method needs a node's poller token"))
+        self.poller_node.ok_or_else(|| {
+            fault::fault(
+                fault::NOT_AUTHENTICATED,
+                "this method needs a node's poller token",
+            )
+        })
     }
 
     /// The authenticated caller; every method with [`Access::Session`] has one.
@@ -277,10 +282,18 @@ impl Registry {
                 let Some(Value::String(token)) = params.first() else {
                     return Err(fault::fault(
                         fault::NOT_AUTHENTICATED,
-                        format!("{} needs the node's poller token as its first parameter", method.name),
+                        format!(
+                            "{} needs the node's poller token as its first parameter",
+                            method.name
+                        ),
                     ));
                 };
-                poller_node = Some(store.node_for_poller_token(token).map_err(fault::from_store)?.id);
+                poller_node = Some(
+                    store
+                        .node_for_poller_token(token)
+                        .map_err(fault::from_store)?
+                        .id,
+                );
                 None
             }
             Access::Session(role) => {
@@ -307,7 +320,12 @@ impl Registry {
                 .require_vm_permission(caller, id, permission)
                 .map_err(fault::from_store)?;
         }
-        let ctx = Ctx { store, registry: self, caller, poller_node };
+        let ctx = Ctx {
+            store,
+            registry: self,
+            caller,
+            poller_node,
+        };
         (method.handler)(&ctx, params)
     }
 

@@ -22,17 +22,30 @@ pub(crate) type Call = (String, Vec<Value>);
 
 /// Parse an XML-RPC `methodCall`.
 pub(crate) fn parse_call(text: &str, max_depth: usize) -> Result<Call, Fault> {
-    let mut parser = Parser { reader: Reader::from_str(text), depth: 0, max_depth };
+    let mut parser = Parser {
+        reader: Reader::from_str(text),
+        depth: 0,
+        max_depth,
+    };
     parser.reader.config_mut().check_end_names = true;
     let root = parser.next_element()?;
     let Some(Tag::Start(name)) = root else {
         return Err(match root {
-            None => fault(fault::NOT_WELL_FORMED, "the request body is empty; send an XML-RPC <methodCall>"),
-            Some(tag) => not_a_call(&format!("the request's root element is <{}>; an XML-RPC call starts with <methodCall>", tag.name())),
+            None => fault(
+                fault::NOT_WELL_FORMED,
+                "the request body is empty; send an XML-RPC <methodCall>",
+            ),
+            Some(tag) => not_a_call(&format!(
+                "the request's root element is <{}>; an XML-RPC call starts with <methodCall>",
+                tag.name()
+            )),
         });
     };
     if name != "methodCall" {
-        return Err(not_a_call(&format!("the request's root element is <{}>; an XML-RPC call starts with <methodCall>", truncate(&name, 40))));
+        return Err(not_a_call(&format!(
+            "the request's root element is <{}>; an XML-RPC call starts with <methodCall>",
+            truncate(&name, 40)
+        )));
     }
     parser.expect_start("methodName")?;
     let method = parser.text("methodName")?;
@@ -64,7 +77,9 @@ fn unexpected(found: Option<Tag>, expected: &str) -> Fault {
         Some(tag) => format!("{tag}"),
         None => "the end of the document".into(),
     };
-    not_a_call(&format!("the request is not an XML-RPC call: expected {expected}, found {found}"))
+    not_a_call(&format!(
+        "the request is not an XML-RPC call: expected {expected}, found {found}"
+    ))
 }
 
 /// An element boundary.
@@ -109,8 +124,24 @@ type Name = Cow<'static, str>;
 
 fn name_str(name: &str) -> Name {
     const KNOWN: &[&str] = &[
-        "value", "member", "name", "struct", "array", "data", "i4", "i8", "int", "string", "boolean", "double",
-        "dateTime.iso8601", "base64", "param", "params", "methodName", "methodCall",
+        "value",
+        "member",
+        "name",
+        "struct",
+        "array",
+        "data",
+        "i4",
+        "i8",
+        "int",
+        "string",
+        "boolean",
+        "double",
+        "dateTime.iso8601",
+        "base64",
+        "param",
+        "params",
+        "methodName",
+        "methodCall",
     ];
     match KNOWN.iter().find(|k| **k == name) {
         Some(known) => Cow::Borrowed(known),
@@ -122,14 +153,23 @@ impl<'a> Parser<'a> {
     fn event(&mut self) -> Result<Event<'a>, Fault> {
         let position = self.reader.buffer_position();
         self.reader.read_event().map_err(|e| {
-            fault(fault::NOT_WELL_FORMED, format!("the request is not well-formed XML at byte {position}: {}", truncate(&e.to_string(), 160)))
+            fault(
+                fault::NOT_WELL_FORMED,
+                format!(
+                    "the request is not well-formed XML at byte {position}: {}",
+                    truncate(&e.to_string(), 160)
+                ),
+            )
         })
     }
 
     fn entered(&mut self) -> Result<(), Fault> {
         self.depth += 1;
         if self.depth > self.max_depth {
-            return Err(not_a_call(&format!("the request nests elements deeper than the limit of {}", self.max_depth)));
+            return Err(not_a_call(&format!(
+                "the request nests elements deeper than the limit of {}",
+                self.max_depth
+            )));
         }
         Ok(())
     }
@@ -149,15 +189,25 @@ impl<'a> Parser<'a> {
                 Event::Empty(start) => return Ok(Some(Tag::Empty(name_of(&start)))),
                 Event::Text(text) if AsRef::<str>::as_ref(&text).trim().is_empty() => {}
                 Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) if self.depth == 0 => {
-                    return Err(fault(fault::NOT_WELL_FORMED, "the request has text outside its root element"));
+                    return Err(fault(
+                        fault::NOT_WELL_FORMED,
+                        "the request has text outside its root element",
+                    ));
                 }
                 Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) => {
-                    return Err(not_a_call("the request is not an XML-RPC call: text where an element belongs"));
+                    return Err(not_a_call(
+                        "the request is not an XML-RPC call: text where an element belongs",
+                    ));
                 }
-                Event::DocType(_) => return Err(not_a_call("a DOCTYPE is not allowed in an XML-RPC request")),
+                Event::DocType(_) => {
+                    return Err(not_a_call("a DOCTYPE is not allowed in an XML-RPC request"));
+                }
                 Event::Eof => {
                     if self.depth > 0 {
-                        return Err(fault(fault::NOT_WELL_FORMED, "the request ends before all its elements are closed"));
+                        return Err(fault(
+                            fault::NOT_WELL_FORMED,
+                            "the request ends before all its elements are closed",
+                        ));
                     }
                     return Ok(None);
                 }
@@ -194,10 +244,20 @@ impl<'a> Parser<'a> {
                 }
                 Event::Comment(_) | Event::PI(_) => {}
                 Event::Start(start) | Event::Empty(start) => {
-                    return Err(not_a_call(&format!("the request is not an XML-RPC call: <{}> inside <{element}>", truncate(&name_of(&start), 40))));
+                    return Err(not_a_call(&format!(
+                        "the request is not an XML-RPC call: <{}> inside <{element}>",
+                        truncate(&name_of(&start), 40)
+                    )));
                 }
-                Event::Eof => return Err(fault(fault::NOT_WELL_FORMED, "the request ends inside an element")),
-                Event::Decl(_) | Event::DocType(_) => return Err(not_a_call("a declaration inside an element")),
+                Event::Eof => {
+                    return Err(fault(
+                        fault::NOT_WELL_FORMED,
+                        "the request ends inside an element",
+                    ));
+                }
+                Event::Decl(_) | Event::DocType(_) => {
+                    return Err(not_a_call("a declaration inside an element"));
+                }
             }
         }
     }
@@ -226,7 +286,9 @@ impl<'a> Parser<'a> {
                 }
                 Event::Start(start) => {
                     if !untyped.trim().is_empty() {
-                        return Err(not_a_call("the request is not an XML-RPC call: text beside a typed value"));
+                        return Err(not_a_call(
+                            "the request is not an XML-RPC call: text beside a typed value",
+                        ));
                     }
                     self.entered()?;
                     let value = self.typed(&name_of(&start))?;
@@ -238,21 +300,38 @@ impl<'a> Parser<'a> {
                         "string" => Value::String(String::new()),
                         "struct" => Value::Struct(Default::default()),
                         "array" => Value::Array(Vec::new()),
-                        other => return Err(not_a_call(&format!("the request is not an XML-RPC call: empty <{}/> is not a value", truncate(other, 40)))),
+                        other => {
+                            return Err(not_a_call(&format!(
+                                "the request is not an XML-RPC call: empty <{}/> is not a value",
+                                truncate(other, 40)
+                            )));
+                        }
                     };
                     self.expect_end("value")?;
                     return Ok(value);
                 }
                 Event::Comment(_) | Event::PI(_) => {}
-                Event::Eof => return Err(fault(fault::NOT_WELL_FORMED, "the request ends inside a <value>")),
-                Event::Decl(_) | Event::DocType(_) => return Err(not_a_call("a declaration inside a <value>")),
+                Event::Eof => {
+                    return Err(fault(
+                        fault::NOT_WELL_FORMED,
+                        "the request ends inside a <value>",
+                    ));
+                }
+                Event::Decl(_) | Event::DocType(_) => {
+                    return Err(not_a_call("a declaration inside a <value>"));
+                }
             }
         }
     }
 
     /// A typed value whose start tag was read; reads through its end tag.
     fn typed(&mut self, kind: &str) -> Result<Value, Fault> {
-        let bad = |text: &str| not_a_call(&format!("the request is not an XML-RPC call: {:?} is not a valid <{kind}>", truncate(text, 40)));
+        let bad = |text: &str| {
+            not_a_call(&format!(
+                "the request is not an XML-RPC call: {:?} is not a valid <{kind}>",
+                truncate(text, 40)
+            ))
+        };
         Ok(match kind {
             "i4" | "int" => {
                 let text = self.text(kind)?;
@@ -286,7 +365,11 @@ impl<'a> Parser<'a> {
             "base64" => {
                 let text = self.text(kind)?;
                 let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-                Value::Base64(base64::engine::general_purpose::STANDARD.decode(compact).map_err(|_| bad(&text))?)
+                Value::Base64(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(compact)
+                        .map_err(|_| bad(&text))?,
+                )
             }
             "struct" => {
                 let mut members = std::collections::BTreeMap::new();
@@ -311,7 +394,9 @@ impl<'a> Parser<'a> {
                     Some(Tag::Start(n)) if n == "data" => loop {
                         match self.next_element()? {
                             Some(Tag::Start(n)) if n == "value" => items.push(self.value_body()?),
-                            Some(Tag::Empty(n)) if n == "value" => items.push(Value::String(String::new())),
+                            Some(Tag::Empty(n)) if n == "value" => {
+                                items.push(Value::String(String::new()))
+                            }
                             Some(Tag::End(n)) if n == "data" => break,
                             other => return Err(unexpected(other, "<value> or </data>")),
                         }
@@ -322,7 +407,12 @@ impl<'a> Parser<'a> {
                 self.expect_end("array")?;
                 Value::Array(items)
             }
-            other => return Err(not_a_call(&format!("the request is not an XML-RPC call: <{}> is not a value type", truncate(other, 40)))),
+            other => {
+                return Err(not_a_call(&format!(
+                    "the request is not an XML-RPC call: <{}> is not a value type",
+                    truncate(other, 40)
+                )));
+            }
         })
     }
 
@@ -333,7 +423,10 @@ impl<'a> Parser<'a> {
         }
         match self.next_element()? {
             None => Ok((method, params)),
-            Some(_) => Err(fault(fault::NOT_WELL_FORMED, "the request has more than one root element")),
+            Some(_) => Err(fault(
+                fault::NOT_WELL_FORMED,
+                "the request has more than one root element",
+            )),
         }
     }
 }
@@ -343,13 +436,24 @@ fn resolve(reference: &quick_xml::events::BytesRef<'_>) -> Result<Cow<'static, s
     if reference.is_char_ref() {
         return match reference.resolve_char_ref() {
             Ok(Some(c)) => Ok(Cow::Owned(c.to_string())),
-            _ => Err(fault(fault::NOT_WELL_FORMED, "the request has an invalid character reference")),
+            _ => Err(fault(
+                fault::NOT_WELL_FORMED,
+                "the request has an invalid character reference",
+            )),
         };
     }
     let name = reference.xml10_content();
-    quick_xml::escape::resolve_predefined_entity(&name).map(Cow::Borrowed).ok_or_else(|| {
-        fault(fault::NOT_WELL_FORMED, format!("the request uses the undefined entity &{};", truncate(&name, 40)))
-    })
+    quick_xml::escape::resolve_predefined_entity(&name)
+        .map(Cow::Borrowed)
+        .ok_or_else(|| {
+            fault(
+                fault::NOT_WELL_FORMED,
+                format!(
+                    "the request uses the undefined entity &{};",
+                    truncate(&name, 40)
+                ),
+            )
+        })
 }
 
 #[cfg(test)]
@@ -372,11 +476,23 @@ mod tests {
             Value::Double(2.5),
             crate::params::datetime(1_700_000_000),
             Value::Base64(vec![0, 1, 2, 255]),
-            Value::Array(vec![Value::Integer(1), Value::Array(vec![]), Value::Struct(Default::default())]),
+            Value::Array(vec![
+                Value::Integer(1),
+                Value::Array(vec![]),
+                Value::Struct(Default::default()),
+            ]),
             Value::Struct([("k".to_string(), Value::Integer(1))].into_iter().collect()),
         ];
-        let xml = MethodCall { name: "vm.list".into(), params: params.clone() }.to_xml().unwrap();
-        assert_eq!(parse_call(&xml, 20).unwrap(), ("vm.list".to_string(), params));
+        let xml = MethodCall {
+            name: "vm.list".into(),
+            params: params.clone(),
+        }
+        .to_xml()
+        .unwrap();
+        assert_eq!(
+            parse_call(&xml, 20).unwrap(),
+            ("vm.list".to_string(), params)
+        );
     }
 
     #[test]
@@ -384,24 +500,66 @@ mod tests {
         let xml = "<?xml version='1.0'?>\n<methodCall>\n<methodName>x.y</methodName>\n<params>\n<param>\n<value><int>3</int></value>\n</param>\n<param>\n<value>plain &amp; simple</value>\n</param>\n<param><value><array><data>\n<value><string>  kept  </string></value>\n</data></array></value></param>\n</params>\n</methodCall>\n";
         let (name, params) = parse_call(xml, 20).unwrap();
         assert_eq!(name, "x.y");
-        assert_eq!(params, [Value::Integer(3), Value::String("plain & simple".into()), Value::Array(vec![Value::String("  kept  ".into())])]);
-        assert_eq!(parse_call("<methodCall><methodName>a</methodName></methodCall>", 20).unwrap().1, []);
+        assert_eq!(
+            params,
+            [
+                Value::Integer(3),
+                Value::String("plain & simple".into()),
+                Value::Array(vec![Value::String("  kept  ".into())])
+            ]
+        );
+        assert_eq!(
+            parse_call("<methodCall><methodName>a</methodName></methodCall>", 20)
+                .unwrap()
+                .1,
+            []
+        );
     }
 
     #[test]
     fn shapes() {
-        assert_eq!(code("<methodCall><methodName>a</methodName></methodCall>"), 0);
-        assert_eq!(code("<methodCall><methodName>a</methodName>"), fault::NOT_WELL_FORMED);
-        assert_eq!(code("<methodCall><methodName>a</methodNam></methodCall>"), fault::NOT_WELL_FORMED);
+        assert_eq!(
+            code("<methodCall><methodName>a</methodName></methodCall>"),
+            0
+        );
+        assert_eq!(
+            code("<methodCall><methodName>a</methodName>"),
+            fault::NOT_WELL_FORMED
+        );
+        assert_eq!(
+            code("<methodCall><methodName>a</methodNam></methodCall>"),
+            fault::NOT_WELL_FORMED
+        );
         assert_eq!(code("not xml at all"), fault::NOT_WELL_FORMED);
-        assert_eq!(code("<methodCall><methodName>a</methodName><foo/></methodCall>"), fault::INVALID_REQUEST);
+        assert_eq!(
+            code("<methodCall><methodName>a</methodName><foo/></methodCall>"),
+            fault::INVALID_REQUEST
+        );
         assert_eq!(code(""), fault::NOT_WELL_FORMED);
         assert_eq!(code("<html></html>"), fault::INVALID_REQUEST);
-        assert_eq!(code("<methodCall><methodName>a</methodName></methodCall><methodCall/>"), fault::NOT_WELL_FORMED);
-        assert_eq!(code("<!DOCTYPE x [<!ENTITY a 'b'>]><methodCall/>"), fault::INVALID_REQUEST);
-        assert_eq!(code("<methodCall><methodName>a</methodName><params><param><value><int>x</int></value></param></params></methodCall>"), fault::INVALID_REQUEST);
-        assert_eq!(code("<methodCall><methodName>&bogus;</methodName></methodCall>"), fault::NOT_WELL_FORMED);
-        let deep = format!("<methodCall><methodName>a</methodName><params><param>{}{}</param></params></methodCall>", "<value><array><data>".repeat(30), "</data></array></value>".repeat(30));
+        assert_eq!(
+            code("<methodCall><methodName>a</methodName></methodCall><methodCall/>"),
+            fault::NOT_WELL_FORMED
+        );
+        assert_eq!(
+            code("<!DOCTYPE x [<!ENTITY a 'b'>]><methodCall/>"),
+            fault::INVALID_REQUEST
+        );
+        assert_eq!(
+            code(
+                "<methodCall><methodName>a</methodName><params><param><value><int>x</int></value></param></params></methodCall>"
+            ),
+            fault::INVALID_REQUEST
+        );
+        assert_eq!(
+            code("<methodCall><methodName>&bogus;</methodName></methodCall>"),
+            fault::NOT_WELL_FORMED
+        );
+        let deep = format!(
+            "<methodCall><methodName>a</methodName><params><param>{}{}</param></params></methodCall>",
+            "<value><array><data>".repeat(30),
+            "</data></array></value>".repeat(30)
+        );
         assert_eq!(code(&deep), fault::INVALID_REQUEST);
     }
 }

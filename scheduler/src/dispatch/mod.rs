@@ -150,7 +150,10 @@ pub mod xenapi;
 
 /// Open the dispatcher for a node's transport; `node_user` is the global "node user"
 /// option (the SSH login).
-pub fn connect(node: &zentific_sql::Node, node_user: &str) -> Result<Box<dyn Dispatcher>, DispatchError> {
+pub fn connect(
+    node: &zentific_sql::Node,
+    node_user: &str,
+) -> Result<Box<dyn Dispatcher>, DispatchError> {
     use zentific_sql::Transport;
     match node.transport {
         Transport::Libvirt => Ok(Box::new(libvirt::LibvirtDispatcher::connect(&node.uri)?)),

@@ -10,6 +10,10 @@ use crate::{PushOutcome, Sample, StoreError, VmState};
 use crate::stats::Point;
 
 type Counters = (i32, i32, i64, i64, i64, i64, i64, i64, i64, i64);
+/// A raw VM row: id, time, and the metrics in `VM_METRICS` order.
+type VmStatRow = (i32, i64, f64, i64, i32, f64, f64, f64, f64, f64, f64);
+/// (kind, object id, metric, bucket) of a roll-up row.
+type RollupKey = (&'static str, i32, &'static str, i64);
 
 pub(crate) fn push(conn: &mut Conn, node_id: i32, sample: &Sample, now: i64) -> Result<PushOutcome, StoreError> {
     let seen: i64 = stat_pushes::table
@@ -275,7 +279,7 @@ fn roll_window(conn: &mut Conn, series: &str, width: i64, from: i64, to: i64) ->
     )
     .execute(conn)?;
     // (kind, id, metric, bucket) → (samples, sum, max)
-    let mut sums: HashMap<(&'static str, i32, &'static str, i64), (i32, f64, f64)> = HashMap::new();
+    let mut sums: HashMap<RollupKey, (i32, f64, f64)> = HashMap::new();
     let mut add = |kind: &'static str, id: i32, metric: &'static str, at: i64, value: f64, weight: i32, max: f64| {
         let entry = sums.entry((kind, id, metric, at - at.rem_euclid(width))).or_insert((0, 0.0, f64::MIN));
         entry.0 += weight;
@@ -283,7 +287,7 @@ fn roll_window(conn: &mut Conn, series: &str, width: i64, from: i64, to: i64) ->
         entry.2 = entry.2.max(max);
     };
     if series == "1m" {
-        let rows: Vec<(i32, i64, f64, i64, i32, f64, f64, f64, f64, f64, f64)> = vm_stats::table
+        let rows: Vec<VmStatRow> = vm_stats::table
             .filter(vm_stats::at.ge(from))
             .filter(vm_stats::at.lt(to))
             .select((vm_stats::vm_id, vm_stats::at, vm_stats::cpu_pct, vm_stats::mem_kb, vm_stats::vcpus, vm_stats::net_rx_bps, vm_stats::net_tx_bps, vm_stats::disk_rd_bps, vm_stats::disk_wr_bps, vm_stats::disk_rd_iops, vm_stats::disk_wr_iops))

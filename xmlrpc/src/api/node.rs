@@ -166,7 +166,11 @@ fn update(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
 }
 
 fn sync(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
-    Ok(Value::Integer(ctx.store.request_sync(ctx.caller()?, int(params, 1, "id")?).map_err(from_store)?))
+    Ok(Value::Integer(
+        ctx.store
+            .request_sync(ctx.caller()?, int(params, 1, "id")?)
+            .map_err(from_store)?,
+    ))
 }
 
 fn remove(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {

@@ -4,15 +4,25 @@ use dxr::{Fault, Value};
 use zentific_sql::{MissedRuns, NewSchedule, Role, Schedule, ScheduleUpdate};
 
 use crate::fault::from_store;
-use crate::params::{array, done, fields, int, Fields, Record};
-use crate::registry::{param, Access, Ctx, Method, Type, Work, TOKEN};
+use crate::params::{Fields, Record, array, done, fields, int};
+use crate::registry::{Access, Ctx, Method, TOKEN, Type, Work, param};
 
 /// Action parameters as a struct `{memory_kb?, max_memory_kb?, vcpus?}` ↔ `k=v` text.
 pub(crate) fn read_action_params(f: &mut Fields<'_>) -> Result<String, Fault> {
-    let Some(mut p) = f.opt_fields("params")? else { return Ok(String::new()) };
-    let pairs = [("memory_kb", p.opt_long("memory_kb")?), ("max_memory_kb", p.opt_long("max_memory_kb")?), ("vcpus", p.opt_long("vcpus")?)];
+    let Some(mut p) = f.opt_fields("params")? else {
+        return Ok(String::new());
+    };
+    let pairs = [
+        ("memory_kb", p.opt_long("memory_kb")?),
+        ("max_memory_kb", p.opt_long("max_memory_kb")?),
+        ("vcpus", p.opt_long("vcpus")?),
+    ];
     p.finish()?;
-    Ok(pairs.iter().filter_map(|(k, v)| v.map(|v| format!("{k}={v}"))).collect::<Vec<_>>().join(" "))
+    Ok(pairs
+        .iter()
+        .filter_map(|(k, v)| v.map(|v| format!("{k}={v}")))
+        .collect::<Vec<_>>()
+        .join(" "))
 }
 
 /// `k=v` action parameters as a struct value.
@@ -25,7 +35,9 @@ pub(crate) fn action_params_value(params: &str) -> Value {
 }
 
 fn missed(f: &mut Fields<'_>) -> Result<Option<MissedRuns>, Fault> {
-    f.opt_string("missed")?.map(|m| MissedRuns::parse(&m, "missed").map_err(from_store)).transpose()
+    f.opt_string("missed")?
+        .map(|m| MissedRuns::parse(&m, "missed").map_err(from_store))
+        .transpose()
 }
 
 fn schedule_record(s: &Schedule) -> Value {
@@ -75,7 +87,11 @@ pub(super) const METHODS: &[Method] = &[
     Method {
         name: "schedule.update",
         help: "Change {cron?, timezone?, missed?, enabled?, ends? (dateTime; the epoch removes it), count? (0 removes the limit)} of a schedule; the next run is computed anew. Returns true.",
-        params: &[TOKEN, param("id", Type::Int), param("changes", Type::Struct)],
+        params: &[
+            TOKEN,
+            param("id", Type::Int),
+            param("changes", Type::Struct),
+        ],
         returns: Type::Bool,
         access: ANY_USER,
         vm_param: None,
@@ -108,11 +124,21 @@ fn create(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
         count: f.opt_int("count")?,
     };
     f.finish()?;
-    Ok(Value::Integer(ctx.store.create_schedule(ctx.caller()?, &new).map_err(from_store)?))
+    Ok(Value::Integer(
+        ctx.store
+            .create_schedule(ctx.caller()?, &new)
+            .map_err(from_store)?,
+    ))
 }
 
 fn list(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, Fault> {
-    Ok(array(ctx.store.list_schedules(ctx.caller()?).map_err(from_store)?.iter().map(schedule_record)))
+    Ok(array(
+        ctx.store
+            .list_schedules(ctx.caller()?)
+            .map_err(from_store)?
+            .iter()
+            .map(schedule_record),
+    ))
 }
 
 fn update(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
@@ -127,11 +153,15 @@ fn update(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
         count: f.opt_int("count")?,
     };
     f.finish()?;
-    ctx.store.update_schedule(ctx.caller()?, id, &changes).map_err(from_store)?;
+    ctx.store
+        .update_schedule(ctx.caller()?, id, &changes)
+        .map_err(from_store)?;
     Ok(done())
 }
 
 fn delete(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
-    ctx.store.delete_schedule(ctx.caller()?, int(params, 1, "id")?).map_err(from_store)?;
+    ctx.store
+        .delete_schedule(ctx.caller()?, int(params, 1, "id")?)
+        .map_err(from_store)?;
     Ok(done())
 }

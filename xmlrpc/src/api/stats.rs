@@ -3,9 +3,9 @@
 use dxr::{Fault, Value};
 use zentific_sql::{DomainSample, HostSample, Point, Role, Sample, VbdCounters, VifCounters};
 
-use crate::fault::{fault, from_store, INVALID_VALUE};
-use crate::params::{array, fields, int, string, Fields, Record};
-use crate::registry::{param, Access, Ctx, Method, Type, Work, TOKEN};
+use crate::fault::{INVALID_VALUE, fault, from_store};
+use crate::params::{Fields, Record, array, fields, int, string};
+use crate::registry::{Access, Ctx, Method, TOKEN, Type, Work, param};
 
 const POLLER_TOKEN: crate::registry::Param = param("poller_token", Type::String);
 
@@ -23,7 +23,14 @@ pub(super) const METHODS: &[Method] = &[
     Method {
         name: "stats.vm",
         help: "A VM's series: [{at, avg, max}] in step-second buckets between from and to (dateTime, UTC). Metrics: cpu_pct (percent of one CPU), mem_kb, vcpus, net_rx_bps, net_tx_bps, disk_rd_bps, disk_wr_bps (bytes/s), disk_rd_iops, disk_wr_iops. Answered from raw samples within the stat_retention_days option, else from 1-minute (30 days) or 1-hour (400 days) roll-ups. At most 10000 points. Needs view on the VM.",
-        params: &[TOKEN, param("vm", Type::Int), param("metric", Type::String), param("from", Type::DateTime), param("to", Type::DateTime), param("step", Type::Int)],
+        params: &[
+            TOKEN,
+            param("vm", Type::Int),
+            param("metric", Type::String),
+            param("from", Type::DateTime),
+            param("to", Type::DateTime),
+            param("step", Type::Int),
+        ],
         returns: Type::Array,
         access: Access::Session(Role::User),
         vm_param: Some((1, zentific_sql::Permission::View)),
@@ -33,7 +40,14 @@ pub(super) const METHODS: &[Method] = &[
     Method {
         name: "stats.node",
         help: "A node's series like stats.vm; metrics: cpu_pct (the node's VMs' CPU, percent of all CPUs), mem_free_kb, mem_used_kb, domains.",
-        params: &[TOKEN, param("node", Type::Int), param("metric", Type::String), param("from", Type::DateTime), param("to", Type::DateTime), param("step", Type::Int)],
+        params: &[
+            TOKEN,
+            param("node", Type::Int),
+            param("metric", Type::String),
+            param("from", Type::DateTime),
+            param("to", Type::DateTime),
+            param("step", Type::Int),
+        ],
         returns: Type::Array,
         access: Access::Session(Role::Operator),
         vm_param: None,
@@ -92,7 +106,9 @@ fn domain(mut f: Fields<'_>) -> Result<DomainSample, Fault> {
 fn read_sample(params: &[Value]) -> Result<Sample, Fault> {
     let mut f = fields(params, 1, "sample")?;
     let host = {
-        let mut h = f.opt_fields("host")?.ok_or_else(|| fault(INVALID_VALUE, "invalid value for 'sample.host': is missing"))?;
+        let mut h = f
+            .opt_fields("host")?
+            .ok_or_else(|| fault(INVALID_VALUE, "invalid value for 'sample.host': is missing"))?;
         let host = HostSample {
             cpus: h.int("cpus")?,
             cpu_mhz: h.int("cpu_mhz")?,
@@ -119,31 +135,67 @@ fn read_sample(params: &[Value]) -> Result<Sample, Fault> {
 fn push(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
     let node = ctx.poller_node()?;
     let sample = read_sample(params).map_err(|f| {
-        if f.code() == INVALID_VALUE { f } else { fault(INVALID_VALUE, format!("malformed sample: {}", f.string())) }
+        if f.code() == INVALID_VALUE {
+            f
+        } else {
+            fault(INVALID_VALUE, format!("malformed sample: {}", f.string()))
+        }
     })?;
     let outcome = ctx.store.push_sample(node, &sample).map_err(from_store)?;
-    Ok(Record::new().bool("stored", outcome.stored).long("seq", outcome.seq).build())
+    Ok(Record::new()
+        .bool("stored", outcome.stored)
+        .long("seq", outcome.seq)
+        .build())
 }
 
 fn points(points: Vec<Point>) -> Value {
-    array(points.into_iter().map(|p| Record::new().time("at", p.at).double("avg", p.avg).double("max", p.max).build()))
+    array(points.into_iter().map(|p| {
+        Record::new()
+            .time("at", p.at)
+            .double("avg", p.avg)
+            .double("max", p.max)
+            .build()
+    }))
 }
 
 fn window(params: &[Value]) -> Result<(String, i64, i64, i32), Fault> {
     let time = |index: usize| match params.get(index) {
-        Some(Value::DateTime(t)) => Ok(time::PrimitiveDateTime::from(*t).assume_utc().unix_timestamp()),
-        _ => Err(crate::fault::invalid_params("from and to must be dateTime.iso8601")),
+        Some(Value::DateTime(t)) => Ok(time::PrimitiveDateTime::from(*t)
+            .assume_utc()
+            .unix_timestamp()),
+        _ => Err(crate::fault::invalid_params(
+            "from and to must be dateTime.iso8601",
+        )),
     };
-    Ok((string(params, 2, "metric")?.to_owned(), time(3)?, time(4)?, int(params, 5, "step")?))
+    Ok((
+        string(params, 2, "metric")?.to_owned(),
+        time(3)?,
+        time(4)?,
+        int(params, 5, "step")?,
+    ))
 }
 
 fn vm(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
     let (metric, from, to, step) = window(params)?;
-    let series = ctx.store.vm_series(ctx.caller()?, int(params, 1, "vm")?, &metric, from, to, step).map_err(from_store)?;
+    let series = ctx
+        .store
+        .vm_series(
+            ctx.caller()?,
+            int(params, 1, "vm")?,
+            &metric,
+            from,
+            to,
+            step,
+        )
+        .map_err(from_store)?;
     Ok(points(series))
 }
 
 fn node(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
     let (metric, from, to, step) = window(params)?;
-    Ok(points(ctx.store.node_series(int(params, 1, "node")?, &metric, from, to, step).map_err(from_store)?))
+    Ok(points(
+        ctx.store
+            .node_series(int(params, 1, "node")?, &metric, from, to, step)
+            .map_err(from_store)?,
+    ))
 }

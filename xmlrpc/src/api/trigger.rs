@@ -5,8 +5,8 @@ use zentific_sql::{NewTrigger, Role, Trigger, TriggerEvent, VmState};
 
 use super::schedule::{action_params_value, read_action_params};
 use crate::fault::from_store;
-use crate::params::{array, done, fields, int, Record};
-use crate::registry::{param, Access, Ctx, Method, Type, Work, TOKEN};
+use crate::params::{Record, array, done, fields, int};
+use crate::registry::{Access, Ctx, Method, TOKEN, Type, Work, param};
 
 fn trigger_record(t: &Trigger) -> Value {
     let mut record = Record::new()
@@ -26,7 +26,10 @@ fn trigger_record(t: &Trigger) -> Value {
         record = record.string("state", state.as_str());
     }
     if let (Some(metric), Some(threshold), Some(secs)) = (&t.metric, t.threshold, t.for_secs) {
-        record = record.string("metric", metric).double("threshold", threshold).int("for_secs", secs);
+        record = record
+            .string("metric", metric)
+            .double("threshold", threshold)
+            .int("for_secs", secs);
     }
     record.build()
 }
@@ -73,7 +76,10 @@ fn create(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
         event: TriggerEvent::parse(&f.string("event")?, "event").map_err(from_store)?,
         vm_id: f.opt_int("vm")?,
         node_id: f.opt_int("node")?,
-        state: f.opt_string("state")?.map(|s| VmState::parse(&s, "state").map_err(from_store)).transpose()?,
+        state: f
+            .opt_string("state")?
+            .map(|s| VmState::parse(&s, "state").map_err(from_store))
+            .transpose()?,
         silent_secs: f.opt_int("silent_secs")?,
         metric: f.opt_string("metric")?,
         threshold: f.opt_double("threshold")?,
@@ -83,14 +89,26 @@ fn create(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
         params: read_action_params(&mut f)?,
     };
     f.finish()?;
-    Ok(Value::Integer(ctx.store.create_trigger(ctx.caller()?, &new).map_err(from_store)?))
+    Ok(Value::Integer(
+        ctx.store
+            .create_trigger(ctx.caller()?, &new)
+            .map_err(from_store)?,
+    ))
 }
 
 fn list(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, Fault> {
-    Ok(array(ctx.store.list_triggers(ctx.caller()?).map_err(from_store)?.iter().map(trigger_record)))
+    Ok(array(
+        ctx.store
+            .list_triggers(ctx.caller()?)
+            .map_err(from_store)?
+            .iter()
+            .map(trigger_record),
+    ))
 }
 
 fn delete(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
-    ctx.store.delete_trigger(ctx.caller()?, int(params, 1, "id")?).map_err(from_store)?;
+    ctx.store
+        .delete_trigger(ctx.caller()?, int(params, 1, "id")?)
+        .map_err(from_store)?;
     Ok(done())
 }
