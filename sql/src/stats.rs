@@ -394,6 +394,14 @@ impl Store {
         )
     }
 
+    /// The newest pushes of a node's poller, newest first: (seq, poller's time, receive
+    /// time) — for finding gaps, replays and clock skew.
+    pub fn recent_pushes(&self, node: i32, limit: i64) -> Result<Vec<(i64, i64, i64)>, StoreError> {
+        validate::range("limit", limit, 1, 10_000)?;
+        self.get_node(node)?;
+        query!(self, stats::recent_pushes(node, limit))
+    }
+
     /// Roll complete minutes and hours up, and drop history past its retention. Run once a
     /// minute by the scheduler's housekeeping; safe to run from several processes.
     pub fn roll_up_stats(&self, now: i64) -> Result<(), StoreError> {

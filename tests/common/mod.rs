@@ -45,8 +45,13 @@ impl Server {
 
     /// Start `zentific serve` with its in-process scheduler (flags may set `--workers`).
     pub fn start_with_scheduler(database: &str, extra: &[&str]) -> Server {
+        Server::start_on("127.0.0.1:0", database, extra)
+    }
+
+    /// Start `zentific serve` listening on `listen`.
+    pub fn start_on(listen: &str, database: &str, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_zentific"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
+            .args(["serve", "--listen", listen, "--database", database])
             .args(extra)
             .env("ZENTIFIC_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("RUST_LOG", "info")

@@ -377,3 +377,12 @@ pub(crate) fn roll_up(conn: &mut Conn, now: i64, retention_days: i64) -> Result<
     diesel::delete(stat_rollups::table.filter(stat_rollups::series.eq("1h")).filter(stat_rollups::bucket.lt(now - ROLLUP_RETENTION_DAYS.1 * 86_400))).execute(conn)?;
     Ok(())
 }
+
+pub(crate) fn recent_pushes(conn: &mut Conn, node: i32, limit: i64) -> Result<Vec<(i64, i64, i64)>, StoreError> {
+    Ok(stat_pushes::table
+        .filter(stat_pushes::node_id.eq(node))
+        .order(stat_pushes::seq.desc())
+        .limit(limit)
+        .select((stat_pushes::seq, stat_pushes::sampled_at, stat_pushes::received_at))
+        .load(conn)?)
+}

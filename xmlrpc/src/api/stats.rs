@@ -21,6 +21,16 @@ pub(super) const METHODS: &[Method] = &[
         handler: push,
     },
     Method {
+        name: "stats.pushes",
+        help: "The newest samples a node's poller pushed, newest first: [{seq, sampled, received}] (the poller's clock and the server's), at most limit (1-10000). Shows gaps, replays from the poller's spool, and clock skew.",
+        params: &[TOKEN, param("node", Type::Int), param("limit", Type::Int)],
+        returns: Type::Array,
+        access: Access::Session(Role::Operator),
+        vm_param: None,
+        work: Work::Read,
+        handler: pushes,
+    },
+    Method {
         name: "stats.vm",
         help: "A VM's series: [{at, avg, max}] in step-second buckets between from and to (dateTime, UTC). Metrics: cpu_pct (percent of one CPU), mem_kb, vcpus, net_rx_bps, net_tx_bps, disk_rd_bps, disk_wr_bps (bytes/s), disk_rd_iops, disk_wr_iops. Answered from raw samples within the stat_retention_days option, else from 1-minute (30 days) or 1-hour (400 days) roll-ups. At most 10000 points. Needs view on the VM.",
         params: &[
@@ -146,6 +156,21 @@ fn push(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
         .bool("stored", outcome.stored)
         .long("seq", outcome.seq)
         .build())
+}
+
+fn pushes(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+    let (node, limit) = (int(params, 1, "node")?, int(params, 2, "limit")?);
+    let rows = ctx
+        .store
+        .recent_pushes(node, i64::from(limit))
+        .map_err(from_store)?;
+    Ok(array(rows.into_iter().map(|(seq, sampled, received)| {
+        Record::new()
+            .long("seq", seq)
+            .time("sampled", sampled)
+            .time("received", received)
+            .build()
+    })))
 }
 
 fn points(points: Vec<Point>) -> Value {

@@ -1,0 +1,182 @@
+//! The poller against the real backend: `zentific-poller` with the libvirt test-driver
+//! source pushes to `zentific serve`; the backend is killed mid-run and started again on
+//! the same port, and every sample arrives exactly once.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use dxr::Value;
+
+/// The poller binary, built beside `zentific` by `cargo test --workspace --all-features`.
+fn poller_binary() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_BIN_EXE_zentific"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let binary = dir.join("zentific-poller");
+    assert!(
+        binary.exists(),
+        "{} is missing: run the tests with `cargo test --workspace --all-features` (the poller's libvirt source is a feature)",
+        binary.display()
+    );
+    binary
+}
+
+struct Poller(Child);
+
+impl Drop for Poller {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn last_seq(server: &Server, token: &str, node: i32) -> Option<i64> {
+    match server
+        .call("stats.pushes", vec![s(token), i(node), i(1)])
+        .ok()?
+    {
+        Value::Array(rows) => rows.first().map(|r| match member(r, "seq") {
+            Value::Long(seq) => *seq,
+            other => panic!("{other:?}"),
+        }),
+        _ => None,
+    }
+}
+
+#[test]
+fn every_sample_arrives_exactly_once_across_a_backend_restart() {
+    let database = fresh_sqlite_database();
+    let server = Server::start_with_scheduler(&database, &["--workers", "1"]);
+    let admin = server.admin();
+    let spec = st(&[
+        ("name", s("lab")),
+        ("hostname", s("127.0.0.1")),
+        ("transport", s("libvirt")),
+        ("uri", s("test:///default")),
+    ]);
+    let node = server.call("node.register", vec![s(&admin), spec]).unwrap();
+    let (node, Value::String(token)) = (
+        int(member(&node, "id")),
+        member(&node, "poller_token").clone(),
+    ) else {
+        panic!()
+    };
+    let vm = vm_named(&server, &admin, "test");
+
+    let spool = tempfile::tempdir().unwrap();
+    let url = server.url.clone();
+    let port = url
+        .trim_start_matches("http://127.0.0.1:")
+        .trim_end_matches("/RPC2")
+        .to_string();
+    let poller = Poller(
+        Command::new(poller_binary())
+            .args([
+                "--server",
+                &url,
+                "--token",
+                &token,
+                "--source",
+                "libvirt:test:///default",
+                "--interval",
+                "1",
+            ])
+            .arg("--spool")
+            .arg(spool.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let before = wait_until(Duration::from_secs(30), "three stored samples", || {
+        last_seq(&server, &admin, node).filter(|_| {
+        matches!(server.call("stats.pushes", vec![s(&admin), i(node), i(10)]), Ok(Value::Array(rows)) if rows.len() >= 3)
+    })
+    });
+
+    // The backend goes away for a few samples; the poller spools them.
+    drop(server);
+    std::thread::sleep(Duration::from_secs(3));
+    let server = Server::start_on(&format!("127.0.0.1:{port}"), &database, &["--workers", "0"]);
+    let admin = server.admin();
+    wait_until(Duration::from_secs(30), "samples after the restart", || {
+        last_seq(&server, &admin, node).filter(|seq| *seq >= before + 6)
+    });
+    let status = Command::new("kill")
+        .args(["-TERM", &poller.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::thread::sleep(Duration::from_millis(1500));
+
+    // The poller's own record of the last seq it took.
+    let sent: i64 = std::fs::read_to_string(spool.path().join("last-seq"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let Value::Array(rows) = server
+        .call("stats.pushes", vec![s(&admin), i(node), i(10_000)])
+        .unwrap()
+    else {
+        panic!()
+    };
+    let mut seqs: Vec<i64> = rows
+        .iter()
+        .map(|r| {
+            if let Value::Long(seq) = member(r, "seq") {
+                *seq
+            } else {
+                panic!()
+            }
+        })
+        .collect();
+    seqs.sort();
+    let first = seqs[0];
+    assert_eq!(
+        seqs,
+        (first..=sent).collect::<Vec<_>>(),
+        "every seq from the first to the last, once each"
+    );
+    // Some of them waited in the spool: received well after they were sampled.
+    let replayed = rows.iter().filter(|r| {
+        let (Value::DateTime(sampled), Value::DateTime(received)) =
+            (member(r, "sampled"), member(r, "received"))
+        else {
+            panic!()
+        };
+        let t = |d: &dxr::DateTime| {
+            time::PrimitiveDateTime::from(*d)
+                .assume_utc()
+                .unix_timestamp()
+        };
+        t(received) - t(sampled) >= 2
+    });
+    assert!(
+        replayed.count() >= 2,
+        "the samples taken while the backend was down were replayed"
+    );
+    // And they became statistics of the VM.
+    let Value::Array(points) = server
+        .call(
+            "stats.vm",
+            vec![
+                s(&admin),
+                i(vm),
+                s("cpu_pct"),
+                zentific_xmlrpc::params::datetime(zentific_sql::now() - 600),
+                zentific_xmlrpc::params::datetime(zentific_sql::now() + 60),
+                i(1),
+            ],
+        )
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert!(points.len() >= 5, "{points:?}");
+}
