@@ -4,12 +4,13 @@
 # libvirt transport links it; its test driver serves the demo node), libxenstat (the poller
 # links it on Xen dom0s), PostgreSQL 15 (the tests start their own throwaway server),
 # OpenSSH's server and client (the SSH transport's tests start a real sshd), pkg-config and
-# Python 3 (an outside XML-RPC client and the XenAPI simulator in the tests). Installs only
-# what is missing; a no-op otherwise.
+# Python 3 (an outside XML-RPC client and the XenAPI simulator in the tests), and libclang
+# (the test suite regenerates the libxenstat bindings to check the checked-in copy is
+# current). Installs only what is missing; a no-op otherwise.
 # Pass --bench to add what bench/run.sh needs (wrk, xmlrpc-c).
 set -euo pipefail
 
-packages=(libpq-dev libvirt-dev libxen-dev postgresql-15 openssh-server openssh-client pkg-config python3 ca-certificates)
+packages=(libpq-dev libvirt-dev libxen-dev postgresql-15 openssh-server openssh-client pkg-config python3 ca-certificates libclang1-14 libclang-common-14-dev)
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(wrk libxmlrpc-core-c3-dev gcc)
 fi
