@@ -10,8 +10,12 @@
 //! [`StoreError`] variants whose message is a sentence the caller can act on; the XML-RPC
 //! edge turns them into faults.
 //!
-//! Queries are written once and compiled for both backends by the [`with_conn!`] and
-//! [`in_transaction!`] macros, which bind a concrete connection type in each match arm.
+//! Layout: each noun has a file with its public types and `Store` methods (`users.rs`,
+//! `vms.rs`, `jobs.rs`, `stats.rs`, …) and a file of queries in `ops/` with the same name.
+//! The query files are written once against a `Conn` type and compiled twice, for SQLite
+//! and for PostgreSQL (see `backend.rs`); the `query!` and `transact!` macros pick the
+//! compiled copy for the store's backend. The one query whose SQL must differ — claiming
+//! jobs and due schedules with `SKIP LOCKED` — lives in `claim.rs`.
 
 mod audit;
 pub(crate) mod backend;
