@@ -39,6 +39,9 @@ pub(crate) enum Pools {
 pub struct Store {
     pub(crate) pools: std::sync::Arc<Pools>,
     jobs_signal: std::sync::Arc<JobSignal>,
+    /// SQLite takes one writer at a time; writers of this process queue here instead of
+    /// in SQLite's busy handler, which sleeps in steps of up to 25 ms.
+    sqlite_writer: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
 /// Wakes scheduler workers in this process when a job is recorded, so a user's action
@@ -88,6 +91,7 @@ macro_rules! transact {
         match &*$store.pools {
             $crate::backend::Pools::Sqlite(pool) => {
                 let conn = &mut *pool.get()?;
+                let _writer = $store.sqlite_writer();
                 conn.immediate_transaction::<_, $crate::StoreError, _>(|conn| {
                     $crate::backend::sqlite::$module::$func(conn, $($arg),*)
                 })
@@ -216,9 +220,15 @@ impl Store {
         let store = Store {
             pools: std::sync::Arc::new(pools),
             jobs_signal: Default::default(),
+            sqlite_writer: Default::default(),
         };
         store.ensure_defaults()?;
         Ok(store)
+    }
+
+    /// The turn of this process's SQLite writers (see the field's note).
+    pub(crate) fn sqlite_writer(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.sqlite_writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Tell waiting workers of this process that jobs were recorded.

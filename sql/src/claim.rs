@@ -36,6 +36,7 @@ pub(crate) fn claim_job(store: &Store, worker: &str, now: i64) -> Result<Option<
     match &*store.pools {
         Pools::Sqlite(pool) => {
             let conn = &mut *pool.get()?;
+            let _writer = store.sqlite_writer();
             conn.immediate_transaction(|conn| claim_sqlite(conn, worker, now))
         }
         Pools::Postgres(pool) => {
@@ -99,6 +100,7 @@ pub(crate) fn due_schedules(store: &Store, now: i64) -> Result<(usize, usize), S
     match &*store.pools {
         Pools::Sqlite(pool) => {
             let conn = &mut *pool.get()?;
+            let _writer = store.sqlite_writer();
             conn.immediate_transaction(|conn| {
                 let ids = sqlite::schedules::due_ids(conn, now, SCHEDULES_PER_ROUND as i64)?;
                 let mut fired = 0;

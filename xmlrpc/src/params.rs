@@ -108,9 +108,9 @@ impl<'a> Fields<'a> {
         member: &'static str,
         read: impl Fn(&str, &'a Value) -> Result<T, Fault>,
     ) -> Result<T, Fault> {
-        let path = self.path(member);
         match self.get(member) {
-            Some(value) => read(&path, value),
+            // The path is formatted only for an error (a sample has thousands of members).
+            Some(value) => read("", value).or_else(|_| read(&self.path(member), value)),
             None => Err(invalid_params(format!(
                 "'{}' needs the member '{member}'",
                 self.name
@@ -123,8 +123,9 @@ impl<'a> Fields<'a> {
         member: &'static str,
         read: impl Fn(&str, &'a Value) -> Result<T, Fault>,
     ) -> Result<Option<T>, Fault> {
-        let path = self.path(member);
-        self.get(member).map(|value| read(&path, value)).transpose()
+        self.get(member)
+            .map(|value| read("", value).or_else(|_| read(&self.path(member), value)))
+            .transpose()
     }
 
     /// A required string member.

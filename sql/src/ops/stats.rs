@@ -16,21 +16,18 @@ type VmStatRow = (i32, i64, f64, i64, i32, f64, f64, f64, f64, f64, f64);
 type RollupKey = (&'static str, i32, &'static str, i64);
 
 pub(crate) fn push(conn: &mut Conn, node_id: i32, sample: &Sample, now: i64) -> Result<PushOutcome, StoreError> {
-    let seen: i64 = stat_pushes::table
-        .filter(stat_pushes::node_id.eq(node_id))
-        .filter(stat_pushes::seq.eq(sample.seq))
-        .count()
-        .get_result(conn)?;
-    if seen > 0 {
+    // The primary key (node, seq) answers "seen before?" in the same statement.
+    let inserted = diesel::insert_into(stat_pushes::table)
+        .values((stat_pushes::node_id.eq(node_id), stat_pushes::seq.eq(sample.seq), stat_pushes::sampled_at.eq(sample.time), stat_pushes::received_at.eq(now)))
+        .on_conflict_do_nothing()
+        .execute(conn)?;
+    if inserted == 0 {
         return Ok(PushOutcome { stored: false, seq: sample.seq });
     }
     // Samples keep their own time (replays after an outage are old on purpose); the
     // receive time and the node's clock skew are noted beside them.
     let skew = now - sample.time;
     let at = sample.time;
-    diesel::insert_into(stat_pushes::table)
-        .values((stat_pushes::node_id.eq(node_id), stat_pushes::seq.eq(sample.seq), stat_pushes::sampled_at.eq(sample.time), stat_pushes::received_at.eq(now)))
-        .execute(conn)?;
     diesel::update(nodes::table.find(node_id))
         .set((
             nodes::last_seen.eq(now),
