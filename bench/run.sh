@@ -146,7 +146,7 @@ declare -A LABEL URL TOKEN SPID
 
 if [[ "$SKIP_ZENTIFIC" != 1 ]]; then
     port="$(free_port)"
-    ZENTIFIC_ADMIN_PASSWORD=benchpass "$ZENTIFIC_BIN" serve \
+    ZENTIFIC_ADMIN_PASSWORD=benchpass "$ZENTIFIC_BIN" serve --workers 0 \
         --listen "127.0.0.1:$port" --database "sqlite://$TMP/bench.db" \
         2>"$TMP/zentific.log" >&2 &
     PIDS+=($!)
