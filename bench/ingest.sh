@@ -11,6 +11,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+source bench/lib.sh
 NODES="${NODES:-100}" VMS="${VMS:-50}" SECONDS_="${SECONDS:-20}" THREADS="${THREADS:-4}"
 PGBIN=/usr/lib/postgresql/15/bin
 TMP="$(mktemp -d /tmp/zentific-ingest-XXXXXX)"
@@ -26,14 +27,11 @@ cargo build --release -q --bin zentific --example ingest
 
 run() { # $1 label, $2 database URL
     local port
-    port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    port="$(free_port)"
     ZENTIFIC_ADMIN_PASSWORD=benchpass RUST_LOG=warn target/release/zentific serve --workers 0 \
         --listen "127.0.0.1:$port" --database "$2" 2>"$TMP/server.log" &
     SERVER_PID=$!
-    for _ in $(seq 100); do
-        python3 -c "import xmlrpc.client as x; x.ServerProxy('http://127.0.0.1:$port/RPC2').system.version()" 2>/dev/null && break
-        sleep 0.1
-    done
+    wait_for_xmlrpc "http://127.0.0.1:$port/RPC2"
     read -r pushes per_s samples_per_s p50 p99 < <(target/release/examples/ingest "http://127.0.0.1:$port/RPC2" benchpass "$NODES" "$VMS" "$SECONDS_" "$THREADS" 2>/dev/null)
     echo "| $1 | $per_s | $samples_per_s | $p50 ms | $p99 ms |"
     kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true

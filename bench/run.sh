@@ -57,9 +57,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
+source bench/lib.sh # free_port
 
 # wait_ready NAME PID URL: poll system.listMethods until it answers, the process
 # dies, or READY_TIMEOUT passes.

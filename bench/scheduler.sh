@@ -13,6 +13,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+source bench/lib.sh
 N="${N:-500}"
 TMP="$(mktemp -d)"
 SERVER_PID=
@@ -25,14 +26,11 @@ trap cleanup EXIT
 cargo build --release -q -p zentific --bin zentific
 cargo build --release -q -p zentific-scheduler --example libvirt_call --example schedule_drift
 
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 ZENTIFIC_ADMIN_PASSWORD=benchpass RUST_LOG=warn target/release/zentific serve --demo \
     --listen "127.0.0.1:$port" --database "sqlite://$TMP/bench.db" --reconcile-secs 3600 2>"$TMP/server.log" &
 SERVER_PID=$!
-for _ in $(seq 100); do
-    python3 -c "import xmlrpc.client as x; x.ServerProxy('http://127.0.0.1:$port/RPC2').system.version()" 2>/dev/null && break
-    sleep 0.1
-done
+wait_for_xmlrpc "http://127.0.0.1:$port/RPC2"
 
 read -r _ full_p50 full_p99 < <(python3 bench/dispatch.py "http://127.0.0.1:$port/RPC2" benchpass "$N")
 read -r _ raw_p50 raw_p99 < <(target/release/examples/libvirt_call "$N")

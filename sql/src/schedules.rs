@@ -266,11 +266,6 @@ impl Store {
             }
         }
     }
-
-    /// The earliest next run of any enabled schedule, for sleeping until it.
-    pub fn next_schedule_run(&self) -> Result<Option<i64>, StoreError> {
-        query!(self, schedules::earliest())
-    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -28,9 +28,10 @@ pub(crate) async fn rpc(State(app): State<Arc<App>>, request: Request) -> Respon
         Err(fault) => Err(fault),
     };
     let xml = match answer {
-        Ok(Answer::Value(value)) => crate::wire::response(&value),
+        Ok(Answer::Value(value)) => Bytes::from(crate::wire::response(&value)),
+        // Shared, not copied: a constant answer is the same bytes every time.
         Ok(Answer::Constant(xml)) => xml,
-        Err(fault) => crate::wire::fault(&fault),
+        Err(fault) => Bytes::from(crate::wire::fault(&fault)),
     };
     (StatusCode::OK, [(header::CONTENT_TYPE, "text/xml")], xml).into_response()
 }
@@ -87,7 +88,7 @@ async fn read_body(mut body: Body, limit: usize) -> Result<Vec<u8>, Fault> {
 /// A method's result: a value, or the XML of a constant answer written at start-up.
 enum Answer {
     Value(Value),
-    Constant(String),
+    Constant(Bytes),
 }
 
 async fn handle(app: Arc<App>, body: &[u8]) -> Result<Answer, Fault> {

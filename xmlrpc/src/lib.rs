@@ -49,7 +49,7 @@ pub struct App {
     limits: Limits,
     /// The XML answers of methods that take nothing and depend only on the registry
     /// (`system.listMethods`, `system.version`), written once.
-    constants: std::collections::HashMap<&'static str, String>,
+    constants: std::collections::HashMap<&'static str, axum::body::Bytes>,
 }
 
 /// The full method registry.
@@ -70,7 +70,7 @@ pub fn router(store: Store, limits: Limits) -> axum::Router {
         .filter_map(|m| {
             Some((
                 m.name,
-                wire::response(&registry.call(&store, m.name, &[]).ok()?),
+                axum::body::Bytes::from(wire::response(&registry.call(&store, m.name, &[]).ok()?)),
             ))
         })
         .collect();

@@ -113,13 +113,6 @@ pub(crate) fn delete(conn: &mut Conn, actor: &Caller, id: i32) -> Result<(), Sto
     super::audit::record(conn, Some(actor), "schedule.delete", "vm", Some(schedule.vm_id), &format!("schedule '{}' deleted", schedule.name))
 }
 
-pub(crate) fn earliest(conn: &mut Conn) -> Result<Option<i64>, StoreError> {
-    Ok(schedules::table
-        .filter(schedules::enabled.eq(true))
-        .select(diesel::dsl::min(schedules::next_run))
-        .first(conn)?)
-}
-
 /// The ids of enabled schedules due at `now`, oldest first. (PostgreSQL selects them
 /// itself, to lock them.)
 #[allow(dead_code)]
