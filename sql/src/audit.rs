@@ -3,7 +3,6 @@
 
 use diesel::prelude::*;
 
-use crate::backend::query;
 use crate::schema::audit_log;
 use crate::{Store, StoreError};
 
@@ -37,6 +36,6 @@ impl Store {
         target_id: i32,
         limit: i64,
     ) -> Result<Vec<AuditEntry>, StoreError> {
-        query!(self, audit::for_target(target_kind, target_id, limit))
+        self.read(|conn| crate::ops::audit::for_target(conn, target_kind, target_id, limit))
     }
 }

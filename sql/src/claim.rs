@@ -12,9 +12,9 @@
 //!   different job of the same VM.
 
 use diesel::prelude::*;
-use diesel::{PgConnection, SqliteConnection};
 
-use crate::backend::{Pools, postgres, sqlite};
+use crate::db::Conn;
+use crate::ops;
 use crate::schema::{self, jobs};
 use crate::{Job, JobState, Store, StoreError};
 
@@ -33,61 +33,32 @@ fn target_key(kind: &str, id: i32) -> i64 {
 }
 
 pub(crate) fn claim_job(store: &Store, worker: &str, now: i64) -> Result<Option<Job>, StoreError> {
-    match &*store.pools {
-        Pools::Sqlite(pool) => {
-            let conn = &mut *pool.get()?;
-            let _writer = store.sqlite_writer();
-            conn.immediate_transaction(|conn| claim_sqlite(conn, worker, now))
+    store.write(|conn| {
+        let due = jobs::table
+            .filter(jobs::state.eq(JobState::Pending.as_str()))
+            .filter(jobs::not_before.le(now))
+            .order(jobs::id)
+            .limit(CANDIDATES)
+            .select((jobs::id, jobs::target_kind, jobs::target_id));
+        let candidates: Vec<(i32, String, i32)> = match conn {
+            // The IMMEDIATE transaction already serializes every writer.
+            Conn::Sqlite(c) => due.load(c)?,
+            Conn::Postgres(c) => due.for_update().skip_locked().load(c)?,
+        };
+        for (id, kind, target) in candidates {
+            let locked = match conn {
+                Conn::Sqlite(_) => true,
+                Conn::Postgres(c) => {
+                    diesel::select(pg_try_advisory_xact_lock(target_key(&kind, target)))
+                        .get_result(c)?
+                }
+            };
+            if locked && ops::jobs::target_is_free(conn, id, &kind, target)? {
+                return ops::jobs::take(conn, id, worker, now).map(Some);
+            }
         }
-        Pools::Postgres(pool) => {
-            let conn = &mut *pool.get()?;
-            conn.transaction(|conn| claim_postgres(conn, worker, now))
-        }
-    }
-}
-
-fn claim_sqlite(
-    conn: &mut SqliteConnection,
-    worker: &str,
-    now: i64,
-) -> Result<Option<Job>, StoreError> {
-    let candidates: Vec<(i32, String, i32)> = jobs::table
-        .filter(jobs::state.eq(JobState::Pending.as_str()))
-        .filter(jobs::not_before.le(now))
-        .order(jobs::id)
-        .limit(CANDIDATES)
-        .select((jobs::id, jobs::target_kind, jobs::target_id))
-        .load(conn)?;
-    for (id, kind, target) in candidates {
-        if sqlite::jobs::target_is_free(conn, id, &kind, target)? {
-            return sqlite::jobs::take(conn, id, worker, now).map(Some);
-        }
-    }
-    Ok(None)
-}
-
-fn claim_postgres(
-    conn: &mut PgConnection,
-    worker: &str,
-    now: i64,
-) -> Result<Option<Job>, StoreError> {
-    let candidates: Vec<(i32, String, i32)> = jobs::table
-        .filter(jobs::state.eq(JobState::Pending.as_str()))
-        .filter(jobs::not_before.le(now))
-        .order(jobs::id)
-        .limit(CANDIDATES)
-        .select((jobs::id, jobs::target_kind, jobs::target_id))
-        .for_update()
-        .skip_locked()
-        .load(conn)?;
-    for (id, kind, target) in candidates {
-        let locked: bool = diesel::select(pg_try_advisory_xact_lock(target_key(&kind, target)))
-            .get_result(conn)?;
-        if locked && postgres::jobs::target_is_free(conn, id, &kind, target)? {
-            return postgres::jobs::take(conn, id, worker, now).map(Some);
-        }
-    }
-    Ok(None)
+        Ok(None)
+    })
 }
 
 /// How many due schedules one round (one transaction) fires.
@@ -97,37 +68,21 @@ pub(crate) const SCHEDULES_PER_ROUND: usize = 1000;
 /// locked `SKIP LOCKED`, so concurrent schedulers split them and none fires twice.
 /// Returns (schedules looked at, jobs recorded).
 pub(crate) fn due_schedules(store: &Store, now: i64) -> Result<(usize, usize), StoreError> {
-    match &*store.pools {
-        Pools::Sqlite(pool) => {
-            let conn = &mut *pool.get()?;
-            let _writer = store.sqlite_writer();
-            conn.immediate_transaction(|conn| {
-                let ids = sqlite::schedules::due_ids(conn, now, SCHEDULES_PER_ROUND as i64)?;
-                let mut fired = 0;
-                for id in &ids {
-                    fired += usize::from(sqlite::schedules::fire(conn, *id, now)?);
-                }
-                Ok((ids.len(), fired))
-            })
+    store.write(|conn| {
+        let due = schema::schedules::table
+            .filter(schema::schedules::enabled.eq(true))
+            .filter(schema::schedules::next_run.le(now))
+            .order(schema::schedules::next_run)
+            .limit(SCHEDULES_PER_ROUND as i64)
+            .select(schema::schedules::id);
+        let ids: Vec<i32> = match conn {
+            Conn::Sqlite(c) => due.load(c)?,
+            Conn::Postgres(c) => due.for_update().skip_locked().load(c)?,
+        };
+        let mut fired = 0;
+        for id in &ids {
+            fired += usize::from(ops::schedules::fire(conn, *id, now)?);
         }
-        Pools::Postgres(pool) => {
-            let conn = &mut *pool.get()?;
-            conn.transaction(|conn| {
-                let ids: Vec<i32> = schema::schedules::table
-                    .filter(schema::schedules::enabled.eq(true))
-                    .filter(schema::schedules::next_run.le(now))
-                    .order(schema::schedules::next_run)
-                    .limit(SCHEDULES_PER_ROUND as i64)
-                    .select(schema::schedules::id)
-                    .for_update()
-                    .skip_locked()
-                    .load(conn)?;
-                let mut fired = 0;
-                for id in &ids {
-                    fired += usize::from(postgres::schedules::fire(conn, *id, now)?);
-                }
-                Ok((ids.len(), fired))
-            })
-        }
-    }
+        Ok((ids.len(), fired))
+    })
 }

@@ -1,7 +1,6 @@
 //! Jobs: the record of every action that touches a hypervisor. The XML-RPC backend
 //! records them as `pending`; the scheduler runs them and records the outcome.
 
-use crate::backend::{query, transact};
 use crate::{Caller, JobKind, JobState, Store, StoreError};
 
 /// One job.
@@ -147,7 +146,7 @@ pub(crate) fn to_job(row: JobRow) -> Result<Job, StoreError> {
 impl Store {
     /// One job; users see their own jobs and jobs on VMs they may view.
     pub fn get_job(&self, actor: &Caller, id: i32) -> Result<Job, StoreError> {
-        query!(self, jobs::get_visible(actor, id))
+        self.read(|conn| crate::ops::jobs::get_visible(conn, actor, id))
     }
 
     /// Jobs the caller may see, newest first.
@@ -155,11 +154,11 @@ impl Store {
         if let Some(limit) = filter.limit {
             crate::validate::range("limit", limit, 1, 1000)?;
         }
-        query!(self, jobs::list(actor, filter))
+        self.read(|conn| crate::ops::jobs::list(conn, actor, filter))
     }
 
     /// Cancel a pending job. Users cancel their own; admins and operators any.
     pub fn cancel_job(&self, actor: &Caller, id: i32) -> Result<(), StoreError> {
-        transact!(self, jobs::cancel(actor, id))
+        self.write(|conn| crate::ops::jobs::cancel(conn, actor, id))
     }
 }

@@ -11,18 +11,21 @@
 //! edge turns them into faults.
 //!
 //! Layout: each noun has a file with its public types and `Store` methods (`users.rs`,
-//! `vms.rs`, `jobs.rs`, `stats.rs`, …) and a file of queries in `ops/` with the same name.
-//! The query files are written once against a `Conn` type and compiled twice, for SQLite
-//! and for PostgreSQL (see `backend.rs`); the `query!` and `transact!` macros pick the
-//! compiled copy for the store's backend. The one query whose SQL must differ — claiming
-//! jobs and due schedules with `SKIP LOCKED` — lives in `claim.rs`.
+//! `vms.rs`, `jobs.rs`, `stats.rs`, …) and a module of queries in `ops/` with the same
+//! name. Queries are written once against [`db::Conn`], one connection type for both
+//! backends; `Store::read` and `Store::write` (in `db.rs`) hand it out, the latter inside
+//! one transaction. The queries whose SQL must differ match on the connection: claiming
+//! jobs and due schedules with `SKIP LOCKED` (`claim.rs`) and the statistics inserts that
+//! skip duplicates (`ops/stats.rs`).
 
 mod audit;
-pub(crate) mod backend;
 mod claim;
+pub(crate) mod db;
 mod error;
+mod files;
 mod jobs;
 mod nodes;
+mod ops;
 mod options;
 mod schedules;
 mod scheduling;
@@ -40,7 +43,7 @@ mod vms;
 pub mod testing;
 
 pub use audit::AuditEntry;
-pub use backend::{Backend, Store, redact};
+pub use db::{Backend, Store, redact};
 pub use error::StoreError;
 pub use jobs::{Job, JobFilter};
 pub use nodes::{NewNode, Node, NodeUpdate, RegisteredNode};

@@ -1,7 +1,6 @@
 //! Nodes: the hypervisor hosts Zentific manages, how to reach them, and the token their
 //! poller pushes statistics with.
 
-use crate::backend::{query, transact};
 use crate::sessions::{new_token, token_hash};
 use crate::{Caller, Role, Store, StoreError, Transport, validate};
 
@@ -129,10 +128,9 @@ impl Store {
         check_fields(Some(&new.name), Some(&new.hostname), Some(&new.uri))?;
         check_uri(new.transport, &new.uri)?;
         let token = new_token();
-        let id = self.after_jobs(transact!(
-            self,
-            nodes::create(actor, new, &token_hash(&token))
-        ))?;
+        let id = self.after_jobs(
+            self.write(|conn| crate::ops::nodes::create(conn, actor, new, &token_hash(&token))),
+        )?;
         Ok(RegisteredNode {
             id,
             poller_token: token,
@@ -141,12 +139,12 @@ impl Store {
 
     /// Every node.
     pub fn list_nodes(&self) -> Result<Vec<Node>, StoreError> {
-        query!(self, nodes::list())
+        self.read(crate::ops::nodes::list)
     }
 
     /// One node.
     pub fn get_node(&self, id: i32) -> Result<Node, StoreError> {
-        query!(self, nodes::get(id))
+        self.read(|conn| crate::ops::nodes::get(conn, id))
     }
 
     /// Change a node (admins only); returns a new poller token when one was asked for.
@@ -164,22 +162,23 @@ impl Store {
         )?;
         let token = update.rotate_token.then(new_token);
         let hash = token.as_deref().map(token_hash);
-        transact!(self, nodes::update(actor, id, update, hash.as_deref()))?;
+        self.write(|conn| crate::ops::nodes::update(conn, actor, id, update, hash.as_deref()))?;
         Ok(token)
     }
 
     /// Forget a node (admins only). Refused while VMs are recorded on it.
     pub fn remove_node(&self, actor: &Caller, id: i32) -> Result<(), StoreError> {
         actor.require_role(Role::Admin, "removing nodes")?;
-        transact!(self, nodes::remove(actor, id))
+        self.write(|conn| crate::ops::nodes::remove(conn, actor, id))
     }
 
     /// The node a poller token belongs to.
     pub fn node_for_poller_token(&self, token: &str) -> Result<Node, StoreError> {
-        query!(self, nodes::by_token_hash(&token_hash(token)))?.ok_or_else(|| {
-            StoreError::NotAuthenticated(
-                "the poller token is unknown; see node.register or node.update".into(),
-            )
-        })
+        self.read(|conn| crate::ops::nodes::by_token_hash(conn, &token_hash(token)))?
+            .ok_or_else(|| {
+                StoreError::NotAuthenticated(
+                    "the poller token is unknown; see node.register or node.update".into(),
+                )
+            })
     }
 }

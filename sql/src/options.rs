@@ -4,7 +4,6 @@
 //! Each option is declared once in [`OPTION_DEFS`] with its type, default and rule; the
 //! table holds only text, and typed access goes through [`GlobalOptions`].
 
-use crate::backend::{query, transact};
 use crate::{Caller, Role, Store, StoreError, validate};
 
 /// A value of a global option.
@@ -191,7 +190,7 @@ pub(crate) fn decode_rows(rows: &[(String, String)]) -> Vec<(String, OptionValue
 impl Store {
     /// Every global option with its current value, in declaration order.
     pub fn options(&self) -> Result<Vec<(String, OptionValue)>, StoreError> {
-        query!(self, options::all())
+        self.read(crate::ops::options::all)
     }
 
     /// The global options, typed.
@@ -218,6 +217,6 @@ impl Store {
             let def = OptionDef::find(name)?;
             checked.push((def.name, def.check(value)?));
         }
-        transact!(self, options::set(actor, &checked))
+        self.write(|conn| crate::ops::options::set(conn, actor, &checked))
     }
 }

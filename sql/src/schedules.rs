@@ -10,7 +10,6 @@ use std::str::FromStr;
 
 use chrono::TimeZone;
 
-use crate::backend::{query, transact};
 use crate::{Caller, MissedRuns, Permission, SCHEDULABLE_ACTIONS, Store, StoreError, validate};
 
 /// How late a run may start and still count as on time rather than missed, in seconds.
@@ -203,15 +202,14 @@ impl Store {
             params,
             ..new.clone()
         };
-        transact!(
-            self,
-            schedules::create(actor, &new, first, permission_for(&new.action))
-        )
+        self.write(|conn| {
+            crate::ops::schedules::create(conn, actor, &new, first, permission_for(&new.action))
+        })
     }
 
     /// The schedules the caller may see (their own; all for operators and admins).
     pub fn list_schedules(&self, actor: &Caller) -> Result<Vec<Schedule>, StoreError> {
-        query!(self, schedules::list(actor))
+        self.read(|conn| crate::ops::schedules::list(conn, actor))
     }
 
     /// Change a schedule; the next run is computed anew when the calendar changes.
@@ -224,7 +222,7 @@ impl Store {
         if let Some(count) = update.count.filter(|c| *c > 0) {
             validate::range("count", count, 1, i32::MAX)?;
         }
-        let current = query!(self, schedules::get_visible(actor, id))?;
+        let current = self.read(|conn| crate::ops::schedules::get_visible(conn, actor, id))?;
         let cron = update.cron.clone().unwrap_or(current.cron.clone());
         let timezone = update.timezone.clone().unwrap_or(current.timezone.clone());
         let calendar = Calendar::parse(&cron, &timezone)?;
@@ -239,15 +237,16 @@ impl Store {
         let next_run = calendar
             .next_after(crate::now())
             .filter(|t| ends_at.is_none_or(|end| *t <= end));
-        transact!(
-            self,
-            schedules::update(actor, id, update, &cron, &timezone, ends_at, next_run)
-        )
+        self.write(|conn| {
+            crate::ops::schedules::update(
+                conn, actor, id, update, &cron, &timezone, ends_at, next_run,
+            )
+        })
     }
 
     /// Delete a schedule (its jobs stay).
     pub fn delete_schedule(&self, actor: &Caller, id: i32) -> Result<(), StoreError> {
-        transact!(self, schedules::delete(actor, id))
+        self.write(|conn| crate::ops::schedules::delete(conn, actor, id))
     }
 
     /// Fire every enabled schedule whose next run has come: record its job, advance it.

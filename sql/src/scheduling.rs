@@ -4,7 +4,6 @@
 //! Claiming is the one place the backends differ (see `claim.rs`): PostgreSQL workers in
 //! several processes claim with `FOR UPDATE SKIP LOCKED`, SQLite serializes writers.
 
-use crate::backend::{query, transact};
 use crate::{Job, Node, Store, StoreError, Vm, VmState, VmType};
 
 /// The actions schedules and triggers may run on a VM (as `vm.<action>` does); `update`
@@ -100,7 +99,7 @@ impl Store {
 
     /// What a job acts on.
     pub fn job_target(&self, job: &Job) -> Result<JobTarget, StoreError> {
-        query!(self, inventory::job_target(job))
+        self.read(|conn| crate::ops::inventory::job_target(conn, job))
     }
 
     /// A VM's interfaces and disks, for defining it on a hypervisor.
@@ -108,14 +107,16 @@ impl Store {
         &self,
         vm_id: i32,
     ) -> Result<(Vec<crate::Vif>, Vec<crate::Disk>), StoreError> {
-        query!(self, vms::devices(vm_id))
+        self.read(|conn| crate::ops::vms::devices(conn, vm_id))
     }
 
     /// Ask the scheduler to read a node's inventory now (admins and operators); returns
     /// the job id.
     pub fn request_sync(&self, actor: &crate::Caller, node_id: i32) -> Result<i32, StoreError> {
         actor.require_role(crate::Role::Operator, "synchronizing a node")?;
-        self.after_jobs(transact!(self, inventory::request_sync(actor, node_id)))
+        self.after_jobs(
+            self.write(|conn| crate::ops::inventory::request_sync(conn, actor, node_id)),
+        )
     }
 
     /// Record how a claimed job ended. Ignored (with `Ok`) when the job is no longer
@@ -126,21 +127,20 @@ impl Store {
         worker: &str,
         outcome: &Outcome,
     ) -> Result<(), StoreError> {
-        transact!(self, inventory::finish_job(job_id, worker, outcome))
+        self.write(|conn| crate::ops::inventory::finish_job(conn, job_id, worker, outcome))
     }
 
     /// Mark this worker's running jobs as alive.
     pub fn heartbeat(&self, worker: &str) -> Result<(), StoreError> {
-        transact!(self, inventory::heartbeat(worker, crate::now()))
+        self.write(|conn| crate::ops::inventory::heartbeat(conn, worker, crate::now()))
     }
 
     /// Put running jobs whose worker has not beaten since `stale_before` back to pending
     /// (attempts left) or fail them (none left). Returns (resumed, failed).
     pub fn recover_interrupted(&self, stale_before: i64) -> Result<(usize, usize), StoreError> {
-        self.after_jobs(transact!(
-            self,
-            inventory::recover_interrupted(stale_before)
-        ))
+        self.after_jobs(
+            self.write(|conn| crate::ops::inventory::recover_interrupted(conn, stale_before)),
+        )
     }
 
     /// Bring a node's recorded VMs in step with what its hypervisor reports: new domains
@@ -152,10 +152,9 @@ impl Store {
         observed: &[Observed],
         lists_stopped: bool,
     ) -> Result<Vec<StateChange>, StoreError> {
-        self.after_jobs(transact!(
-            self,
-            inventory::apply(node_id, observed, lists_stopped, crate::now())
-        ))
+        self.after_jobs(self.write(|conn| {
+            crate::ops::inventory::apply(conn, node_id, observed, lists_stopped, crate::now())
+        }))
     }
 
     /// Record a state a hypervisor announced for one domain; fires matching triggers.
@@ -165,17 +164,15 @@ impl Store {
         uuid: &str,
         state: VmState,
     ) -> Result<Option<StateChange>, StoreError> {
-        self.after_jobs(transact!(
-            self,
-            inventory::apply_state(node_id, uuid, state, crate::now())
-        ))
+        self.after_jobs(self.write(|conn| {
+            crate::ops::inventory::apply_state(conn, node_id, uuid, state, crate::now())
+        }))
     }
 
     /// Record whether a node answered, and why not.
     pub fn mark_node(&self, node_id: i32, reachable: bool, detail: &str) -> Result<(), StoreError> {
-        transact!(
-            self,
-            inventory::mark_node(node_id, reachable, detail, crate::now())
-        )
+        self.write(|conn| {
+            crate::ops::inventory::mark_node(conn, node_id, reachable, detail, crate::now())
+        })
     }
 }

@@ -7,7 +7,6 @@
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::backend::{query, transact};
 use crate::{Permission, Role, Store, StoreError};
 
 /// How long a session token stays valid after login, in seconds.
@@ -84,7 +83,7 @@ impl Store {
     /// Wrong name, wrong password and a disabled account all give the same
     /// [`StoreError::NotAuthenticated`], so the answer does not reveal which names exist.
     pub fn login(&self, username: &str, password: &str) -> Result<(String, Caller), StoreError> {
-        let found = query!(self, users::login_record(username))?;
+        let found = self.read(|conn| crate::ops::users::login_record(conn, username))?;
         let refused = || {
             StoreError::NotAuthenticated(
                 "wrong user name or password, or the account is disabled".into(),
@@ -98,16 +97,15 @@ impl Store {
             return Err(refused());
         }
         let token = new_token();
-        transact!(
-            self,
-            sessions::create(&caller, &token_hash(&token), SESSION_TTL_SECS)
-        )?;
+        self.write(|conn| {
+            crate::ops::sessions::create(conn, &caller, &token_hash(&token), SESSION_TTL_SECS)
+        })?;
         Ok((token, caller))
     }
 
     /// End the session behind `token`.
     pub fn logout(&self, token: &str) -> Result<(), StoreError> {
-        transact!(self, sessions::delete(&token_hash(token)))
+        self.write(|conn| crate::ops::sessions::delete(conn, &token_hash(token)))
     }
 
     /// The caller a token belongs to; [`StoreError::NotAuthenticated`] when the token is
@@ -118,11 +116,12 @@ impl Store {
                 "a valid session token is needed as the first parameter; call session.login".into(),
             ));
         }
-        query!(self, sessions::caller(&token_hash(token), crate::now()))?.ok_or_else(|| {
-            StoreError::NotAuthenticated(
-                "the session token is unknown or expired; call session.login again".into(),
-            )
-        })
+        self.read(|conn| crate::ops::sessions::caller(conn, &token_hash(token), crate::now()))?
+            .ok_or_else(|| {
+                StoreError::NotAuthenticated(
+                    "the session token is unknown or expired; call session.login again".into(),
+                )
+            })
     }
 }
 

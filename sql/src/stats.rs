@@ -12,7 +12,6 @@
 //! sets a new baseline; a counter that fits 32 bits and went down from near 2^32 wrapped.
 //! Gaps are fine: a rate is the change over the time between the two samples.
 
-use crate::backend::{query, transact};
 use crate::{Caller, Permission, Store, StoreError, VmState, validate};
 
 /// The VM metrics a series can be asked for.
@@ -344,7 +343,7 @@ impl Store {
     /// Store a sample pushed by the poller of `node_id`.
     pub fn push_sample(&self, node_id: i32, sample: &Sample) -> Result<PushOutcome, StoreError> {
         sample.validate()?;
-        transact!(self, stats::push(node_id, sample, crate::now()))
+        self.write(|conn| crate::ops::stats::push(conn, node_id, sample, crate::now()))
     }
 
     /// A VM's series of `metric` between `from` and `to` in `step`-second buckets, from
@@ -361,10 +360,19 @@ impl Store {
         let step = check_window(metric, VM_METRICS, from, to, step)?;
         self.require_vm_permission(actor, vm, Permission::View)?;
         let retention = self.global_options()?.stat_retention_days;
-        query!(
-            self,
-            stats::series("vm", vm, metric, from, to, step, retention, crate::now())
-        )
+        self.read(|conn| {
+            crate::ops::stats::series(
+                conn,
+                "vm",
+                vm,
+                metric,
+                from,
+                to,
+                step,
+                retention,
+                crate::now(),
+            )
+        })
     }
 
     /// A node's series, like [`Store::vm_series`].
@@ -379,9 +387,9 @@ impl Store {
         let step = check_window(metric, NODE_METRICS, from, to, step)?;
         self.get_node(node)?;
         let retention = self.global_options()?.stat_retention_days;
-        query!(
-            self,
-            stats::series(
+        self.read(|conn| {
+            crate::ops::stats::series(
+                conn,
                 "node",
                 node,
                 metric,
@@ -389,9 +397,9 @@ impl Store {
                 to,
                 step,
                 retention,
-                crate::now()
+                crate::now(),
             )
-        )
+        })
     }
 
     /// The newest pushes of a node's poller, newest first: (seq, poller's time, receive
@@ -399,14 +407,14 @@ impl Store {
     pub fn recent_pushes(&self, node: i32, limit: i64) -> Result<Vec<(i64, i64, i64)>, StoreError> {
         validate::range("limit", limit, 1, 10_000)?;
         self.get_node(node)?;
-        query!(self, stats::recent_pushes(node, limit))
+        self.read(|conn| crate::ops::stats::recent_pushes(conn, node, limit))
     }
 
     /// Roll complete minutes and hours up, and drop history past its retention. Run once a
     /// minute by the scheduler's housekeeping; safe to run from several processes.
     pub fn roll_up_stats(&self, now: i64) -> Result<(), StoreError> {
         let retention = self.global_options()?.stat_retention_days;
-        transact!(self, stats::roll_up(now, retention))
+        self.write(|conn| crate::ops::stats::roll_up(conn, now, retention))
     }
 }
 

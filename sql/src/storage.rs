@@ -1,7 +1,6 @@
 //! Storage pools and volumes per node. Admins record the pools a node has; volumes are
 //! created and deleted through jobs, like every change on a hypervisor.
 
-use crate::backend::{query, transact};
 use crate::{Caller, Role, Store, StoreError, validate};
 
 /// A storage pool on a node.
@@ -67,12 +66,12 @@ pub struct NewVolume {
 impl Store {
     /// Pools, optionally of one node.
     pub fn list_pools(&self, node: Option<i32>) -> Result<Vec<Pool>, StoreError> {
-        query!(self, storage::pools(node))
+        self.read(|conn| crate::ops::storage::pools(conn, node))
     }
 
     /// The volumes of a pool.
     pub fn list_volumes(&self, pool: i32) -> Result<Vec<Volume>, StoreError> {
-        query!(self, storage::volumes(pool))
+        self.read(|conn| crate::ops::storage::volumes(conn, pool))
     }
 
     /// Record a pool that exists on a node (admins only).
@@ -82,13 +81,13 @@ impl Store {
         validate::name("kind", &new.kind)?;
         validate::token("path", &new.path, 1024)?;
         validate::range("capacity_kb", new.capacity_kb, 0, i64::MAX)?;
-        transact!(self, storage::define_pool(actor, new))
+        self.write(|conn| crate::ops::storage::define_pool(conn, actor, new))
     }
 
     /// Forget a pool and its volumes (admins only).
     pub fn remove_pool(&self, actor: &Caller, pool: i32) -> Result<(), StoreError> {
         actor.require_role(Role::Admin, "removing storage pools")?;
-        transact!(self, storage::remove_pool(actor, pool))
+        self.write(|conn| crate::ops::storage::remove_pool(conn, actor, pool))
     }
 
     /// Record a volume and the job that creates it (admins and operators); returns
@@ -102,12 +101,14 @@ impl Store {
         actor.require_role(Role::Operator, "creating volumes")?;
         validate::name("name", &new.name)?;
         validate::range("capacity_kb", new.capacity_kb, 1, i64::MAX)?;
-        self.after_jobs(transact!(self, storage::create_volume(actor, pool, new)))
+        self.after_jobs(
+            self.write(|conn| crate::ops::storage::create_volume(conn, actor, pool, new)),
+        )
     }
 
     /// Record the job that deletes a volume (admins and operators); returns the job id.
     pub fn delete_volume(&self, actor: &Caller, volume: i32) -> Result<i32, StoreError> {
         actor.require_role(Role::Operator, "deleting volumes")?;
-        self.after_jobs(transact!(self, storage::delete_volume(actor, volume)))
+        self.after_jobs(self.write(|conn| crate::ops::storage::delete_volume(conn, actor, volume)))
     }
 }

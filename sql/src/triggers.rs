@@ -5,7 +5,6 @@
 //! trigger rests [`COOLDOWN_SECS`] after firing, so one that reacts to its own effect
 //! cannot spin; a silence trigger fires once per silence.
 
-use crate::backend::{query, transact};
 use crate::schedules::{check_action, permission_for};
 use crate::{Caller, Role, Store, StoreError, TriggerEvent, VmState, validate};
 
@@ -147,25 +146,24 @@ impl Store {
             params,
             ..new.clone()
         };
-        transact!(
-            self,
-            triggers::create(actor, &new, permission_for(&new.action))
-        )
+        self.write(|conn| {
+            crate::ops::triggers::create(conn, actor, &new, permission_for(&new.action))
+        })
     }
 
     /// The triggers the caller may see (their own; all for operators and admins).
     pub fn list_triggers(&self, actor: &Caller) -> Result<Vec<Trigger>, StoreError> {
-        query!(self, triggers::list(actor))
+        self.read(|conn| crate::ops::triggers::list(conn, actor))
     }
 
     /// Delete a trigger.
     pub fn delete_trigger(&self, actor: &Caller, id: i32) -> Result<(), StoreError> {
-        transact!(self, triggers::delete(actor, id))
+        self.write(|conn| crate::ops::triggers::delete(conn, actor, id))
     }
 
     /// Fire the silence triggers of nodes not heard from for their number of seconds;
     /// returns how many jobs were recorded.
     pub fn fire_silence_triggers(&self, now: i64) -> Result<usize, StoreError> {
-        self.after_jobs(transact!(self, triggers::fire_silent(now)))
+        self.after_jobs(self.write(|conn| crate::ops::triggers::fire_silent(conn, now)))
     }
 }

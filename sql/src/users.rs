@@ -4,7 +4,6 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::Rng;
 
-use crate::backend::{query, transact};
 use crate::{Caller, Permission, Role, Store, StoreError, validate};
 
 /// A user as the API shows it (never the password hash).
@@ -152,13 +151,13 @@ impl Store {
         }
         new.validate()?;
         let hash = hash_password(&new.password)?;
-        transact!(self, users::create(actor, new, &hash))
+        self.write(|conn| crate::ops::users::create(conn, actor, new, &hash))
     }
 
     /// Every user (admins and operators), or just the caller (users).
     pub fn list_users(&self, actor: &Caller) -> Result<Vec<User>, StoreError> {
         let only = (!actor.sees_all_vms()).then_some(actor.user_id);
-        query!(self, users::list(only))
+        self.read(|conn| crate::ops::users::list(conn, only))
     }
 
     /// One user; users may only read themselves.
@@ -168,17 +167,17 @@ impl Store {
                 "users may only read their own account".into(),
             ));
         }
-        query!(self, users::get(id))
+        self.read(|conn| crate::ops::users::get(conn, id))
     }
 
     /// The user with this login name, if any.
     pub fn find_user(&self, username: &str) -> Result<Option<User>, StoreError> {
-        query!(self, users::find(username))
+        self.read(|conn| crate::ops::users::find(conn, username))
     }
 
     /// How many users exist.
     pub fn user_count(&self) -> Result<i64, StoreError> {
-        query!(self, users::count())
+        self.read(crate::ops::users::count)
     }
 
     /// Change a user's e-mail, role, language or disabled flag. Users may change their
@@ -196,7 +195,7 @@ impl Store {
             )?;
         }
         update.validate()?;
-        transact!(self, users::update(actor, id, update))
+        self.write(|conn| crate::ops::users::update(conn, actor, id, update))
     }
 
     /// Delete a user, their sessions, grants and quota; their VMs lose their owner.
@@ -207,7 +206,7 @@ impl Store {
                 "you cannot delete your own account".into(),
             ));
         }
-        transact!(self, users::delete(actor, id))
+        self.write(|conn| crate::ops::users::delete(conn, actor, id))
     }
 
     /// Set a password; users may set their own, admins anyone's. Ends the user's other
@@ -223,7 +222,7 @@ impl Store {
         }
         validate::password("password", password)?;
         let hash = hash_password(password)?;
-        transact!(self, users::set_password(actor, id, &hash))
+        self.write(|conn| crate::ops::users::set_password(conn, actor, id, &hash))
     }
 
     /// Replace a user's password with a random one and return it (admins only).
@@ -231,7 +230,7 @@ impl Store {
         actor.require_role(Role::Admin, "resetting passwords")?;
         let password = random_password();
         let hash = hash_password(&password)?;
-        transact!(self, users::set_password(Some(actor), id, &hash))?;
+        self.write(|conn| crate::ops::users::set_password(conn, Some(actor), id, &hash))?;
         Ok(password)
     }
 
@@ -244,7 +243,7 @@ impl Store {
         perms: &[Permission],
     ) -> Result<(), StoreError> {
         require_some(perms)?;
-        transact!(self, users::grant(actor, user, vm, perms))
+        self.write(|conn| crate::ops::users::grant(conn, actor, user, vm, perms))
     }
 
     /// Take the listed permissions on `vm` away from `user`.
@@ -256,7 +255,7 @@ impl Store {
         perms: &[Permission],
     ) -> Result<(), StoreError> {
         require_some(perms)?;
-        transact!(self, users::revoke(actor, user, vm, perms))
+        self.write(|conn| crate::ops::users::revoke(conn, actor, user, vm, perms))
     }
 
     /// The permissions `user` holds on each VM, as (vm id, permission) pairs.
@@ -270,7 +269,7 @@ impl Store {
                 "users may only read their own grants".into(),
             ));
         }
-        query!(self, users::grants_of(user))
+        self.read(|conn| crate::ops::users::grants_of(conn, user))
     }
 
     /// Set a user's quota (admins only); negative bounds are refused, `None` is unlimited.
@@ -285,7 +284,7 @@ impl Store {
         if let Some(v) = quota.vcpus {
             validate::range("vcpus", v, 0, i32::MAX)?;
         }
-        transact!(self, users::set_quota(actor, user, quota))
+        self.write(|conn| crate::ops::users::set_quota(conn, actor, user, quota))
     }
 
     /// A user's quota (unlimited when never set).
@@ -295,7 +294,7 @@ impl Store {
                 "users may only read their own quota".into(),
             ));
         }
-        query!(self, users::quota(user))
+        self.read(|conn| crate::ops::users::quota(conn, user))
     }
 }
 

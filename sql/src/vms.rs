@@ -1,7 +1,6 @@
 //! Virtual machines: the inventory record, devices, notes, permissions, limits and quotas,
 //! and the power actions that become jobs for the scheduler.
 
-use crate::backend::{query, transact};
 use crate::{Caller, Permission, Store, StoreError, VmState, VmType, validate};
 
 /// A VM as `vm.list` shows it.
@@ -262,12 +261,12 @@ pub(crate) fn random_mac() -> String {
 impl Store {
     /// The VMs the caller may see, filtered.
     pub fn list_vms(&self, actor: &Caller, filter: &VmFilter) -> Result<Vec<Vm>, StoreError> {
-        query!(self, vms::list(actor, filter))
+        self.read(|conn| crate::ops::vms::list(conn, actor, filter))
     }
 
     /// One VM with devices and the caller's permissions (needs `view`).
     pub fn get_vm(&self, actor: &Caller, id: i32) -> Result<VmDetail, StoreError> {
-        query!(self, vms::detail(actor, id))
+        self.read(|conn| crate::ops::vms::detail(conn, actor, id))
     }
 
     /// Check that the VM exists and the caller holds `permission` on it.
@@ -277,7 +276,8 @@ impl Store {
         id: i32,
         permission: Permission,
     ) -> Result<(), StoreError> {
-        query!(self, vms::require(actor, id, permission)).map(|_| ())
+        self.read(|conn| crate::ops::vms::require(conn, actor, id, permission))
+            .map(|_| ())
     }
 
     /// Record a new VM owned by the caller and a `create` job for the scheduler.
@@ -294,7 +294,7 @@ impl Store {
         )?;
         new.vifs.iter().try_for_each(check_vif)?;
         new.disks.iter().try_for_each(check_disk)?;
-        self.after_jobs(transact!(self, vms::create(actor, new)))
+        self.after_jobs(self.write(|conn| crate::ops::vms::create(conn, actor, new)))
     }
 
     /// Change memory, memory ceiling or vCPUs (needs `modify`); returns the job applying it.
@@ -306,7 +306,9 @@ impl Store {
             ));
         }
         let limits = self.global_options()?;
-        self.after_jobs(transact!(self, vms::update(actor, id, update, &limits)))
+        self.after_jobs(
+            self.write(|conn| crate::ops::vms::update(conn, actor, id, update, &limits)),
+        )
     }
 
     /// Record a power action as a pending job (needs `power`); refused with
@@ -317,18 +319,18 @@ impl Store {
         id: i32,
         action: PowerAction,
     ) -> Result<i32, StoreError> {
-        self.after_jobs(transact!(self, vms::power(actor, id, action)))
+        self.after_jobs(self.write(|conn| crate::ops::vms::power(conn, actor, id, action)))
     }
 
     /// Add an interface (needs `modify`); returns (interface id, job id).
     pub fn add_vif(&self, actor: &Caller, vm: i32, vif: &NewVif) -> Result<(i32, i32), StoreError> {
         check_vif(vif)?;
-        self.after_jobs(transact!(self, vms::add_vif(actor, vm, vif)))
+        self.after_jobs(self.write(|conn| crate::ops::vms::add_vif(conn, actor, vm, vif)))
     }
 
     /// Remove an interface (needs `modify`); returns the job id.
     pub fn remove_vif(&self, actor: &Caller, vm: i32, vif: i32) -> Result<i32, StoreError> {
-        self.after_jobs(transact!(self, vms::remove_vif(actor, vm, vif)))
+        self.after_jobs(self.write(|conn| crate::ops::vms::remove_vif(conn, actor, vm, vif)))
     }
 
     /// Add a disk (needs `modify`); returns (disk id, job id).
@@ -339,23 +341,23 @@ impl Store {
         disk: &NewDisk,
     ) -> Result<(i32, i32), StoreError> {
         check_disk(disk)?;
-        self.after_jobs(transact!(self, vms::add_disk(actor, vm, disk)))
+        self.after_jobs(self.write(|conn| crate::ops::vms::add_disk(conn, actor, vm, disk)))
     }
 
     /// Remove a disk (needs `modify`); returns the job id.
     pub fn remove_disk(&self, actor: &Caller, vm: i32, disk: i32) -> Result<i32, StoreError> {
-        self.after_jobs(transact!(self, vms::remove_disk(actor, vm, disk)))
+        self.after_jobs(self.write(|conn| crate::ops::vms::remove_disk(conn, actor, vm, disk)))
     }
 
     /// A VM's notes (needs `view`); empty when none were written.
     pub fn vm_notes(&self, actor: &Caller, vm: i32) -> Result<String, StoreError> {
-        query!(self, vms::notes(actor, vm))
+        self.read(|conn| crate::ops::vms::notes(conn, actor, vm))
     }
 
     /// Replace a VM's notes (needs `modify`); at most 64 KiB.
     pub fn set_vm_notes(&self, actor: &Caller, vm: i32, body: &str) -> Result<(), StoreError> {
         validate::text("text", body, 65_536)?;
-        transact!(self, vms::set_notes(actor, vm, body))
+        self.write(|conn| crate::ops::vms::set_notes(conn, actor, vm, body))
     }
 
     /// What happened to a VM (needs `view`), newest first.

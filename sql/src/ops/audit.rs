@@ -1,5 +1,6 @@
-// Audit log queries (included once per backend by `backend.rs`).
+//! Audit log queries.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 
 use crate::schema::audit_log;

@@ -1,6 +1,6 @@
-// Scheduler-side queries: job targets and outcomes, inventory, node status (included
-// once per backend by `backend.rs`).
+//! Scheduler-side queries: job targets and outcomes, inventory, node status.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 
 use crate::schema::{jobs, nodes, vms};
@@ -14,11 +14,19 @@ pub(crate) fn job_target(conn: &mut Conn, job: &Job) -> Result<JobTarget, StoreE
             Ok(JobTarget::Vm { vm, node })
         }
         "node" => Ok(JobTarget::Node(super::nodes::get(conn, job.target_id)?)),
-        other => Err(StoreError::invalid("target_kind", format!("unknown job target kind '{other}'"))),
+        other => Err(StoreError::invalid(
+            "target_kind",
+            format!("unknown job target kind '{other}'"),
+        )),
     }
 }
 
-pub(crate) fn finish_job(conn: &mut Conn, job_id: i32, worker: &str, outcome: &Outcome) -> Result<(), StoreError> {
+pub(crate) fn finish_job(
+    conn: &mut Conn,
+    job_id: i32,
+    worker: &str,
+    outcome: &Outcome,
+) -> Result<(), StoreError> {
     let now = crate::now();
     let mine = jobs::table
         .filter(jobs::id.eq(job_id))
@@ -27,12 +35,23 @@ pub(crate) fn finish_job(conn: &mut Conn, job_id: i32, worker: &str, outcome: &O
     let job = super::jobs::get(conn, job_id)?;
     let changed = match outcome {
         Outcome::Succeeded => diesel::update(mine)
-            .set((jobs::state.eq(JobState::Succeeded.as_str()), jobs::finished_at.eq(now), jobs::error.eq("")))
+            .set((
+                jobs::state.eq(JobState::Succeeded.as_str()),
+                jobs::finished_at.eq(now),
+                jobs::error.eq(""),
+            ))
             .execute(conn)?,
         Outcome::Failed { fault, error } => diesel::update(mine)
-            .set((jobs::state.eq(JobState::Failed.as_str()), jobs::finished_at.eq(now), jobs::error.eq(error), jobs::fault.eq(fault)))
+            .set((
+                jobs::state.eq(JobState::Failed.as_str()),
+                jobs::finished_at.eq(now),
+                jobs::error.eq(error),
+                jobs::fault.eq(fault),
+            ))
             .execute(conn)?,
-        Outcome::Retry { error, not_before, .. } if job.attempts < job_max_attempts(conn, job_id)? => diesel::update(mine)
+        Outcome::Retry {
+            error, not_before, ..
+        } if job.attempts < job_max_attempts(conn, job_id)? => diesel::update(mine)
             .set((
                 jobs::state.eq(JobState::Pending.as_str()),
                 jobs::not_before.eq(*not_before),
@@ -55,35 +74,69 @@ pub(crate) fn finish_job(conn: &mut Conn, job_id: i32, worker: &str, outcome: &O
     let word = match outcome {
         Outcome::Succeeded => "succeeded".to_string(),
         Outcome::Failed { error, .. } => format!("failed: {error}"),
-        Outcome::Retry { error, .. } => format!("attempt {} failed, will retry: {error}", job.attempts),
+        Outcome::Retry { error, .. } => {
+            format!("attempt {} failed, will retry: {error}", job.attempts)
+        }
     };
     let kind = job.target_kind.as_str();
-    super::audit::record(conn, None, &format!("job.{}", job.action), kind, Some(job.target_id), &format!("job {job_id} {word}"))
+    super::audit::record(
+        conn,
+        None,
+        &format!("job.{}", job.action),
+        kind,
+        Some(job.target_id),
+        &format!("job {job_id} {word}"),
+    )
 }
 
 fn job_max_attempts(conn: &mut Conn, job_id: i32) -> Result<i32, StoreError> {
-    Ok(jobs::table.find(job_id).select(jobs::max_attempts).first(conn)?)
+    Ok(jobs::table
+        .find(job_id)
+        .select(jobs::max_attempts)
+        .first(conn)?)
 }
 
 pub(crate) fn heartbeat(conn: &mut Conn, worker: &str, now: i64) -> Result<(), StoreError> {
-    diesel::update(jobs::table.filter(jobs::state.eq(JobState::Running.as_str())).filter(jobs::worker.eq(worker)))
-        .set(jobs::heartbeat.eq(now))
-        .execute(conn)?;
+    diesel::update(
+        jobs::table
+            .filter(jobs::state.eq(JobState::Running.as_str()))
+            .filter(jobs::worker.eq(worker)),
+    )
+    .set(jobs::heartbeat.eq(now))
+    .execute(conn)?;
     Ok(())
 }
 
-pub(crate) fn recover_interrupted(conn: &mut Conn, stale_before: i64) -> Result<(usize, usize), StoreError> {
+pub(crate) fn recover_interrupted(
+    conn: &mut Conn,
+    stale_before: i64,
+) -> Result<(usize, usize), StoreError> {
     let stale = jobs::table
         .filter(jobs::state.eq(JobState::Running.as_str()))
-        .filter(jobs::heartbeat.lt(stale_before).or(jobs::heartbeat.is_null()));
+        .filter(
+            jobs::heartbeat
+                .lt(stale_before)
+                .or(jobs::heartbeat.is_null()),
+        );
     let rows: Vec<(i32, i32, i32, String, String, i32)> = stale
-        .select((jobs::id, jobs::attempts, jobs::max_attempts, jobs::action, jobs::target_kind, jobs::target_id))
+        .select((
+            jobs::id,
+            jobs::attempts,
+            jobs::max_attempts,
+            jobs::action,
+            jobs::target_kind,
+            jobs::target_id,
+        ))
         .load(conn)?;
     let (mut resumed, mut failed) = (0, 0);
     for (id, attempts, max_attempts, action, kind, target) in rows {
         let detail = if attempts < max_attempts {
             diesel::update(jobs::table.find(id))
-                .set((jobs::state.eq(JobState::Pending.as_str()), jobs::worker.eq(""), jobs::error.eq("interrupted: its scheduler stopped while running it; resumed")))
+                .set((
+                    jobs::state.eq(JobState::Pending.as_str()),
+                    jobs::worker.eq(""),
+                    jobs::error.eq("interrupted: its scheduler stopped while running it; resumed"),
+                ))
                 .execute(conn)?;
             resumed += 1;
             format!("job {id} interrupted by a scheduler stop; resumed")
@@ -99,13 +152,27 @@ pub(crate) fn recover_interrupted(conn: &mut Conn, stale_before: i64) -> Result<
             failed += 1;
             format!("job {id} interrupted by a scheduler stop; failed (no attempts left)")
         };
-        super::audit::record(conn, None, &format!("job.{action}"), &kind, Some(target), &detail)?;
+        super::audit::record(
+            conn,
+            None,
+            &format!("job.{action}"),
+            &kind,
+            Some(target),
+            &detail,
+        )?;
     }
     Ok((resumed, failed))
 }
 
 /// Set a VM's state, `started_at` following whether it is active; returns the change.
-fn set_state(conn: &mut Conn, vm_id: i32, node_id: i32, from: VmState, to: VmState, now: i64) -> Result<Option<StateChange>, StoreError> {
+fn set_state(
+    conn: &mut Conn,
+    vm_id: i32,
+    node_id: i32,
+    from: VmState,
+    to: VmState,
+    now: i64,
+) -> Result<Option<StateChange>, StoreError> {
     if from == to {
         return Ok(None);
     }
@@ -114,15 +181,37 @@ fn set_state(conn: &mut Conn, vm_id: i32, node_id: i32, from: VmState, to: VmSta
         (_, false) => Some(None),
         (true, true) => None,
     };
-    diesel::update(vms::table.find(vm_id)).set(vms::state.eq(to.as_str())).execute(conn)?;
+    diesel::update(vms::table.find(vm_id))
+        .set(vms::state.eq(to.as_str()))
+        .execute(conn)?;
     if let Some(started_at) = started_at {
-        diesel::update(vms::table.find(vm_id)).set(vms::started_at.eq(started_at)).execute(conn)?;
+        diesel::update(vms::table.find(vm_id))
+            .set(vms::started_at.eq(started_at))
+            .execute(conn)?;
     }
-    super::audit::record(conn, None, "vm.state", "vm", Some(vm_id), &format!("{from} → {to}"))?;
-    Ok(Some(StateChange { vm_id, node_id, from, to }))
+    super::audit::record(
+        conn,
+        None,
+        "vm.state",
+        "vm",
+        Some(vm_id),
+        &format!("{from} → {to}"),
+    )?;
+    Ok(Some(StateChange {
+        vm_id,
+        node_id,
+        from,
+        to,
+    }))
 }
 
-pub(crate) fn apply(conn: &mut Conn, node_id: i32, observed: &[Observed], lists_stopped: bool, now: i64) -> Result<Vec<StateChange>, StoreError> {
+pub(crate) fn apply(
+    conn: &mut Conn,
+    node_id: i32,
+    observed: &[Observed],
+    lists_stopped: bool,
+    now: i64,
+) -> Result<Vec<StateChange>, StoreError> {
     let recorded: Vec<(i32, String, String, String)> = vms::table
         .filter(vms::node_id.eq(node_id))
         .select((vms::id, vms::uuid, vms::name, vms::state))
@@ -133,7 +222,12 @@ pub(crate) fn apply(conn: &mut Conn, node_id: i32, observed: &[Observed], lists_
         let found = recorded
             .iter()
             .find(|r| r.1.eq_ignore_ascii_case(&domain.uuid))
-            .or_else(|| recorded.iter().find(|r| r.2 == domain.name && !observed.iter().any(|o| o.uuid.eq_ignore_ascii_case(&r.1))));
+            .or_else(|| {
+                recorded.iter().find(|r| {
+                    r.2 == domain.name
+                        && !observed.iter().any(|o| o.uuid.eq_ignore_ascii_case(&r.1))
+                })
+            });
         match found {
             Some((id, _, _, state)) => {
                 seen.push(*id);
@@ -167,54 +261,121 @@ pub(crate) fn apply(conn: &mut Conn, node_id: i32, observed: &[Observed], lists_
                     .returning(vms::id)
                     .get_result(conn)?;
                 seen.push(id);
-                super::audit::record(conn, None, "vm.discovered", "vm", Some(id), &format!("found '{}' ({}) on node {node_id}", domain.name, domain.state))?;
+                super::audit::record(
+                    conn,
+                    None,
+                    "vm.discovered",
+                    "vm",
+                    Some(id),
+                    &format!(
+                        "found '{}' ({}) on node {node_id}",
+                        domain.name, domain.state
+                    ),
+                )?;
             }
         }
     }
     for (id, _, _, state) in recorded.iter().filter(|r| !seen.contains(&r.0)) {
         let from = VmState::parse(state, "state")?;
-        let to = if lists_stopped { VmState::Unknown } else { VmState::Stopped };
+        let to = if lists_stopped {
+            VmState::Unknown
+        } else {
+            VmState::Stopped
+        };
         if lists_stopped {
-            diesel::update(vms::table.find(*id).filter(vms::vanished_at.is_null())).set(vms::vanished_at.eq(now)).execute(conn)?;
+            diesel::update(vms::table.find(*id).filter(vms::vanished_at.is_null()))
+                .set(vms::vanished_at.eq(now))
+                .execute(conn)?;
         }
         changes.extend(set_state(conn, *id, node_id, from, to, now)?);
     }
     mark_node(conn, node_id, true, "", now)?;
-    diesel::update(nodes::table.find(node_id)).set(nodes::synced_at.eq(now)).execute(conn)?;
+    diesel::update(nodes::table.find(node_id))
+        .set(nodes::synced_at.eq(now))
+        .execute(conn)?;
     super::triggers::fire_for_changes(conn, &changes)?;
     Ok(changes)
 }
 
-pub(crate) fn apply_state(conn: &mut Conn, node_id: i32, uuid: &str, state: VmState, now: i64) -> Result<Option<StateChange>, StoreError> {
+pub(crate) fn apply_state(
+    conn: &mut Conn,
+    node_id: i32,
+    uuid: &str,
+    state: VmState,
+    now: i64,
+) -> Result<Option<StateChange>, StoreError> {
     let row: Option<(i32, String)> = vms::table
         .filter(vms::node_id.eq(node_id))
         .filter(vms::uuid.eq(uuid.to_ascii_lowercase()))
         .select((vms::id, vms::state))
         .first(conn)
         .optional()?;
-    let Some((id, from)) = row else { return Ok(None) };
-    let change = set_state(conn, id, node_id, VmState::parse(&from, "state")?, state, now)?;
+    let Some((id, from)) = row else {
+        return Ok(None);
+    };
+    let change = set_state(
+        conn,
+        id,
+        node_id,
+        VmState::parse(&from, "state")?,
+        state,
+        now,
+    )?;
     super::triggers::fire_for_changes(conn, change.as_slice())?;
     Ok(change)
 }
 
-pub(crate) fn mark_node(conn: &mut Conn, node_id: i32, reachable: bool, detail: &str, now: i64) -> Result<(), StoreError> {
-    let was: Option<bool> = nodes::table.find(node_id).select(nodes::reachable).first(conn).optional()?;
-    let Some(was) = was else { return Err(StoreError::not_found("node", node_id)) };
-    diesel::update(nodes::table.find(node_id)).set((nodes::reachable.eq(reachable), nodes::status_detail.eq(detail))).execute(conn)?;
+pub(crate) fn mark_node(
+    conn: &mut Conn,
+    node_id: i32,
+    reachable: bool,
+    detail: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    let was: Option<bool> = nodes::table
+        .find(node_id)
+        .select(nodes::reachable)
+        .first(conn)
+        .optional()?;
+    let Some(was) = was else {
+        return Err(StoreError::not_found("node", node_id));
+    };
+    diesel::update(nodes::table.find(node_id))
+        .set((
+            nodes::reachable.eq(reachable),
+            nodes::status_detail.eq(detail),
+        ))
+        .execute(conn)?;
     if reachable {
-        diesel::update(nodes::table.find(node_id)).set(nodes::synced_at.eq(now)).execute(conn)?;
+        diesel::update(nodes::table.find(node_id))
+            .set(nodes::synced_at.eq(now))
+            .execute(conn)?;
     }
     if was != reachable {
-        let word = if reachable { "reachable again".to_string() } else { format!("unreachable: {detail}") };
+        let word = if reachable {
+            "reachable again".to_string()
+        } else {
+            format!("unreachable: {detail}")
+        };
         super::audit::record(conn, None, "node.status", "node", Some(node_id), &word)?;
     }
     Ok(())
 }
 
-pub(crate) fn request_sync(conn: &mut Conn, actor: &crate::Caller, node_id: i32) -> Result<i32, StoreError> {
+pub(crate) fn request_sync(
+    conn: &mut Conn,
+    actor: &crate::Caller,
+    node_id: i32,
+) -> Result<i32, StoreError> {
     super::nodes::get(conn, node_id)?;
     let job = super::jobs::create(conn, actor, "sync", "node", node_id, "")?;
-    super::audit::record(conn, Some(actor), "node.sync", "node", Some(node_id), &format!("inventory sync requested; job {job}"))?;
+    super::audit::record(
+        conn,
+        Some(actor),
+        "node.sync",
+        "node",
+        Some(node_id),
+        &format!("inventory sync requested; job {job}"),
+    )?;
     Ok(job)
 }

@@ -1,14 +1,31 @@
-// Job queries (included once per backend by `backend.rs`).
+//! Job queries.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 
+use crate::jobs::{JobRow, job_columns, to_job};
 use crate::schema::{jobs, vm_grants, vms};
-use crate::jobs::{job_columns, to_job, JobRow};
 use crate::{Caller, Job, JobFilter, JobKind, JobState, Permission, StoreError};
 
 /// Record a pending job a user asked for, inside the caller's transaction.
-pub(crate) fn create(conn: &mut Conn, caller: &Caller, action: &str, target_kind: &str, target_id: i32, params: &str) -> Result<i32, StoreError> {
-    record(conn, Some(caller.user_id), JobKind::User, None, action, target_kind, target_id, params)
+pub(crate) fn create(
+    conn: &mut Conn,
+    caller: &Caller,
+    action: &str,
+    target_kind: &str,
+    target_id: i32,
+    params: &str,
+) -> Result<i32, StoreError> {
+    record(
+        conn,
+        Some(caller.user_id),
+        JobKind::User,
+        None,
+        action,
+        target_kind,
+        target_id,
+        params,
+    )
 }
 
 /// Record a pending job of any kind, inside the caller's transaction.
@@ -39,7 +56,11 @@ pub(crate) fn record(
 }
 
 pub(crate) fn get(conn: &mut Conn, id: i32) -> Result<Job, StoreError> {
-    let row: Option<JobRow> = jobs::table.find(id).select(job_columns!()).first(conn).optional()?;
+    let row: Option<JobRow> = jobs::table
+        .find(id)
+        .select(job_columns!())
+        .first(conn)
+        .optional()?;
     to_job(row.ok_or_else(|| StoreError::not_found("job", id))?)
 }
 
@@ -48,59 +69,112 @@ pub(crate) fn get_visible(conn: &mut Conn, caller: &Caller, id: i32) -> Result<J
     if caller.sees_all_vms() || job.created_by == Some(caller.user_id) {
         return Ok(job);
     }
-    if job.target_kind == "vm" && super::vms::require(conn, caller, job.target_id, Permission::View).is_ok() {
+    if job.target_kind == "vm"
+        && super::vms::require(conn, caller, job.target_id, Permission::View).is_ok()
+    {
         return Ok(job);
     }
-    Err(StoreError::NotPermitted(format!("user '{}' may not see job {id}", caller.username)))
+    Err(StoreError::NotPermitted(format!(
+        "user '{}' may not see job {id}",
+        caller.username
+    )))
 }
 
-pub(crate) fn list(conn: &mut Conn, caller: &Caller, filter: &JobFilter) -> Result<Vec<Job>, StoreError> {
-    let mut query = jobs::table.select(job_columns!()).order(jobs::id.desc()).limit(filter.limit.unwrap_or(100)).into_boxed();
+pub(crate) fn list(
+    conn: &mut Conn,
+    caller: &Caller,
+    filter: &JobFilter,
+) -> Result<Vec<Job>, StoreError> {
+    let mut query = jobs::table
+        .select(job_columns!())
+        .order(jobs::id.desc())
+        .limit(filter.limit.unwrap_or(100))
+        .into_boxed();
     if !caller.sees_all_vms() {
-        let owned = vms::table.filter(vms::owner_id.eq(caller.user_id)).select(vms::id);
-        let granted = vm_grants::table.filter(vm_grants::user_id.eq(caller.user_id)).select(vm_grants::vm_id);
+        let owned = vms::table
+            .filter(vms::owner_id.eq(caller.user_id))
+            .select(vms::id);
+        let granted = vm_grants::table
+            .filter(vm_grants::user_id.eq(caller.user_id))
+            .select(vm_grants::vm_id);
         query = query.filter(
             jobs::created_by
                 .eq(caller.user_id)
-                .or(jobs::target_kind.eq("vm").and(jobs::target_id.eq_any(owned).or(jobs::target_id.eq_any(granted)))),
+                .or(jobs::target_kind.eq("vm").and(
+                    jobs::target_id
+                        .eq_any(owned)
+                        .or(jobs::target_id.eq_any(granted)),
+                )),
         );
     }
     if let Some(state) = filter.state {
         query = query.filter(jobs::state.eq(state.as_str()));
     }
     if let Some(vm) = filter.vm {
-        query = query.filter(jobs::target_kind.eq("vm")).filter(jobs::target_id.eq(vm));
+        query = query
+            .filter(jobs::target_kind.eq("vm"))
+            .filter(jobs::target_id.eq(vm));
     }
-    query.load::<JobRow>(conn)?.into_iter().map(to_job).collect()
+    query
+        .load::<JobRow>(conn)?
+        .into_iter()
+        .map(to_job)
+        .collect()
 }
 
 pub(crate) fn cancel(conn: &mut Conn, caller: &Caller, id: i32) -> Result<(), StoreError> {
     let job = get_visible(conn, caller, id)?;
     if !caller.sees_all_vms() && job.created_by != Some(caller.user_id) {
-        return Err(StoreError::NotPermitted(format!("only the user who asked for job {id}, an operator or an admin may cancel it")));
+        return Err(StoreError::NotPermitted(format!(
+            "only the user who asked for job {id}, an operator or an admin may cancel it"
+        )));
     }
     if job.state != JobState::Pending {
-        return Err(StoreError::WrongState(format!("job {id} is {}; only pending jobs can be cancelled", job.state)));
+        return Err(StoreError::WrongState(format!(
+            "job {id} is {}; only pending jobs can be cancelled",
+            job.state
+        )));
     }
-    let changed = diesel::update(jobs::table.find(id).filter(jobs::state.eq(JobState::Pending.as_str())))
-        .set((jobs::state.eq(JobState::Cancelled.as_str()), jobs::finished_at.eq(crate::now())))
-        .execute(conn)?;
+    let changed = diesel::update(
+        jobs::table
+            .find(id)
+            .filter(jobs::state.eq(JobState::Pending.as_str())),
+    )
+    .set((
+        jobs::state.eq(JobState::Cancelled.as_str()),
+        jobs::finished_at.eq(crate::now()),
+    ))
+    .execute(conn)?;
     if changed == 0 {
-        return Err(StoreError::Conflict(format!("job {id} started before it could be cancelled")));
+        return Err(StoreError::Conflict(format!(
+            "job {id} started before it could be cancelled"
+        )));
     }
     let (kind, target) = (job.target_kind.clone(), job.target_id);
-    super::audit::record(conn, Some(caller), "job.cancel", &kind, Some(target), &format!("cancelled job {id} ({})", job.action))
+    super::audit::record(
+        conn,
+        Some(caller),
+        "job.cancel",
+        &kind,
+        Some(target),
+        &format!("cancelled job {id} ({})", job.action),
+    )
 }
 
 /// No job on the target is running, and no older one is still waiting.
-pub(crate) fn target_is_free(conn: &mut Conn, id: i32, kind: &str, target: i32) -> Result<bool, StoreError> {
+pub(crate) fn target_is_free(
+    conn: &mut Conn,
+    id: i32,
+    kind: &str,
+    target: i32,
+) -> Result<bool, StoreError> {
     let blocking: i64 = jobs::table
         .filter(jobs::target_kind.eq(kind))
         .filter(jobs::target_id.eq(target))
         .filter(
-            jobs::state
-                .eq(JobState::Running.as_str())
-                .or(jobs::state.eq(JobState::Pending.as_str()).and(jobs::id.lt(id))),
+            jobs::state.eq(JobState::Running.as_str()).or(jobs::state
+                .eq(JobState::Pending.as_str())
+                .and(jobs::id.lt(id))),
         )
         .count()
         .get_result(conn)?;

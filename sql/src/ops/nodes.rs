@@ -1,24 +1,48 @@
-// Node queries (included once per backend by `backend.rs`).
+//! Node queries.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 
 use crate::schema::{nodes, vms};
 use crate::{Caller, NewNode, Node, NodeUpdate, StoreError, Transport};
 
-type NodeRow = ((i32, String, String, String, String, Option<i64>, i64), (bool, String, Option<i64>, Option<i32>, Option<i64>));
+type NodeRow = (
+    (i32, String, String, String, String, Option<i64>, i64),
+    (bool, String, Option<i64>, Option<i32>, Option<i64>),
+);
 
 macro_rules! node_columns {
     () => {
         (
-            (nodes::id, nodes::name, nodes::hostname, nodes::transport, nodes::uri, nodes::last_seen, nodes::created_at),
-            (nodes::reachable, nodes::status_detail, nodes::synced_at, nodes::poll_interval, nodes::clock_skew),
+            (
+                nodes::id,
+                nodes::name,
+                nodes::hostname,
+                nodes::transport,
+                nodes::uri,
+                nodes::last_seen,
+                nodes::created_at,
+            ),
+            (
+                nodes::reachable,
+                nodes::status_detail,
+                nodes::synced_at,
+                nodes::poll_interval,
+                nodes::clock_skew,
+            ),
         )
     };
 }
 
 fn to_node(conn: &mut Conn, row: NodeRow) -> Result<Node, StoreError> {
-    let ((id, name, hostname, transport, uri, last_seen, created_at), (reachable, status_detail, synced_at, poll_interval, clock_skew)) = row;
-    let vm_count = vms::table.filter(vms::node_id.eq(id)).count().get_result(conn)?;
+    let (
+        (id, name, hostname, transport, uri, last_seen, created_at),
+        (reachable, status_detail, synced_at, poll_interval, clock_skew),
+    ) = row;
+    let vm_count = vms::table
+        .filter(vms::node_id.eq(id))
+        .count()
+        .get_result(conn)?;
     Ok(Node {
         id,
         name,
@@ -43,12 +67,19 @@ fn name_taken(conn: &mut Conn, name: &str, except: Option<i32>) -> Result<(), St
     }
     let n: i64 = query.count().get_result(conn)?;
     if n > 0 {
-        return Err(StoreError::Conflict(format!("a node named '{name}' is already registered")));
+        return Err(StoreError::Conflict(format!(
+            "a node named '{name}' is already registered"
+        )));
     }
     Ok(())
 }
 
-pub(crate) fn create(conn: &mut Conn, actor: &Caller, new: &NewNode, token_hash: &str) -> Result<i32, StoreError> {
+pub(crate) fn create(
+    conn: &mut Conn,
+    actor: &Caller,
+    new: &NewNode,
+    token_hash: &str,
+) -> Result<i32, StoreError> {
     name_taken(conn, &new.name, None)?;
     let id = diesel::insert_into(nodes::table)
         .values((
@@ -62,57 +93,103 @@ pub(crate) fn create(conn: &mut Conn, actor: &Caller, new: &NewNode, token_hash:
         .returning(nodes::id)
         .get_result(conn)
         .map_err(|e| crate::error::conflict_on_unique(e, "the node name"))?;
-    super::audit::record(conn, Some(actor), "node.register", "node", Some(id), &format!("registered node '{}' ({} {})", new.name, new.transport, new.uri))?;
+    super::audit::record(
+        conn,
+        Some(actor),
+        "node.register",
+        "node",
+        Some(id),
+        &format!(
+            "registered node '{}' ({} {})",
+            new.name, new.transport, new.uri
+        ),
+    )?;
     // Its inventory is read as soon as a scheduler runs.
     super::jobs::create(conn, actor, "sync", "node", id, "")?;
     Ok(id)
 }
 
 pub(crate) fn list(conn: &mut Conn) -> Result<Vec<Node>, StoreError> {
-    let rows: Vec<NodeRow> = nodes::table.select(node_columns!()).order(nodes::id).load(conn)?;
+    let rows: Vec<NodeRow> = nodes::table
+        .select(node_columns!())
+        .order(nodes::id)
+        .load(conn)?;
     rows.into_iter().map(|row| to_node(conn, row)).collect()
 }
 
 pub(crate) fn get(conn: &mut Conn, id: i32) -> Result<Node, StoreError> {
-    let row: Option<NodeRow> = nodes::table.find(id).select(node_columns!()).first(conn).optional()?;
+    let row: Option<NodeRow> = nodes::table
+        .find(id)
+        .select(node_columns!())
+        .first(conn)
+        .optional()?;
     let row = row.ok_or_else(|| StoreError::not_found("node", id))?;
     to_node(conn, row)
 }
 
 pub(crate) fn by_token_hash(conn: &mut Conn, hash: &str) -> Result<Option<Node>, StoreError> {
-    let row: Option<NodeRow> =
-        nodes::table.filter(nodes::poller_token_hash.eq(hash)).select(node_columns!()).first(conn).optional()?;
+    let row: Option<NodeRow> = nodes::table
+        .filter(nodes::poller_token_hash.eq(hash))
+        .select(node_columns!())
+        .first(conn)
+        .optional()?;
     row.map(|row| to_node(conn, row)).transpose()
 }
 
-pub(crate) fn update(conn: &mut Conn, actor: &Caller, id: i32, update: &NodeUpdate, token_hash: Option<&str>) -> Result<(), StoreError> {
+pub(crate) fn update(
+    conn: &mut Conn,
+    actor: &Caller,
+    id: i32,
+    update: &NodeUpdate,
+    token_hash: Option<&str>,
+) -> Result<(), StoreError> {
     get(conn, id)?;
     let mut changes = Vec::new();
     if let Some(name) = &update.name {
         name_taken(conn, name, Some(id))?;
-        diesel::update(nodes::table.find(id)).set(nodes::name.eq(name)).execute(conn)?;
+        diesel::update(nodes::table.find(id))
+            .set(nodes::name.eq(name))
+            .execute(conn)?;
         changes.push(format!("name={name}"));
     }
     if let Some(hostname) = &update.hostname {
-        diesel::update(nodes::table.find(id)).set(nodes::hostname.eq(hostname)).execute(conn)?;
+        diesel::update(nodes::table.find(id))
+            .set(nodes::hostname.eq(hostname))
+            .execute(conn)?;
         changes.push(format!("hostname={hostname}"));
     }
     if let Some(transport) = update.transport {
-        diesel::update(nodes::table.find(id)).set(nodes::transport.eq(transport.as_str())).execute(conn)?;
+        diesel::update(nodes::table.find(id))
+            .set(nodes::transport.eq(transport.as_str()))
+            .execute(conn)?;
         changes.push(format!("transport={transport}"));
     }
     if let Some(uri) = &update.uri {
-        diesel::update(nodes::table.find(id)).set(nodes::uri.eq(uri)).execute(conn)?;
+        diesel::update(nodes::table.find(id))
+            .set(nodes::uri.eq(uri))
+            .execute(conn)?;
         changes.push(format!("uri={uri}"));
     }
     if let Some(hash) = token_hash {
-        diesel::update(nodes::table.find(id)).set(nodes::poller_token_hash.eq(hash)).execute(conn)?;
+        diesel::update(nodes::table.find(id))
+            .set(nodes::poller_token_hash.eq(hash))
+            .execute(conn)?;
         changes.push("poller token rotated".into());
     }
     if changes.is_empty() {
-        return Err(StoreError::invalid("changes", "give at least one of name, hostname, transport, uri, rotate_token"));
+        return Err(StoreError::invalid(
+            "changes",
+            "give at least one of name, hostname, transport, uri, rotate_token",
+        ));
     }
-    super::audit::record(conn, Some(actor), "node.update", "node", Some(id), &changes.join(", "))
+    super::audit::record(
+        conn,
+        Some(actor),
+        "node.update",
+        "node",
+        Some(id),
+        &changes.join(", "),
+    )
 }
 
 pub(crate) fn remove(conn: &mut Conn, actor: &Caller, id: i32) -> Result<(), StoreError> {
@@ -124,5 +201,12 @@ pub(crate) fn remove(conn: &mut Conn, actor: &Caller, id: i32) -> Result<(), Sto
         )));
     }
     diesel::delete(nodes::table.find(id)).execute(conn)?;
-    super::audit::record(conn, Some(actor), "node.remove", "node", Some(id), &format!("removed node '{}'", node.name))
+    super::audit::record(
+        conn,
+        Some(actor),
+        "node.remove",
+        "node",
+        Some(id),
+        &format!("removed node '{}'", node.name),
+    )
 }

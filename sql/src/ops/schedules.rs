@@ -1,12 +1,30 @@
-// Schedule queries (included once per backend by `backend.rs`).
+//! Schedule queries.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 
 use crate::schedules::{Calendar, MISSED_AFTER_SECS};
 use crate::schema::schedules;
-use crate::{Caller, JobKind, MissedRuns, NewSchedule, Permission, Schedule, ScheduleUpdate, StoreError};
+use crate::{
+    Caller, JobKind, MissedRuns, NewSchedule, Permission, Schedule, ScheduleUpdate, StoreError,
+};
 
-type ScheduleRow = (i32, String, String, i32, String, String, String, String, Option<i64>, Option<i32>, Option<i64>, Option<i64>, bool, Option<i32>);
+type ScheduleRow = (
+    i32,
+    String,
+    String,
+    i32,
+    String,
+    String,
+    String,
+    String,
+    Option<i64>,
+    Option<i32>,
+    Option<i64>,
+    Option<i64>,
+    bool,
+    Option<i32>,
+);
 
 macro_rules! schedule_columns {
     () => {
@@ -30,29 +48,81 @@ macro_rules! schedule_columns {
 }
 
 fn to_schedule(row: ScheduleRow) -> Result<Schedule, StoreError> {
-    let (id, name, action, vm_id, params, cron, timezone, missed, ends_at, remaining, next_run, last_run, enabled, created_by) = row;
-    Ok(Schedule { id, name, action, vm_id, params, cron, timezone, missed: MissedRuns::parse(&missed, "missed")?, ends_at, remaining, next_run, last_run, enabled, created_by })
+    let (
+        id,
+        name,
+        action,
+        vm_id,
+        params,
+        cron,
+        timezone,
+        missed,
+        ends_at,
+        remaining,
+        next_run,
+        last_run,
+        enabled,
+        created_by,
+    ) = row;
+    Ok(Schedule {
+        id,
+        name,
+        action,
+        vm_id,
+        params,
+        cron,
+        timezone,
+        missed: MissedRuns::parse(&missed, "missed")?,
+        ends_at,
+        remaining,
+        next_run,
+        last_run,
+        enabled,
+        created_by,
+    })
 }
 
 fn get(conn: &mut Conn, id: i32) -> Result<Schedule, StoreError> {
-    let row: Option<ScheduleRow> = schedules::table.find(id).select(schedule_columns!()).first(conn).optional()?;
+    let row: Option<ScheduleRow> = schedules::table
+        .find(id)
+        .select(schedule_columns!())
+        .first(conn)
+        .optional()?;
     to_schedule(row.ok_or_else(|| StoreError::not_found("schedule", id))?)
 }
 
-pub(crate) fn get_visible(conn: &mut Conn, actor: &Caller, id: i32) -> Result<Schedule, StoreError> {
+pub(crate) fn get_visible(
+    conn: &mut Conn,
+    actor: &Caller,
+    id: i32,
+) -> Result<Schedule, StoreError> {
     let schedule = get(conn, id)?;
     if actor.sees_all_vms() || schedule.created_by == Some(actor.user_id) {
         Ok(schedule)
     } else {
-        Err(StoreError::NotPermitted(format!("schedule {id} belongs to another user")))
+        Err(StoreError::NotPermitted(format!(
+            "schedule {id} belongs to another user"
+        )))
     }
 }
 
-pub(crate) fn create(conn: &mut Conn, actor: &Caller, new: &NewSchedule, first: Option<i64>, needs: Permission) -> Result<i32, StoreError> {
+pub(crate) fn create(
+    conn: &mut Conn,
+    actor: &Caller,
+    new: &NewSchedule,
+    first: Option<i64>,
+    needs: Permission,
+) -> Result<i32, StoreError> {
     super::vms::require(conn, actor, new.vm_id, needs)?;
-    let taken: i64 = schedules::table.filter(schedules::name.eq(&new.name)).count().get_result(conn)?;
+    let taken: i64 = schedules::table
+        .filter(schedules::name.eq(&new.name))
+        .count()
+        .get_result(conn)?;
     if taken > 0 {
-        return Err(StoreError::Conflict(format!("a schedule named '{}' exists", new.name)));
+        return Err(StoreError::Conflict(format!(
+            "a schedule named '{}' exists",
+            new.name
+        )));
     }
     let id = diesel::insert_into(schedules::table)
         .values((
@@ -74,19 +144,45 @@ pub(crate) fn create(conn: &mut Conn, actor: &Caller, new: &NewSchedule, first: 
         .returning(schedules::id)
         .get_result(conn)
         .map_err(|e| crate::error::conflict_on_unique(e, "the schedule name"))?;
-    super::audit::record(conn, Some(actor), "schedule.create", "vm", Some(new.vm_id), &format!("schedule '{}': {} at '{}' ({})", new.name, new.action, new.cron, new.timezone))?;
+    super::audit::record(
+        conn,
+        Some(actor),
+        "schedule.create",
+        "vm",
+        Some(new.vm_id),
+        &format!(
+            "schedule '{}': {} at '{}' ({})",
+            new.name, new.action, new.cron, new.timezone
+        ),
+    )?;
     Ok(id)
 }
 
 pub(crate) fn list(conn: &mut Conn, actor: &Caller) -> Result<Vec<Schedule>, StoreError> {
-    let mut query = schedules::table.select(schedule_columns!()).order(schedules::id).into_boxed();
+    let mut query = schedules::table
+        .select(schedule_columns!())
+        .order(schedules::id)
+        .into_boxed();
     if !actor.sees_all_vms() {
         query = query.filter(schedules::created_by.eq(actor.user_id));
     }
-    query.load::<ScheduleRow>(conn)?.into_iter().map(to_schedule).collect()
+    query
+        .load::<ScheduleRow>(conn)?
+        .into_iter()
+        .map(to_schedule)
+        .collect()
 }
 
-pub(crate) fn update(conn: &mut Conn, actor: &Caller, id: i32, update: &ScheduleUpdate, cron: &str, timezone: &str, ends_at: Option<i64>, next_run: Option<i64>) -> Result<(), StoreError> {
+pub(crate) fn update(
+    conn: &mut Conn,
+    actor: &Caller,
+    id: i32,
+    update: &ScheduleUpdate,
+    cron: &str,
+    timezone: &str,
+    ends_at: Option<i64>,
+    next_run: Option<i64>,
+) -> Result<(), StoreError> {
     let schedule = get_visible(conn, actor, id)?;
     let remaining = match update.count {
         Some(c) if c > 0 => Some(c),
@@ -104,37 +200,49 @@ pub(crate) fn update(conn: &mut Conn, actor: &Caller, id: i32, update: &Schedule
             schedules::next_run.eq(next_run),
         ))
         .execute(conn)?;
-    super::audit::record(conn, Some(actor), "schedule.update", "vm", Some(schedule.vm_id), &format!("schedule '{}' now '{cron}' ({timezone})", schedule.name))
+    super::audit::record(
+        conn,
+        Some(actor),
+        "schedule.update",
+        "vm",
+        Some(schedule.vm_id),
+        &format!("schedule '{}' now '{cron}' ({timezone})", schedule.name),
+    )
 }
 
 pub(crate) fn delete(conn: &mut Conn, actor: &Caller, id: i32) -> Result<(), StoreError> {
     let schedule = get_visible(conn, actor, id)?;
     diesel::delete(schedules::table.find(id)).execute(conn)?;
-    super::audit::record(conn, Some(actor), "schedule.delete", "vm", Some(schedule.vm_id), &format!("schedule '{}' deleted", schedule.name))
-}
-
-/// The ids of enabled schedules due at `now`, oldest first. (PostgreSQL selects them
-/// itself, to lock them.)
-#[allow(dead_code)]
-pub(crate) fn due_ids(conn: &mut Conn, now: i64, limit: i64) -> Result<Vec<i32>, StoreError> {
-    Ok(schedules::table
-        .filter(schedules::enabled.eq(true))
-        .filter(schedules::next_run.le(now))
-        .order(schedules::next_run)
-        .limit(limit)
-        .select(schedules::id)
-        .load(conn)?)
+    super::audit::record(
+        conn,
+        Some(actor),
+        "schedule.delete",
+        "vm",
+        Some(schedule.vm_id),
+        &format!("schedule '{}' deleted", schedule.name),
+    )
 }
 
 /// Fire one due schedule: record its job (unless the run was missed and the policy is to
 /// skip), count it, and advance to the next occurrence. Returns whether a job was recorded.
 pub(crate) fn fire(conn: &mut Conn, id: i32, now: i64) -> Result<bool, StoreError> {
     let schedule = get(conn, id)?;
-    let Some(due) = schedule.next_run.filter(|t| *t <= now) else { return Ok(false) };
+    let Some(due) = schedule.next_run.filter(|t| *t <= now) else {
+        return Ok(false);
+    };
     let missed = now - due > MISSED_AFTER_SECS;
     let run = !(missed && schedule.missed == MissedRuns::Skip);
     if run {
-        super::jobs::record(conn, schedule.created_by, JobKind::Recurring, Some(id), &schedule.action, "vm", schedule.vm_id, &schedule.params)?;
+        super::jobs::record(
+            conn,
+            schedule.created_by,
+            JobKind::Recurring,
+            Some(id),
+            &schedule.action,
+            "vm",
+            schedule.vm_id,
+            &schedule.params,
+        )?;
     }
     let remaining = match schedule.remaining {
         Some(n) if run => Some(n - 1),
@@ -144,12 +252,19 @@ pub(crate) fn fire(conn: &mut Conn, id: i32, now: i64) -> Result<bool, StoreErro
         Ok(calendar) => calendar.next_after(due.max(now)),
         Err(_) => None,
     };
-    let next = next.filter(|t| schedule.ends_at.is_none_or(|end| *t <= end)).filter(|_| remaining.is_none_or(|n| n > 0));
+    let next = next
+        .filter(|t| schedule.ends_at.is_none_or(|end| *t <= end))
+        .filter(|_| remaining.is_none_or(|n| n > 0));
     diesel::update(schedules::table.find(id))
-        .set((schedules::next_run.eq(next), schedules::remaining.eq(remaining)))
+        .set((
+            schedules::next_run.eq(next),
+            schedules::remaining.eq(remaining),
+        ))
         .execute(conn)?;
     if run {
-        diesel::update(schedules::table.find(id)).set(schedules::last_run.eq(now)).execute(conn)?;
+        diesel::update(schedules::table.find(id))
+            .set(schedules::last_run.eq(now))
+            .execute(conn)?;
     }
     Ok(run)
 }

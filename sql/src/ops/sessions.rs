@@ -1,11 +1,17 @@
-// Session queries (included once per backend by `backend.rs`).
+//! Session queries.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 
 use crate::schema::{sessions, users};
 use crate::{Caller, Role, StoreError};
 
-pub(crate) fn create(conn: &mut Conn, caller: &Caller, token_hash: &str, ttl: i64) -> Result<(), StoreError> {
+pub(crate) fn create(
+    conn: &mut Conn,
+    caller: &Caller,
+    token_hash: &str,
+    ttl: i64,
+) -> Result<(), StoreError> {
     let now = crate::now();
     // Expired sessions are swept here, where a write happens anyway.
     diesel::delete(sessions::table.filter(sessions::expires_at.le(now))).execute(conn)?;
@@ -17,7 +23,14 @@ pub(crate) fn create(conn: &mut Conn, caller: &Caller, token_hash: &str, ttl: i6
             sessions::expires_at.eq(now + ttl),
         ))
         .execute(conn)?;
-    super::audit::record(conn, Some(caller), "session.login", "user", Some(caller.user_id), "logged in")
+    super::audit::record(
+        conn,
+        Some(caller),
+        "session.login",
+        "user",
+        Some(caller.user_id),
+        "logged in",
+    )
 }
 
 pub(crate) fn delete(conn: &mut Conn, token_hash: &str) -> Result<(), StoreError> {
@@ -25,7 +38,11 @@ pub(crate) fn delete(conn: &mut Conn, token_hash: &str) -> Result<(), StoreError
     Ok(())
 }
 
-pub(crate) fn caller(conn: &mut Conn, token_hash: &str, now: i64) -> Result<Option<Caller>, StoreError> {
+pub(crate) fn caller(
+    conn: &mut Conn,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<Caller>, StoreError> {
     let row: Option<(i32, String, String)> = sessions::table
         .inner_join(users::table)
         .filter(sessions::token_hash.eq(token_hash))
@@ -35,7 +52,11 @@ pub(crate) fn caller(conn: &mut Conn, token_hash: &str, now: i64) -> Result<Opti
         .first(conn)
         .optional()?;
     row.map(|(user_id, username, role)| {
-        Ok(Caller { user_id, username, role: Role::parse(&role, "role")? })
+        Ok(Caller {
+            user_id,
+            username,
+            role: Role::parse(&role, "role")?,
+        })
     })
     .transpose()
 }

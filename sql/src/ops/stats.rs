@@ -1,13 +1,16 @@
-// Statistics queries (included once per backend by `backend.rs`).
+//! Statistics queries.
 
+use crate::db::{Conn, on_backend};
 use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use crate::schema::{node_stats, nodes, stat_pushes, stat_rollups, stat_watermarks, vm_counters, vm_stats, vms};
-use crate::stats::{bucket, growth, vm_state, ROLLUP_RETENTION_DAYS};
-use crate::{PushOutcome, Sample, StoreError, VmState};
+use crate::schema::{
+    node_stats, nodes, stat_pushes, stat_rollups, stat_watermarks, vm_counters, vm_stats, vms,
+};
 use crate::stats::Point;
+use crate::stats::{ROLLUP_RETENTION_DAYS, bucket, growth, vm_state};
+use crate::{PushOutcome, Sample, StoreError, VmState};
 
 type Counters = (i32, i32, i64, i64, i64, i64, i64, i64, i64, i64);
 /// A raw VM row: id, time, and the metrics in `VM_METRICS` order.
@@ -15,14 +18,27 @@ type VmStatRow = (i32, i64, f64, i64, i32, f64, f64, f64, f64, f64, f64);
 /// (kind, object id, metric, bucket) of a roll-up row.
 type RollupKey = (&'static str, i32, &'static str, i64);
 
-pub(crate) fn push(conn: &mut Conn, node_id: i32, sample: &Sample, now: i64) -> Result<PushOutcome, StoreError> {
+pub(crate) fn push(
+    conn: &mut Conn,
+    node_id: i32,
+    sample: &Sample,
+    now: i64,
+) -> Result<PushOutcome, StoreError> {
     // The primary key (node, seq) answers "seen before?" in the same statement.
-    let inserted = diesel::insert_into(stat_pushes::table)
-        .values((stat_pushes::node_id.eq(node_id), stat_pushes::seq.eq(sample.seq), stat_pushes::sampled_at.eq(sample.time), stat_pushes::received_at.eq(now)))
-        .on_conflict_do_nothing()
-        .execute(conn)?;
+    let insert = diesel::insert_into(stat_pushes::table)
+        .values((
+            stat_pushes::node_id.eq(node_id),
+            stat_pushes::seq.eq(sample.seq),
+            stat_pushes::sampled_at.eq(sample.time),
+            stat_pushes::received_at.eq(now),
+        ))
+        .on_conflict_do_nothing();
+    let inserted = on_backend!(conn, |c| insert.execute(c))?;
     if inserted == 0 {
-        return Ok(PushOutcome { stored: false, seq: sample.seq });
+        return Ok(PushOutcome {
+            stored: false,
+            seq: sample.seq,
+        });
     }
     // Samples keep their own time (replays after an outage are old on purpose); the
     // receive time and the node's clock skew are noted beside them.
@@ -84,8 +100,13 @@ pub(crate) fn push(conn: &mut Conn, node_id: i32, sample: &Sample, now: i64) -> 
         let wr_sectors: i64 = d.vbds.iter().map(|b| b.wr_sectors).sum();
         let rd_reqs: i64 = d.vbds.iter().map(|b| b.rd_reqs).sum();
         let wr_reqs: i64 = d.vbds.iter().map(|b| b.wr_reqs).sum();
-        let now_counters: Counters = (*vm_id, d.domid, at, d.cpu_ns, rx, tx, rd_sectors, wr_sectors, rd_reqs, wr_reqs);
-        if let Some(old) = previous.get(vm_id).filter(|old| old.1 == d.domid && at > old.2) {
+        let now_counters: Counters = (
+            *vm_id, d.domid, at, d.cpu_ns, rx, tx, rd_sectors, wr_sectors, rd_reqs, wr_reqs,
+        );
+        if let Some(old) = previous
+            .get(vm_id)
+            .filter(|old| old.1 == d.domid && at > old.2)
+        {
             let dt = (at - old.2) as f64;
             let grown = [
                 growth(old.3, d.cpu_ns),
@@ -96,7 +117,16 @@ pub(crate) fn push(conn: &mut Conn, node_id: i32, sample: &Sample, now: i64) -> 
                 growth(old.8, rd_reqs),
                 growth(old.9, wr_reqs),
             ];
-            if let [Some(cpu), Some(rx), Some(tx), Some(rs), Some(ws), Some(rq), Some(wq)] = grown {
+            if let [
+                Some(cpu),
+                Some(rx),
+                Some(tx),
+                Some(rs),
+                Some(ws),
+                Some(rq),
+                Some(wq),
+            ] = grown
+            {
                 let cpu_pct = cpu as f64 / dt / 1e7;
                 cpu_total += cpu_pct;
                 rows.push((
@@ -123,11 +153,15 @@ pub(crate) fn push(conn: &mut Conn, node_id: i32, sample: &Sample, now: i64) -> 
         }
     }
     if !rows.is_empty() {
-        diesel::insert_into(vm_stats::table).values(&rows).on_conflict_do_nothing().execute(conn)?;
+        let insert = diesel::insert_into(vm_stats::table)
+            .values(&rows)
+            .on_conflict_do_nothing();
+        on_backend!(conn, |c| insert.execute(c))?;
     }
     if !counters.is_empty() {
         let renewed: Vec<i32> = counters.iter().map(|c| c.0).collect();
-        diesel::delete(vm_counters::table.filter(vm_counters::vm_id.eq_any(&renewed))).execute(conn)?;
+        diesel::delete(vm_counters::table.filter(vm_counters::vm_id.eq_any(&renewed)))
+            .execute(conn)?;
         let values: Vec<_> = counters
             .iter()
             .map(|c| {
@@ -145,9 +179,10 @@ pub(crate) fn push(conn: &mut Conn, node_id: i32, sample: &Sample, now: i64) -> 
                 )
             })
             .collect();
-        diesel::insert_into(vm_counters::table).values(&values).execute(conn)?;
+        let insert = diesel::insert_into(vm_counters::table).values(&values);
+        on_backend!(conn, |c| insert.execute(c))?;
     }
-    diesel::insert_into(node_stats::table)
+    let insert = diesel::insert_into(node_stats::table)
         .values((
             node_stats::node_id.eq(node_id),
             node_stats::at.eq(at),
@@ -157,26 +192,56 @@ pub(crate) fn push(conn: &mut Conn, node_id: i32, sample: &Sample, now: i64) -> 
             node_stats::mem_free_kb.eq(sample.host.mem_free_kb),
             node_stats::domains.eq(i32::try_from(sample.domains.len()).unwrap_or(i32::MAX)),
         ))
-        .on_conflict_do_nothing()
-        .execute(conn)?;
+        .on_conflict_do_nothing();
+    on_backend!(conn, |c| insert.execute(c))?;
     let mut state_changes = Vec::new();
     for (vm_id, from, to) in changes {
-        diesel::update(vms::table.find(vm_id)).set(vms::state.eq(to.as_str())).execute(conn)?;
-        super::audit::record(conn, None, "vm.state", "vm", Some(vm_id), &format!("{from} → {to} (reported by the poller)"))?;
-        state_changes.push(crate::StateChange { vm_id, node_id, from, to });
+        diesel::update(vms::table.find(vm_id))
+            .set(vms::state.eq(to.as_str()))
+            .execute(conn)?;
+        super::audit::record(
+            conn,
+            None,
+            "vm.state",
+            "vm",
+            Some(vm_id),
+            &format!("{from} → {to} (reported by the poller)"),
+        )?;
+        state_changes.push(crate::StateChange {
+            vm_id,
+            node_id,
+            from,
+            to,
+        });
     }
     super::triggers::fire_for_changes(conn, &state_changes)?;
     super::triggers::fire_thresholds(conn, &ids, at, i64::from(sample.interval))?;
-    Ok(PushOutcome { stored: true, seq: sample.seq })
+    Ok(PushOutcome {
+        stored: true,
+        seq: sample.seq,
+    })
 }
 
 /// A VM metric's raw (time, value) rows in a window, for threshold triggers.
-pub(crate) fn window(conn: &mut Conn, vm: i32, metric: &str, from: i64, to: i64) -> Result<Vec<(i64, f64)>, StoreError> {
+pub(crate) fn window(
+    conn: &mut Conn,
+    vm: i32,
+    metric: &str,
+    from: i64,
+    to: i64,
+) -> Result<Vec<(i64, f64)>, StoreError> {
     raw(conn, "vm", vm, metric, from, to)
 }
 
 /// The raw (time, value) rows of a VM or node metric in a window.
-fn raw(conn: &mut Conn, kind: &str, id: i32, metric: &str, from: i64, to: i64) -> Result<Vec<(i64, f64)>, StoreError> {
+fn raw(
+    conn: &mut Conn,
+    kind: &str,
+    id: i32,
+    metric: &str,
+    from: i64,
+    to: i64,
+) -> Result<Vec<(i64, f64)>, StoreError> {
     macro_rules! vm_column {
         ($column:expr) => {
             vm_stats::table
@@ -204,7 +269,18 @@ fn raw(conn: &mut Conn, kind: &str, id: i32, metric: &str, from: i64, to: i64) -
                 .order(vm_stats::at)
                 .select((vm_stats::at, vm_stats::mem_kb, vm_stats::vcpus))
                 .load(conn)?;
-            rows.into_iter().map(|(at, mem, vcpus)| (at, if metric == "mem_kb" { mem as f64 } else { f64::from(vcpus) })).collect()
+            rows.into_iter()
+                .map(|(at, mem, vcpus)| {
+                    (
+                        at,
+                        if metric == "mem_kb" {
+                            mem as f64
+                        } else {
+                            f64::from(vcpus)
+                        },
+                    )
+                })
+                .collect()
         }
         ("node", _) => {
             let rows: Vec<(i64, f64, i64, i64, i32)> = node_stats::table
@@ -212,7 +288,13 @@ fn raw(conn: &mut Conn, kind: &str, id: i32, metric: &str, from: i64, to: i64) -
                 .filter(node_stats::at.ge(from))
                 .filter(node_stats::at.lt(to))
                 .order(node_stats::at)
-                .select((node_stats::at, node_stats::cpu_pct, node_stats::mem_total_kb, node_stats::mem_free_kb, node_stats::domains))
+                .select((
+                    node_stats::at,
+                    node_stats::cpu_pct,
+                    node_stats::mem_total_kb,
+                    node_stats::mem_free_kb,
+                    node_stats::domains,
+                ))
                 .load(conn)?;
             rows.into_iter()
                 .map(|(at, cpu, total, free, domains)| {
@@ -226,18 +308,37 @@ fn raw(conn: &mut Conn, kind: &str, id: i32, metric: &str, from: i64, to: i64) -
                 })
                 .collect()
         }
-        _ => return Err(StoreError::invalid("metric", format!("unknown metric {metric:?}"))),
+        _ => {
+            return Err(StoreError::invalid(
+                "metric",
+                format!("unknown metric {metric:?}"),
+            ));
+        }
     };
     Ok(rows)
 }
 
-pub(crate) fn series(conn: &mut Conn, kind: &str, id: i32, metric: &str, from: i64, to: i64, step: i64, retention_days: i64, now: i64) -> Result<Vec<Point>, StoreError> {
+pub(crate) fn series(
+    conn: &mut Conn,
+    kind: &str,
+    id: i32,
+    metric: &str,
+    from: i64,
+    to: i64,
+    step: i64,
+    retention_days: i64,
+    now: i64,
+) -> Result<Vec<Point>, StoreError> {
     let raw_from = now - retention_days * 86_400;
     let minute_from = now - ROLLUP_RETENTION_DAYS.0 * 86_400;
     if from >= raw_from || step < 60 {
         return Ok(bucket(&raw(conn, kind, id, metric, from, to)?, step));
     }
-    let series = if from >= minute_from || step < 3600 { "1m" } else { "1h" };
+    let series = if from >= minute_from || step < 3600 {
+        "1m"
+    } else {
+        "1h"
+    };
     let rows: Vec<(i64, i32, f64, f64)> = stat_rollups::table
         .filter(stat_rollups::series.eq(series))
         .filter(stat_rollups::kind.eq(kind))
@@ -246,7 +347,12 @@ pub(crate) fn series(conn: &mut Conn, kind: &str, id: i32, metric: &str, from: i
         .filter(stat_rollups::bucket.ge(from))
         .filter(stat_rollups::bucket.lt(to))
         .order(stat_rollups::bucket)
-        .select((stat_rollups::bucket, stat_rollups::samples, stat_rollups::avg_value, stat_rollups::max_value))
+        .select((
+            stat_rollups::bucket,
+            stat_rollups::samples,
+            stat_rollups::avg_value,
+            stat_rollups::max_value,
+        ))
         .load(conn)?;
     // Weighted by the samples behind each roll-up row.
     let mut points: Vec<(Point, f64)> = Vec::new();
@@ -259,7 +365,14 @@ pub(crate) fn series(conn: &mut Conn, kind: &str, id: i32, metric: &str, from: i
                 p.max = p.max.max(max);
                 *w += weight;
             }
-            _ => points.push((Point { at: start, avg, max }, weight)),
+            _ => points.push((
+                Point {
+                    at: start,
+                    avg,
+                    max,
+                },
+                weight,
+            )),
         }
     }
     Ok(points.into_iter().map(|(p, _)| p).collect())
@@ -267,18 +380,35 @@ pub(crate) fn series(conn: &mut Conn, kind: &str, id: i32, metric: &str, from: i
 
 /// Aggregate `[from, to)` of one source into `series` buckets of `width` seconds,
 /// replacing what was there (late samples are folded in by recomputing).
-fn roll_window(conn: &mut Conn, series: &str, width: i64, from: i64, to: i64) -> Result<(), StoreError> {
+fn roll_window(
+    conn: &mut Conn,
+    series: &str,
+    width: i64,
+    from: i64,
+    to: i64,
+) -> Result<(), StoreError> {
     if to <= from {
         return Ok(());
     }
     diesel::delete(
-        stat_rollups::table.filter(stat_rollups::series.eq(series)).filter(stat_rollups::bucket.ge(from)).filter(stat_rollups::bucket.lt(to)),
+        stat_rollups::table
+            .filter(stat_rollups::series.eq(series))
+            .filter(stat_rollups::bucket.ge(from))
+            .filter(stat_rollups::bucket.lt(to)),
     )
     .execute(conn)?;
     // (kind, id, metric, bucket) → (samples, sum, max)
     let mut sums: HashMap<RollupKey, (i32, f64, f64)> = HashMap::new();
-    let mut add = |kind: &'static str, id: i32, metric: &'static str, at: i64, value: f64, weight: i32, max: f64| {
-        let entry = sums.entry((kind, id, metric, at - at.rem_euclid(width))).or_insert((0, 0.0, f64::MIN));
+    let mut add = |kind: &'static str,
+                   id: i32,
+                   metric: &'static str,
+                   at: i64,
+                   value: f64,
+                   weight: i32,
+                   max: f64| {
+        let entry = sums
+            .entry((kind, id, metric, at - at.rem_euclid(width)))
+            .or_insert((0, 0.0, f64::MIN));
         entry.0 += weight;
         entry.1 += value * f64::from(weight);
         entry.2 = entry.2.max(max);
@@ -287,20 +417,54 @@ fn roll_window(conn: &mut Conn, series: &str, width: i64, from: i64, to: i64) ->
         let rows: Vec<VmStatRow> = vm_stats::table
             .filter(vm_stats::at.ge(from))
             .filter(vm_stats::at.lt(to))
-            .select((vm_stats::vm_id, vm_stats::at, vm_stats::cpu_pct, vm_stats::mem_kb, vm_stats::vcpus, vm_stats::net_rx_bps, vm_stats::net_tx_bps, vm_stats::disk_rd_bps, vm_stats::disk_wr_bps, vm_stats::disk_rd_iops, vm_stats::disk_wr_iops))
+            .select((
+                vm_stats::vm_id,
+                vm_stats::at,
+                vm_stats::cpu_pct,
+                vm_stats::mem_kb,
+                vm_stats::vcpus,
+                vm_stats::net_rx_bps,
+                vm_stats::net_tx_bps,
+                vm_stats::disk_rd_bps,
+                vm_stats::disk_wr_bps,
+                vm_stats::disk_rd_iops,
+                vm_stats::disk_wr_iops,
+            ))
             .load(conn)?;
         for (id, at, cpu, mem, vcpus, rx, tx, rd, wr, rdq, wrq) in rows {
-            for (metric, value) in [("cpu_pct", cpu), ("mem_kb", mem as f64), ("vcpus", f64::from(vcpus)), ("net_rx_bps", rx), ("net_tx_bps", tx), ("disk_rd_bps", rd), ("disk_wr_bps", wr), ("disk_rd_iops", rdq), ("disk_wr_iops", wrq)] {
+            for (metric, value) in [
+                ("cpu_pct", cpu),
+                ("mem_kb", mem as f64),
+                ("vcpus", f64::from(vcpus)),
+                ("net_rx_bps", rx),
+                ("net_tx_bps", tx),
+                ("disk_rd_bps", rd),
+                ("disk_wr_bps", wr),
+                ("disk_rd_iops", rdq),
+                ("disk_wr_iops", wrq),
+            ] {
                 add("vm", id, metric, at, value, 1, value);
             }
         }
         let rows: Vec<(i32, i64, f64, i64, i64, i32)> = node_stats::table
             .filter(node_stats::at.ge(from))
             .filter(node_stats::at.lt(to))
-            .select((node_stats::node_id, node_stats::at, node_stats::cpu_pct, node_stats::mem_total_kb, node_stats::mem_free_kb, node_stats::domains))
+            .select((
+                node_stats::node_id,
+                node_stats::at,
+                node_stats::cpu_pct,
+                node_stats::mem_total_kb,
+                node_stats::mem_free_kb,
+                node_stats::domains,
+            ))
             .load(conn)?;
         for (id, at, cpu, total, free, domains) in rows {
-            for (metric, value) in [("cpu_pct", cpu), ("mem_free_kb", free as f64), ("mem_used_kb", (total - free) as f64), ("domains", f64::from(domains))] {
+            for (metric, value) in [
+                ("cpu_pct", cpu),
+                ("mem_free_kb", free as f64),
+                ("mem_used_kb", (total - free) as f64),
+                ("domains", f64::from(domains)),
+            ] {
                 add("node", id, metric, at, value, 1, value);
             }
         }
@@ -309,11 +473,25 @@ fn roll_window(conn: &mut Conn, series: &str, width: i64, from: i64, to: i64) ->
             .filter(stat_rollups::series.eq("1m"))
             .filter(stat_rollups::bucket.ge(from))
             .filter(stat_rollups::bucket.lt(to))
-            .select((stat_rollups::kind, stat_rollups::object_id, stat_rollups::metric, stat_rollups::bucket, stat_rollups::samples, stat_rollups::avg_value, stat_rollups::max_value))
+            .select((
+                stat_rollups::kind,
+                stat_rollups::object_id,
+                stat_rollups::metric,
+                stat_rollups::bucket,
+                stat_rollups::samples,
+                stat_rollups::avg_value,
+                stat_rollups::max_value,
+            ))
             .load(conn)?;
         for (kind, id, metric, at, samples, avg, max) in rows {
             let kind: &'static str = if kind == "vm" { "vm" } else { "node" };
-            let Some(metric) = crate::stats::VM_METRICS.iter().chain(crate::stats::NODE_METRICS).find(|m| **m == metric) else { continue };
+            let Some(metric) = crate::stats::VM_METRICS
+                .iter()
+                .chain(crate::stats::NODE_METRICS)
+                .find(|m| **m == metric)
+            else {
+                continue;
+            };
             add(kind, id, metric, at, avg, samples, max);
         }
     }
@@ -333,7 +511,8 @@ fn roll_window(conn: &mut Conn, series: &str, width: i64, from: i64, to: i64) ->
         })
         .collect();
     for chunk in values.chunks(500) {
-        diesel::insert_into(stat_rollups::table).values(chunk).execute(conn)?;
+        let insert = diesel::insert_into(stat_rollups::table).values(chunk);
+        on_backend!(conn, |c| insert.execute(c))?;
     }
     Ok(())
 }
@@ -343,19 +522,30 @@ const LATE_SECS: i64 = 600;
 
 pub(crate) fn roll_up(conn: &mut Conn, now: i64, retention_days: i64) -> Result<(), StoreError> {
     for (series, width) in [("1m", 60), ("1h", 3600)] {
-        let until: Option<i64> = stat_watermarks::table.find(series).select(stat_watermarks::rolled_until).first(conn).optional()?;
+        let until: Option<i64> = stat_watermarks::table
+            .find(series)
+            .select(stat_watermarks::rolled_until)
+            .first(conn)
+            .optional()?;
         // Complete buckets only; start where the last run stopped, less the late margin.
         let to = now - now.rem_euclid(width);
         let from = match until {
             Some(until) => until - LATE_SECS.max(width),
             // The first run starts at the oldest data there is.
             None if series == "1m" => {
-                let vm: Option<i64> = vm_stats::table.select(diesel::dsl::min(vm_stats::at)).first(conn)?;
-                let node: Option<i64> = node_stats::table.select(diesel::dsl::min(node_stats::at)).first(conn)?;
+                let vm: Option<i64> = vm_stats::table
+                    .select(diesel::dsl::min(vm_stats::at))
+                    .first(conn)?;
+                let node: Option<i64> = node_stats::table
+                    .select(diesel::dsl::min(node_stats::at))
+                    .first(conn)?;
                 vm.into_iter().chain(node).min().unwrap_or(to)
             }
             None => {
-                let first: Option<i64> = stat_rollups::table.filter(stat_rollups::series.eq("1m")).select(diesel::dsl::min(stat_rollups::bucket)).first(conn)?;
+                let first: Option<i64> = stat_rollups::table
+                    .filter(stat_rollups::series.eq("1m"))
+                    .select(diesel::dsl::min(stat_rollups::bucket))
+                    .first(conn)?;
                 first.unwrap_or(to)
             }
         };
@@ -363,23 +553,45 @@ pub(crate) fn roll_up(conn: &mut Conn, now: i64, retention_days: i64) -> Result<
         roll_window(conn, series, width, from, to)?;
         diesel::delete(stat_watermarks::table.find(series)).execute(conn)?;
         diesel::insert_into(stat_watermarks::table)
-            .values((stat_watermarks::series.eq(series), stat_watermarks::rolled_until.eq(to)))
+            .values((
+                stat_watermarks::series.eq(series),
+                stat_watermarks::rolled_until.eq(to),
+            ))
             .execute(conn)?;
     }
     let raw_cut = now - retention_days * 86_400;
     diesel::delete(vm_stats::table.filter(vm_stats::at.lt(raw_cut))).execute(conn)?;
     diesel::delete(node_stats::table.filter(node_stats::at.lt(raw_cut))).execute(conn)?;
-    diesel::delete(stat_pushes::table.filter(stat_pushes::received_at.lt(raw_cut))).execute(conn)?;
-    diesel::delete(stat_rollups::table.filter(stat_rollups::series.eq("1m")).filter(stat_rollups::bucket.lt(now - ROLLUP_RETENTION_DAYS.0 * 86_400))).execute(conn)?;
-    diesel::delete(stat_rollups::table.filter(stat_rollups::series.eq("1h")).filter(stat_rollups::bucket.lt(now - ROLLUP_RETENTION_DAYS.1 * 86_400))).execute(conn)?;
+    diesel::delete(stat_pushes::table.filter(stat_pushes::received_at.lt(raw_cut)))
+        .execute(conn)?;
+    diesel::delete(
+        stat_rollups::table
+            .filter(stat_rollups::series.eq("1m"))
+            .filter(stat_rollups::bucket.lt(now - ROLLUP_RETENTION_DAYS.0 * 86_400)),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        stat_rollups::table
+            .filter(stat_rollups::series.eq("1h"))
+            .filter(stat_rollups::bucket.lt(now - ROLLUP_RETENTION_DAYS.1 * 86_400)),
+    )
+    .execute(conn)?;
     Ok(())
 }
 
-pub(crate) fn recent_pushes(conn: &mut Conn, node: i32, limit: i64) -> Result<Vec<(i64, i64, i64)>, StoreError> {
+pub(crate) fn recent_pushes(
+    conn: &mut Conn,
+    node: i32,
+    limit: i64,
+) -> Result<Vec<(i64, i64, i64)>, StoreError> {
     Ok(stat_pushes::table
         .filter(stat_pushes::node_id.eq(node))
         .order(stat_pushes::seq.desc())
         .limit(limit)
-        .select((stat_pushes::seq, stat_pushes::sampled_at, stat_pushes::received_at))
+        .select((
+            stat_pushes::seq,
+            stat_pushes::sampled_at,
+            stat_pushes::received_at,
+        ))
         .load(conn)?)
 }

@@ -1,5 +1,6 @@
-// Storage pool and volume queries (included once per backend by `backend.rs`).
+//! Storage pool and volume queries.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 
 use crate::schema::{nodes, storage_pools, storage_volumes};
@@ -36,28 +37,58 @@ macro_rules! volume_columns {
 }
 
 fn to_pool((id, node_id, name, kind, path, capacity_kb, allocation_kb): PoolRow) -> Pool {
-    Pool { id, node_id, name, kind, path, capacity_kb, allocation_kb }
+    Pool {
+        id,
+        node_id,
+        name,
+        kind,
+        path,
+        capacity_kb,
+        allocation_kb,
+    }
 }
 
 fn to_volume((id, pool_id, name, path, capacity_kb, allocation_kb): VolumeRow) -> Volume {
-    Volume { id, pool_id, name, path, capacity_kb, allocation_kb }
+    Volume {
+        id,
+        pool_id,
+        name,
+        path,
+        capacity_kb,
+        allocation_kb,
+    }
 }
 
 fn pool(conn: &mut Conn, id: i32) -> Result<Pool, StoreError> {
-    let row: Option<PoolRow> = storage_pools::table.find(id).select(pool_columns!()).first(conn).optional()?;
-    row.map(to_pool).ok_or_else(|| StoreError::not_found("storage pool", id))
+    let row: Option<PoolRow> = storage_pools::table
+        .find(id)
+        .select(pool_columns!())
+        .first(conn)
+        .optional()?;
+    row.map(to_pool)
+        .ok_or_else(|| StoreError::not_found("storage pool", id))
 }
 
 pub(crate) fn pools(conn: &mut Conn, node: Option<i32>) -> Result<Vec<Pool>, StoreError> {
-    let mut query = storage_pools::table.select(pool_columns!()).order(storage_pools::id).into_boxed();
+    let mut query = storage_pools::table
+        .select(pool_columns!())
+        .order(storage_pools::id)
+        .into_boxed();
     if let Some(node) = node {
-        let exists: i64 = nodes::table.filter(nodes::id.eq(node)).count().get_result(conn)?;
+        let exists: i64 = nodes::table
+            .filter(nodes::id.eq(node))
+            .count()
+            .get_result(conn)?;
         if exists == 0 {
             return Err(StoreError::not_found("node", node));
         }
         query = query.filter(storage_pools::node_id.eq(node));
     }
-    Ok(query.load::<PoolRow>(conn)?.into_iter().map(to_pool).collect())
+    Ok(query
+        .load::<PoolRow>(conn)?
+        .into_iter()
+        .map(to_pool)
+        .collect())
 }
 
 pub(crate) fn volumes(conn: &mut Conn, pool_id: i32) -> Result<Vec<Volume>, StoreError> {
@@ -70,8 +101,15 @@ pub(crate) fn volumes(conn: &mut Conn, pool_id: i32) -> Result<Vec<Volume>, Stor
     Ok(rows.into_iter().map(to_volume).collect())
 }
 
-pub(crate) fn define_pool(conn: &mut Conn, actor: &Caller, new: &NewPool) -> Result<i32, StoreError> {
-    let node_exists: i64 = nodes::table.filter(nodes::id.eq(new.node)).count().get_result(conn)?;
+pub(crate) fn define_pool(
+    conn: &mut Conn,
+    actor: &Caller,
+    new: &NewPool,
+) -> Result<i32, StoreError> {
+    let node_exists: i64 = nodes::table
+        .filter(nodes::id.eq(new.node))
+        .count()
+        .get_result(conn)?;
     if node_exists == 0 {
         return Err(StoreError::not_found("node", new.node));
     }
@@ -81,7 +119,10 @@ pub(crate) fn define_pool(conn: &mut Conn, actor: &Caller, new: &NewPool) -> Res
         .count()
         .get_result(conn)?;
     if taken > 0 {
-        return Err(StoreError::Conflict(format!("node {} already has a pool named '{}'", new.node, new.name)));
+        return Err(StoreError::Conflict(format!(
+            "node {} already has a pool named '{}'",
+            new.node, new.name
+        )));
     }
     let id = diesel::insert_into(storage_pools::table)
         .values((
@@ -94,17 +135,39 @@ pub(crate) fn define_pool(conn: &mut Conn, actor: &Caller, new: &NewPool) -> Res
         ))
         .returning(storage_pools::id)
         .get_result(conn)?;
-    super::audit::record(conn, Some(actor), "storage.definePool", "pool", Some(id), &format!("pool '{}' ({}) at {} on node {}", new.name, new.kind, new.path, new.node))?;
+    super::audit::record(
+        conn,
+        Some(actor),
+        "storage.definePool",
+        "pool",
+        Some(id),
+        &format!(
+            "pool '{}' ({}) at {} on node {}",
+            new.name, new.kind, new.path, new.node
+        ),
+    )?;
     Ok(id)
 }
 
 pub(crate) fn remove_pool(conn: &mut Conn, actor: &Caller, id: i32) -> Result<(), StoreError> {
     let found = pool(conn, id)?;
     diesel::delete(storage_pools::table.find(id)).execute(conn)?;
-    super::audit::record(conn, Some(actor), "storage.removePool", "pool", Some(id), &format!("removed pool '{}'", found.name))
+    super::audit::record(
+        conn,
+        Some(actor),
+        "storage.removePool",
+        "pool",
+        Some(id),
+        &format!("removed pool '{}'", found.name),
+    )
 }
 
-pub(crate) fn create_volume(conn: &mut Conn, actor: &Caller, pool_id: i32, new: &NewVolume) -> Result<(i32, i32), StoreError> {
+pub(crate) fn create_volume(
+    conn: &mut Conn,
+    actor: &Caller,
+    pool_id: i32,
+    new: &NewVolume,
+) -> Result<(i32, i32), StoreError> {
     let found = pool(conn, pool_id)?;
     let taken: i64 = storage_volumes::table
         .filter(storage_volumes::pool_id.eq(pool_id))
@@ -112,11 +175,17 @@ pub(crate) fn create_volume(conn: &mut Conn, actor: &Caller, pool_id: i32, new: 
         .count()
         .get_result(conn)?;
     if taken > 0 {
-        return Err(StoreError::Conflict(format!("pool '{}' already has a volume named '{}'", found.name, new.name)));
+        return Err(StoreError::Conflict(format!(
+            "pool '{}' already has a volume named '{}'",
+            found.name, new.name
+        )));
     }
     let free = found.capacity_kb - found.allocation_kb;
     if new.capacity_kb > free {
-        return Err(StoreError::OverLimit(format!("pool '{}' has {free} KiB free; the volume needs {} KiB", found.name, new.capacity_kb)));
+        return Err(StoreError::OverLimit(format!(
+            "pool '{}' has {free} KiB free; the volume needs {} KiB",
+            found.name, new.capacity_kb
+        )));
     }
     let path = format!("{}/{}", found.path.trim_end_matches('/'), new.name);
     let id: i32 = diesel::insert_into(storage_volumes::table)
@@ -132,16 +201,54 @@ pub(crate) fn create_volume(conn: &mut Conn, actor: &Caller, pool_id: i32, new: 
     diesel::update(storage_pools::table.find(pool_id))
         .set(storage_pools::allocation_kb.eq(found.allocation_kb + new.capacity_kb))
         .execute(conn)?;
-    let job = super::jobs::create(conn, actor, "create-volume", "node", found.node_id, &format!("volume={id}"))?;
-    super::audit::record(conn, Some(actor), "storage.createVolume", "pool", Some(pool_id), &format!("volume '{}' ({} KiB); job {job}", new.name, new.capacity_kb))?;
+    let job = super::jobs::create(
+        conn,
+        actor,
+        "create-volume",
+        "node",
+        found.node_id,
+        &format!("volume={id}"),
+    )?;
+    super::audit::record(
+        conn,
+        Some(actor),
+        "storage.createVolume",
+        "pool",
+        Some(pool_id),
+        &format!("volume '{}' ({} KiB); job {job}", new.name, new.capacity_kb),
+    )?;
     Ok((id, job))
 }
 
-pub(crate) fn delete_volume(conn: &mut Conn, actor: &Caller, volume: i32) -> Result<i32, StoreError> {
-    let row: Option<VolumeRow> = storage_volumes::table.find(volume).select(volume_columns!()).first(conn).optional()?;
-    let found = row.map(to_volume).ok_or_else(|| StoreError::not_found("volume", volume))?;
+pub(crate) fn delete_volume(
+    conn: &mut Conn,
+    actor: &Caller,
+    volume: i32,
+) -> Result<i32, StoreError> {
+    let row: Option<VolumeRow> = storage_volumes::table
+        .find(volume)
+        .select(volume_columns!())
+        .first(conn)
+        .optional()?;
+    let found = row
+        .map(to_volume)
+        .ok_or_else(|| StoreError::not_found("volume", volume))?;
     let owner = pool(conn, found.pool_id)?;
-    let job = super::jobs::create(conn, actor, "delete-volume", "node", owner.node_id, &format!("volume={volume}"))?;
-    super::audit::record(conn, Some(actor), "storage.deleteVolume", "pool", Some(found.pool_id), &format!("volume '{}'; job {job}", found.name))?;
+    let job = super::jobs::create(
+        conn,
+        actor,
+        "delete-volume",
+        "node",
+        owner.node_id,
+        &format!("volume={volume}"),
+    )?;
+    super::audit::record(
+        conn,
+        Some(actor),
+        "storage.deleteVolume",
+        "pool",
+        Some(found.pool_id),
+        &format!("volume '{}'; job {job}", found.name),
+    )?;
     Ok(job)
 }

@@ -1,5 +1,6 @@
-// User, grant and quota queries (included once per backend by `backend.rs`).
+//! User, grant and quota queries.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 
 use crate::schema::{options, quotas, sessions, users, vm_grants};
@@ -22,17 +23,42 @@ type UserRow = (i32, String, String, String, String, bool, i64);
 
 fn to_user(row: UserRow) -> Result<User, StoreError> {
     let (id, username, email, role, language, disabled, created_at) = row;
-    Ok(User { id, username, email, role: Role::parse(&role, "role")?, language, disabled, created_at })
+    Ok(User {
+        id,
+        username,
+        email,
+        role: Role::parse(&role, "role")?,
+        language,
+        disabled,
+        created_at,
+    })
 }
 
-pub(crate) fn login_record(conn: &mut Conn, username: &str) -> Result<Option<(Caller, String, bool)>, StoreError> {
+pub(crate) fn login_record(
+    conn: &mut Conn,
+    username: &str,
+) -> Result<Option<(Caller, String, bool)>, StoreError> {
     let row: Option<(i32, String, String, String, bool)> = users::table
         .filter(users::username.eq(username))
-        .select((users::id, users::username, users::role, users::password_hash, users::disabled))
+        .select((
+            users::id,
+            users::username,
+            users::role,
+            users::password_hash,
+            users::disabled,
+        ))
         .first(conn)
         .optional()?;
     row.map(|(user_id, username, role, hash, disabled)| {
-        Ok((Caller { user_id, username, role: Role::parse(&role, "role")? }, hash, disabled))
+        Ok((
+            Caller {
+                user_id,
+                username,
+                role: Role::parse(&role, "role")?,
+            },
+            hash,
+            disabled,
+        ))
     })
     .transpose()
 }
@@ -42,9 +68,17 @@ pub(crate) fn require(conn: &mut Conn, id: i32) -> Result<User, StoreError> {
     get(conn, id)
 }
 
-pub(crate) fn create(conn: &mut Conn, actor: Option<&Caller>, new: &NewUser, hash: &str) -> Result<i32, StoreError> {
+pub(crate) fn create(
+    conn: &mut Conn,
+    actor: Option<&Caller>,
+    new: &NewUser,
+    hash: &str,
+) -> Result<i32, StoreError> {
     if find(conn, &new.username)?.is_some() {
-        return Err(StoreError::Conflict(format!("the user name '{}' is already taken", new.username)));
+        return Err(StoreError::Conflict(format!(
+            "the user name '{}' is already taken",
+            new.username
+        )));
     }
     let language = match &new.language {
         Some(language) => language.clone(),
@@ -68,26 +102,47 @@ pub(crate) fn create(conn: &mut Conn, actor: Option<&Caller>, new: &NewUser, has
         .returning(users::id)
         .get_result(conn)
         .map_err(|e| crate::error::conflict_on_unique(e, "the user name"))?;
-    super::audit::record(conn, actor, "user.create", "user", Some(id), &format!("created user '{}' with role {}", new.username, new.role))?;
+    super::audit::record(
+        conn,
+        actor,
+        "user.create",
+        "user",
+        Some(id),
+        &format!("created user '{}' with role {}", new.username, new.role),
+    )?;
     Ok(id)
 }
 
 pub(crate) fn list(conn: &mut Conn, only: Option<i32>) -> Result<Vec<User>, StoreError> {
-    let mut query = users::table.select(user_columns!()).order(users::id).into_boxed();
+    let mut query = users::table
+        .select(user_columns!())
+        .order(users::id)
+        .into_boxed();
     if let Some(id) = only {
         query = query.filter(users::id.eq(id));
     }
-    query.load::<UserRow>(conn)?.into_iter().map(to_user).collect()
+    query
+        .load::<UserRow>(conn)?
+        .into_iter()
+        .map(to_user)
+        .collect()
 }
 
 pub(crate) fn get(conn: &mut Conn, id: i32) -> Result<User, StoreError> {
-    let row: Option<UserRow> = users::table.find(id).select(user_columns!()).first(conn).optional()?;
+    let row: Option<UserRow> = users::table
+        .find(id)
+        .select(user_columns!())
+        .first(conn)
+        .optional()?;
     to_user(row.ok_or_else(|| StoreError::not_found("user", id))?)
 }
 
 pub(crate) fn find(conn: &mut Conn, username: &str) -> Result<Option<User>, StoreError> {
-    let row: Option<UserRow> =
-        users::table.filter(users::username.eq(username)).select(user_columns!()).first(conn).optional()?;
+    let row: Option<UserRow> = users::table
+        .filter(users::username.eq(username))
+        .select(user_columns!())
+        .first(conn)
+        .optional()?;
     row.map(to_user).transpose()
 }
 
@@ -111,7 +166,12 @@ fn keep_an_admin(conn: &mut Conn, losing: i32) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub(crate) fn update(conn: &mut Conn, actor: &Caller, id: i32, update: &UserUpdate) -> Result<(), StoreError> {
+pub(crate) fn update(
+    conn: &mut Conn,
+    actor: &Caller,
+    id: i32,
+    update: &UserUpdate,
+) -> Result<(), StoreError> {
     let user = require(conn, id)?;
     let mut changes = Vec::new();
     let demoted = update.role.is_some_and(|r| r != Role::Admin) || update.disabled == Some(true);
@@ -119,28 +179,46 @@ pub(crate) fn update(conn: &mut Conn, actor: &Caller, id: i32, update: &UserUpda
         keep_an_admin(conn, id)?;
     }
     if let Some(email) = &update.email {
-        diesel::update(users::table.find(id)).set(users::email.eq(email)).execute(conn)?;
+        diesel::update(users::table.find(id))
+            .set(users::email.eq(email))
+            .execute(conn)?;
         changes.push(format!("email={email}"));
     }
     if let Some(role) = update.role {
-        diesel::update(users::table.find(id)).set(users::role.eq(role.as_str())).execute(conn)?;
+        diesel::update(users::table.find(id))
+            .set(users::role.eq(role.as_str()))
+            .execute(conn)?;
         changes.push(format!("role={role}"));
     }
     if let Some(language) = &update.language {
-        diesel::update(users::table.find(id)).set(users::language.eq(language)).execute(conn)?;
+        diesel::update(users::table.find(id))
+            .set(users::language.eq(language))
+            .execute(conn)?;
         changes.push(format!("language={language}"));
     }
     if let Some(disabled) = update.disabled {
-        diesel::update(users::table.find(id)).set(users::disabled.eq(disabled)).execute(conn)?;
+        diesel::update(users::table.find(id))
+            .set(users::disabled.eq(disabled))
+            .execute(conn)?;
         if disabled {
             diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?;
         }
         changes.push(format!("disabled={disabled}"));
     }
     if changes.is_empty() {
-        return Err(StoreError::invalid("changes", "give at least one of email, role, language, disabled"));
+        return Err(StoreError::invalid(
+            "changes",
+            "give at least one of email, role, language, disabled",
+        ));
     }
-    super::audit::record(conn, Some(actor), "user.update", "user", Some(id), &changes.join(", "))
+    super::audit::record(
+        conn,
+        Some(actor),
+        "user.update",
+        "user",
+        Some(id),
+        &changes.join(", "),
+    )
 }
 
 pub(crate) fn delete(conn: &mut Conn, actor: &Caller, id: i32) -> Result<(), StoreError> {
@@ -149,17 +227,44 @@ pub(crate) fn delete(conn: &mut Conn, actor: &Caller, id: i32) -> Result<(), Sto
         keep_an_admin(conn, id)?;
     }
     diesel::delete(users::table.find(id)).execute(conn)?;
-    super::audit::record(conn, Some(actor), "user.delete", "user", Some(id), &format!("deleted user '{}'", user.username))
+    super::audit::record(
+        conn,
+        Some(actor),
+        "user.delete",
+        "user",
+        Some(id),
+        &format!("deleted user '{}'", user.username),
+    )
 }
 
-pub(crate) fn set_password(conn: &mut Conn, actor: Option<&Caller>, id: i32, hash: &str) -> Result<(), StoreError> {
+pub(crate) fn set_password(
+    conn: &mut Conn,
+    actor: Option<&Caller>,
+    id: i32,
+    hash: &str,
+) -> Result<(), StoreError> {
     require(conn, id)?;
-    diesel::update(users::table.find(id)).set(users::password_hash.eq(hash)).execute(conn)?;
+    diesel::update(users::table.find(id))
+        .set(users::password_hash.eq(hash))
+        .execute(conn)?;
     diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?;
-    super::audit::record(conn, actor, "user.setPassword", "user", Some(id), "password changed; sessions ended")
+    super::audit::record(
+        conn,
+        actor,
+        "user.setPassword",
+        "user",
+        Some(id),
+        "password changed; sessions ended",
+    )
 }
 
-pub(crate) fn grant(conn: &mut Conn, actor: &Caller, user: i32, vm: i32, perms: &[Permission]) -> Result<(), StoreError> {
+pub(crate) fn grant(
+    conn: &mut Conn,
+    actor: &Caller,
+    user: i32,
+    vm: i32,
+    perms: &[Permission],
+) -> Result<(), StoreError> {
     super::vms::require(conn, actor, vm, Permission::Admin)?;
     require(conn, user)?;
     for perm in perms {
@@ -180,10 +285,23 @@ pub(crate) fn grant(conn: &mut Conn, actor: &Caller, user: i32, vm: i32, perms: 
         }
     }
     let list: Vec<&str> = perms.iter().map(|p| p.as_str()).collect();
-    super::audit::record(conn, Some(actor), "user.grant", "vm", Some(vm), &format!("granted {} to user {user}", list.join(",")))
+    super::audit::record(
+        conn,
+        Some(actor),
+        "user.grant",
+        "vm",
+        Some(vm),
+        &format!("granted {} to user {user}", list.join(",")),
+    )
 }
 
-pub(crate) fn revoke(conn: &mut Conn, actor: &Caller, user: i32, vm: i32, perms: &[Permission]) -> Result<(), StoreError> {
+pub(crate) fn revoke(
+    conn: &mut Conn,
+    actor: &Caller,
+    user: i32,
+    vm: i32,
+    perms: &[Permission],
+) -> Result<(), StoreError> {
     super::vms::require(conn, actor, vm, Permission::Admin)?;
     require(conn, user)?;
     let words: Vec<&str> = perms.iter().map(|p| p.as_str()).collect();
@@ -194,7 +312,14 @@ pub(crate) fn revoke(conn: &mut Conn, actor: &Caller, user: i32, vm: i32, perms:
             .filter(vm_grants::permission.eq_any(&words)),
     )
     .execute(conn)?;
-    super::audit::record(conn, Some(actor), "user.revoke", "vm", Some(vm), &format!("revoked {} from user {user}", words.join(",")))
+    super::audit::record(
+        conn,
+        Some(actor),
+        "user.revoke",
+        "vm",
+        Some(vm),
+        &format!("revoked {} from user {user}", words.join(",")),
+    )
 }
 
 pub(crate) fn grants_of(conn: &mut Conn, user: i32) -> Result<Vec<(i32, Permission)>, StoreError> {
@@ -204,10 +329,17 @@ pub(crate) fn grants_of(conn: &mut Conn, user: i32) -> Result<Vec<(i32, Permissi
         .select((vm_grants::vm_id, vm_grants::permission))
         .order((vm_grants::vm_id, vm_grants::permission))
         .load(conn)?;
-    rows.into_iter().map(|(vm, p)| Ok((vm, Permission::parse(&p, "permission")?))).collect()
+    rows.into_iter()
+        .map(|(vm, p)| Ok((vm, Permission::parse(&p, "permission")?)))
+        .collect()
 }
 
-pub(crate) fn set_quota(conn: &mut Conn, actor: &Caller, user: i32, quota: &Quota) -> Result<(), StoreError> {
+pub(crate) fn set_quota(
+    conn: &mut Conn,
+    actor: &Caller,
+    user: i32,
+    quota: &Quota,
+) -> Result<(), StoreError> {
     require(conn, user)?;
     diesel::delete(quotas::table.find(user)).execute(conn)?;
     diesel::insert_into(quotas::table)
@@ -218,7 +350,14 @@ pub(crate) fn set_quota(conn: &mut Conn, actor: &Caller, user: i32, quota: &Quot
             quotas::max_vcpus.eq(quota.vcpus),
         ))
         .execute(conn)?;
-    super::audit::record(conn, Some(actor), "user.setQuota", "user", Some(user), &format!("{quota:?}"))
+    super::audit::record(
+        conn,
+        Some(actor),
+        "user.setQuota",
+        "user",
+        Some(user),
+        &format!("{quota:?}"),
+    )
 }
 
 pub(crate) fn quota(conn: &mut Conn, user: i32) -> Result<Quota, StoreError> {
@@ -228,5 +367,11 @@ pub(crate) fn quota(conn: &mut Conn, user: i32) -> Result<Quota, StoreError> {
         .select((quotas::max_vms, quotas::max_memory_kb, quotas::max_vcpus))
         .first(conn)
         .optional()?;
-    Ok(row.map(|(vms, memory_kb, vcpus)| Quota { vms, memory_kb, vcpus }).unwrap_or_default())
+    Ok(row
+        .map(|(vms, memory_kb, vcpus)| Quota {
+            vms,
+            memory_kb,
+            vcpus,
+        })
+        .unwrap_or_default())
 }

@@ -1,15 +1,31 @@
-// VM queries (included once per backend by `backend.rs`).
+//! VM queries.
 
+use crate::db::Conn;
 use diesel::prelude::*;
 
 use crate::schema::{disks, nodes, notes, quotas, vifs, vm_grants, vms};
 use crate::vms::{check_sizes, random_mac};
 use crate::{
-    Caller, Disk, GlobalOptions, NewDisk, NewVif, NewVm, Permission, PowerAction, StoreError, Vif, Vm,
-    VmDetail, VmFilter, VmState, VmType, VmUpdate,
+    Caller, Disk, GlobalOptions, NewDisk, NewVif, NewVm, Permission, PowerAction, StoreError, Vif,
+    Vm, VmDetail, VmFilter, VmState, VmType, VmUpdate,
 };
 
-type VmRow = (i32, String, String, i32, String, String, String, String, i64, i64, i32, Option<i64>, Option<i32>, i64);
+type VmRow = (
+    i32,
+    String,
+    String,
+    i32,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    i32,
+    Option<i64>,
+    Option<i32>,
+    i64,
+);
 
 macro_rules! vm_columns {
     () => {
@@ -33,7 +49,22 @@ macro_rules! vm_columns {
 }
 
 fn to_vm(row: VmRow) -> Result<Vm, StoreError> {
-    let (id, uuid, name, node_id, node_name, vm_type, os, state, memory_kb, max_memory_kb, vcpus, started_at, owner_id, created_at) = row;
+    let (
+        id,
+        uuid,
+        name,
+        node_id,
+        node_name,
+        vm_type,
+        os,
+        state,
+        memory_kb,
+        max_memory_kb,
+        vcpus,
+        started_at,
+        owner_id,
+        created_at,
+    ) = row;
     Ok(Vm {
         id,
         uuid,
@@ -53,7 +84,12 @@ fn to_vm(row: VmRow) -> Result<Vm, StoreError> {
 }
 
 pub(crate) fn load(conn: &mut Conn, id: i32) -> Result<Vm, StoreError> {
-    let row: Option<VmRow> = vms::table.inner_join(nodes::table).filter(vms::id.eq(id)).select(vm_columns!()).first(conn).optional()?;
+    let row: Option<VmRow> = vms::table
+        .inner_join(nodes::table)
+        .filter(vms::id.eq(id))
+        .select(vm_columns!())
+        .first(conn)
+        .optional()?;
     to_vm(row.ok_or_else(|| StoreError::not_found("VM", id))?)
 }
 
@@ -68,7 +104,10 @@ fn permissions(conn: &mut Conn, caller: &Caller, vm: &Vm) -> Result<Vec<Permissi
         .filter(vm_grants::vm_id.eq(vm.id))
         .select(vm_grants::permission)
         .load(conn)?;
-    let mut held: Vec<Permission> = words.iter().filter_map(|w| Permission::parse(w, "permission").ok()).collect();
+    let mut held: Vec<Permission> = words
+        .iter()
+        .filter_map(|w| Permission::parse(w, "permission").ok())
+        .collect();
     if held.contains(&Permission::Admin) {
         held = Permission::ALL.to_vec();
     }
@@ -77,7 +116,12 @@ fn permissions(conn: &mut Conn, caller: &Caller, vm: &Vm) -> Result<Vec<Permissi
 }
 
 /// The VM, if it exists and `caller` holds `permission` on it.
-pub(crate) fn require(conn: &mut Conn, caller: &Caller, id: i32, permission: Permission) -> Result<Vm, StoreError> {
+pub(crate) fn require(
+    conn: &mut Conn,
+    caller: &Caller,
+    id: i32,
+    permission: Permission,
+) -> Result<Vm, StoreError> {
     let vm = load(conn, id)?;
     if permissions(conn, caller, &vm)?.contains(&permission) {
         Ok(vm)
@@ -86,10 +130,20 @@ pub(crate) fn require(conn: &mut Conn, caller: &Caller, id: i32, permission: Per
     }
 }
 
-pub(crate) fn list(conn: &mut Conn, caller: &Caller, filter: &VmFilter) -> Result<Vec<Vm>, StoreError> {
-    let mut query = vms::table.inner_join(nodes::table).select(vm_columns!()).order(vms::id).into_boxed();
+pub(crate) fn list(
+    conn: &mut Conn,
+    caller: &Caller,
+    filter: &VmFilter,
+) -> Result<Vec<Vm>, StoreError> {
+    let mut query = vms::table
+        .inner_join(nodes::table)
+        .select(vm_columns!())
+        .order(vms::id)
+        .into_boxed();
     if !caller.sees_all_vms() {
-        let granted = vm_grants::table.filter(vm_grants::user_id.eq(caller.user_id)).select(vm_grants::vm_id);
+        let granted = vm_grants::table
+            .filter(vm_grants::user_id.eq(caller.user_id))
+            .select(vm_grants::vm_id);
         query = query.filter(vms::owner_id.eq(caller.user_id).or(vms::id.eq_any(granted)));
     }
     if let Some(node) = filter.node {
@@ -113,14 +167,34 @@ pub(crate) fn devices(conn: &mut Conn, id: i32) -> Result<(Vec<Vif>, Vec<Disk>),
         .load(conn)?;
     let disk_rows: Vec<(i32, String, String, i64, bool)> = disks::table
         .filter(disks::vm_id.eq(id))
-        .select((disks::id, disks::target, disks::source, disks::size_kb, disks::readonly))
+        .select((
+            disks::id,
+            disks::target,
+            disks::source,
+            disks::size_kb,
+            disks::readonly,
+        ))
         .order(disks::id)
         .load(conn)?;
     Ok((
-        vif_rows.into_iter().map(|(id, mac, bridge, model)| Vif { id, mac, bridge, model }).collect(),
+        vif_rows
+            .into_iter()
+            .map(|(id, mac, bridge, model)| Vif {
+                id,
+                mac,
+                bridge,
+                model,
+            })
+            .collect(),
         disk_rows
             .into_iter()
-            .map(|(id, target, source, size_kb, readonly)| Disk { id, target, source, size_kb, readonly })
+            .map(|(id, target, source, size_kb, readonly)| Disk {
+                id,
+                target,
+                source,
+                size_kb,
+                readonly,
+            })
             .collect(),
     ))
 }
@@ -138,13 +212,22 @@ pub(crate) fn detail(conn: &mut Conn, caller: &Caller, id: i32) -> Result<VmDeta
 }
 
 /// Refuse when the owner's quota cannot take `extra` more VMs, memory and vCPUs.
-fn check_quota(conn: &mut Conn, owner: i32, extra_vms: i64, extra_memory_kb: i64, extra_vcpus: i64, except_vm: Option<i32>) -> Result<(), StoreError> {
+fn check_quota(
+    conn: &mut Conn,
+    owner: i32,
+    extra_vms: i64,
+    extra_memory_kb: i64,
+    extra_vcpus: i64,
+    except_vm: Option<i32>,
+) -> Result<(), StoreError> {
     let quota: Option<(Option<i32>, Option<i64>, Option<i32>)> = quotas::table
         .find(owner)
         .select((quotas::max_vms, quotas::max_memory_kb, quotas::max_vcpus))
         .first(conn)
         .optional()?;
-    let Some((max_vms, max_memory_kb, max_vcpus)) = quota else { return Ok(()) };
+    let Some((max_vms, max_memory_kb, max_vcpus)) = quota else {
+        return Ok(());
+    };
     let mut owned = vms::table.filter(vms::owner_id.eq(owner)).into_boxed();
     if let Some(id) = except_vm {
         owned = owned.filter(vms::id.ne(id));
@@ -154,33 +237,60 @@ fn check_quota(conn: &mut Conn, owner: i32, extra_vms: i64, extra_memory_kb: i64
     let memory: i64 = rows.iter().map(|r| r.0).sum::<i64>() + extra_memory_kb;
     let vcpus: i64 = rows.iter().map(|r| i64::from(r.1)).sum::<i64>() + extra_vcpus;
     if let Some(max) = max_vms.filter(|&m| count > i64::from(m)) {
-        return Err(StoreError::OverLimit(format!("this would make {count} VMs; the owner's quota allows {max}")));
+        return Err(StoreError::OverLimit(format!(
+            "this would make {count} VMs; the owner's quota allows {max}"
+        )));
     }
     if let Some(max) = max_memory_kb.filter(|&m| memory > m) {
-        return Err(StoreError::OverLimit(format!("this would make {memory} KiB of VM memory; the owner's quota allows {max} KiB")));
+        return Err(StoreError::OverLimit(format!(
+            "this would make {memory} KiB of VM memory; the owner's quota allows {max} KiB"
+        )));
     }
     if let Some(max) = max_vcpus.filter(|&m| vcpus > i64::from(m)) {
-        return Err(StoreError::OverLimit(format!("this would make {vcpus} vCPUs; the owner's quota allows {max}")));
+        return Err(StoreError::OverLimit(format!(
+            "this would make {vcpus} vCPUs; the owner's quota allows {max}"
+        )));
     }
     Ok(())
 }
 
 fn insert_vif(conn: &mut Conn, vm: i32, vif: &NewVif) -> Result<i32, StoreError> {
-    let mac = vif.mac.as_deref().map_or_else(random_mac, str::to_ascii_lowercase);
-    let taken: i64 = vifs::table.filter(vifs::vm_id.eq(vm)).filter(vifs::mac.eq(&mac)).count().get_result(conn)?;
+    let mac = vif
+        .mac
+        .as_deref()
+        .map_or_else(random_mac, str::to_ascii_lowercase);
+    let taken: i64 = vifs::table
+        .filter(vifs::vm_id.eq(vm))
+        .filter(vifs::mac.eq(&mac))
+        .count()
+        .get_result(conn)?;
     if taken > 0 {
-        return Err(StoreError::Conflict(format!("VM {vm} already has an interface with MAC {mac}")));
+        return Err(StoreError::Conflict(format!(
+            "VM {vm} already has an interface with MAC {mac}"
+        )));
     }
     Ok(diesel::insert_into(vifs::table)
-        .values((vifs::vm_id.eq(vm), vifs::mac.eq(&mac), vifs::bridge.eq(&vif.bridge), vifs::model.eq(&vif.model)))
+        .values((
+            vifs::vm_id.eq(vm),
+            vifs::mac.eq(&mac),
+            vifs::bridge.eq(&vif.bridge),
+            vifs::model.eq(&vif.model),
+        ))
         .returning(vifs::id)
         .get_result(conn)?)
 }
 
 fn insert_disk(conn: &mut Conn, vm: i32, disk: &NewDisk) -> Result<i32, StoreError> {
-    let taken: i64 = disks::table.filter(disks::vm_id.eq(vm)).filter(disks::target.eq(&disk.target)).count().get_result(conn)?;
+    let taken: i64 = disks::table
+        .filter(disks::vm_id.eq(vm))
+        .filter(disks::target.eq(&disk.target))
+        .count()
+        .get_result(conn)?;
     if taken > 0 {
-        return Err(StoreError::Conflict(format!("VM {vm} already has a disk at {}", disk.target)));
+        return Err(StoreError::Conflict(format!(
+            "VM {vm} already has a disk at {}",
+            disk.target
+        )));
     }
     Ok(diesel::insert_into(disks::table)
         .values((
@@ -194,16 +304,37 @@ fn insert_disk(conn: &mut Conn, vm: i32, disk: &NewDisk) -> Result<i32, StoreErr
         .get_result(conn)?)
 }
 
-pub(crate) fn create(conn: &mut Conn, caller: &Caller, new: &NewVm) -> Result<(i32, i32), StoreError> {
-    let node_exists: i64 = nodes::table.filter(nodes::id.eq(new.node)).count().get_result(conn)?;
+pub(crate) fn create(
+    conn: &mut Conn,
+    caller: &Caller,
+    new: &NewVm,
+) -> Result<(i32, i32), StoreError> {
+    let node_exists: i64 = nodes::table
+        .filter(nodes::id.eq(new.node))
+        .count()
+        .get_result(conn)?;
     if node_exists == 0 {
         return Err(StoreError::not_found("node", new.node));
     }
-    let taken: i64 = vms::table.filter(vms::node_id.eq(new.node)).filter(vms::name.eq(&new.name)).count().get_result(conn)?;
+    let taken: i64 = vms::table
+        .filter(vms::node_id.eq(new.node))
+        .filter(vms::name.eq(&new.name))
+        .count()
+        .get_result(conn)?;
     if taken > 0 {
-        return Err(StoreError::Conflict(format!("node {} already has a VM named '{}'", new.node, new.name)));
+        return Err(StoreError::Conflict(format!(
+            "node {} already has a VM named '{}'",
+            new.node, new.name
+        )));
     }
-    check_quota(conn, caller.user_id, 1, new.memory_kb, i64::from(new.vcpus), None)?;
+    check_quota(
+        conn,
+        caller.user_id,
+        1,
+        new.memory_kb,
+        i64::from(new.vcpus),
+        None,
+    )?;
     let id: i32 = diesel::insert_into(vms::table)
         .values((
             vms::uuid.eq(uuid::Uuid::new_v4().to_string()),
@@ -228,32 +359,63 @@ pub(crate) fn create(conn: &mut Conn, caller: &Caller, new: &NewVm) -> Result<(i
         insert_disk(conn, id, disk)?;
     }
     let job = super::jobs::create(conn, caller, "create", "vm", id, "")?;
-    super::audit::record(conn, Some(caller), "vm.create", "vm", Some(id), &format!(
-        "created VM '{}' ({}, {} KiB, {} vCPUs) on node {}; job {job}",
-        new.name, new.vm_type, new.memory_kb, new.vcpus, new.node
-    ))?;
+    super::audit::record(
+        conn,
+        Some(caller),
+        "vm.create",
+        "vm",
+        Some(id),
+        &format!(
+            "created VM '{}' ({}, {} KiB, {} vCPUs) on node {}; job {job}",
+            new.name, new.vm_type, new.memory_kb, new.vcpus, new.node
+        ),
+    )?;
     Ok((id, job))
 }
 
-pub(crate) fn update(conn: &mut Conn, caller: &Caller, id: i32, update: &VmUpdate, limits: &GlobalOptions) -> Result<i32, StoreError> {
+pub(crate) fn update(
+    conn: &mut Conn,
+    caller: &Caller,
+    id: i32,
+    update: &VmUpdate,
+    limits: &GlobalOptions,
+) -> Result<i32, StoreError> {
     let vm = require(conn, caller, id, Permission::Modify)?;
     let memory_kb = update.memory_kb.unwrap_or(vm.memory_kb);
-    let max_memory_kb = update.max_memory_kb.unwrap_or(vm.max_memory_kb.max(memory_kb));
+    let max_memory_kb = update
+        .max_memory_kb
+        .unwrap_or(vm.max_memory_kb.max(memory_kb));
     let vcpus = update.vcpus.unwrap_or(vm.vcpus);
     check_sizes(memory_kb, max_memory_kb, vcpus, limits)?;
     if let Some(owner) = vm.owner_id {
         check_quota(conn, owner, 1, memory_kb, i64::from(vcpus), Some(id))?;
     }
     diesel::update(vms::table.find(id))
-        .set((vms::memory_kb.eq(memory_kb), vms::max_memory_kb.eq(max_memory_kb), vms::vcpus.eq(vcpus)))
+        .set((
+            vms::memory_kb.eq(memory_kb),
+            vms::max_memory_kb.eq(max_memory_kb),
+            vms::vcpus.eq(vcpus),
+        ))
         .execute(conn)?;
     let params = format!("memory_kb={memory_kb} max_memory_kb={max_memory_kb} vcpus={vcpus}");
     let job = super::jobs::create(conn, caller, "update", "vm", id, &params)?;
-    super::audit::record(conn, Some(caller), "vm.update", "vm", Some(id), &format!("{params}; job {job}"))?;
+    super::audit::record(
+        conn,
+        Some(caller),
+        "vm.update",
+        "vm",
+        Some(id),
+        &format!("{params}; job {job}"),
+    )?;
     Ok(job)
 }
 
-pub(crate) fn power(conn: &mut Conn, caller: &Caller, id: i32, action: PowerAction) -> Result<i32, StoreError> {
+pub(crate) fn power(
+    conn: &mut Conn,
+    caller: &Caller,
+    id: i32,
+    action: PowerAction,
+) -> Result<i32, StoreError> {
     let vm = require(conn, caller, id, Permission::Power)?;
     let allowed = action.valid_from();
     if !allowed.contains(&vm.state) {
@@ -267,58 +429,175 @@ pub(crate) fn power(conn: &mut Conn, caller: &Caller, id: i32, action: PowerActi
         )));
     }
     let job = super::jobs::create(conn, caller, action.as_str(), "vm", id, "")?;
-    super::audit::record(conn, Some(caller), &format!("vm.{}", action.as_str()), "vm", Some(id), &format!("job {job}"))?;
+    super::audit::record(
+        conn,
+        Some(caller),
+        &format!("vm.{}", action.as_str()),
+        "vm",
+        Some(id),
+        &format!("job {job}"),
+    )?;
     Ok(job)
 }
 
-pub(crate) fn add_vif(conn: &mut Conn, caller: &Caller, vm: i32, vif: &NewVif) -> Result<(i32, i32), StoreError> {
+pub(crate) fn add_vif(
+    conn: &mut Conn,
+    caller: &Caller,
+    vm: i32,
+    vif: &NewVif,
+) -> Result<(i32, i32), StoreError> {
     require(conn, caller, vm, Permission::Modify)?;
     let vif_id = insert_vif(conn, vm, vif)?;
-    let job = super::jobs::create(conn, caller, "attach-vif", "vm", vm, &format!("vif={vif_id}"))?;
-    super::audit::record(conn, Some(caller), "vm.addVif", "vm", Some(vm), &format!("interface {vif_id} on bridge {}; job {job}", vif.bridge))?;
+    let job = super::jobs::create(
+        conn,
+        caller,
+        "attach-vif",
+        "vm",
+        vm,
+        &format!("vif={vif_id}"),
+    )?;
+    super::audit::record(
+        conn,
+        Some(caller),
+        "vm.addVif",
+        "vm",
+        Some(vm),
+        &format!("interface {vif_id} on bridge {}; job {job}", vif.bridge),
+    )?;
     Ok((vif_id, job))
 }
 
-pub(crate) fn remove_vif(conn: &mut Conn, caller: &Caller, vm: i32, vif: i32) -> Result<i32, StoreError> {
+pub(crate) fn remove_vif(
+    conn: &mut Conn,
+    caller: &Caller,
+    vm: i32,
+    vif: i32,
+) -> Result<i32, StoreError> {
     require(conn, caller, vm, Permission::Modify)?;
-    let gone = diesel::delete(vifs::table.filter(vifs::id.eq(vif)).filter(vifs::vm_id.eq(vm))).execute(conn)?;
+    let gone = diesel::delete(
+        vifs::table
+            .filter(vifs::id.eq(vif))
+            .filter(vifs::vm_id.eq(vm)),
+    )
+    .execute(conn)?;
     if gone == 0 {
-        return Err(StoreError::NotFound { kind: "interface", key: format!("id {vif} on VM {vm}") });
+        return Err(StoreError::NotFound {
+            kind: "interface",
+            key: format!("id {vif} on VM {vm}"),
+        });
     }
     let job = super::jobs::create(conn, caller, "detach-vif", "vm", vm, &format!("vif={vif}"))?;
-    super::audit::record(conn, Some(caller), "vm.removeVif", "vm", Some(vm), &format!("interface {vif}; job {job}"))?;
+    super::audit::record(
+        conn,
+        Some(caller),
+        "vm.removeVif",
+        "vm",
+        Some(vm),
+        &format!("interface {vif}; job {job}"),
+    )?;
     Ok(job)
 }
 
-pub(crate) fn add_disk(conn: &mut Conn, caller: &Caller, vm: i32, disk: &NewDisk) -> Result<(i32, i32), StoreError> {
+pub(crate) fn add_disk(
+    conn: &mut Conn,
+    caller: &Caller,
+    vm: i32,
+    disk: &NewDisk,
+) -> Result<(i32, i32), StoreError> {
     require(conn, caller, vm, Permission::Modify)?;
     let disk_id = insert_disk(conn, vm, disk)?;
-    let job = super::jobs::create(conn, caller, "attach-disk", "vm", vm, &format!("disk={disk_id}"))?;
-    super::audit::record(conn, Some(caller), "vm.addDisk", "vm", Some(vm), &format!("disk {disk_id} at {} from {}; job {job}", disk.target, disk.source))?;
+    let job = super::jobs::create(
+        conn,
+        caller,
+        "attach-disk",
+        "vm",
+        vm,
+        &format!("disk={disk_id}"),
+    )?;
+    super::audit::record(
+        conn,
+        Some(caller),
+        "vm.addDisk",
+        "vm",
+        Some(vm),
+        &format!(
+            "disk {disk_id} at {} from {}; job {job}",
+            disk.target, disk.source
+        ),
+    )?;
     Ok((disk_id, job))
 }
 
-pub(crate) fn remove_disk(conn: &mut Conn, caller: &Caller, vm: i32, disk: i32) -> Result<i32, StoreError> {
+pub(crate) fn remove_disk(
+    conn: &mut Conn,
+    caller: &Caller,
+    vm: i32,
+    disk: i32,
+) -> Result<i32, StoreError> {
     require(conn, caller, vm, Permission::Modify)?;
-    let gone = diesel::delete(disks::table.filter(disks::id.eq(disk)).filter(disks::vm_id.eq(vm))).execute(conn)?;
+    let gone = diesel::delete(
+        disks::table
+            .filter(disks::id.eq(disk))
+            .filter(disks::vm_id.eq(vm)),
+    )
+    .execute(conn)?;
     if gone == 0 {
-        return Err(StoreError::NotFound { kind: "disk", key: format!("id {disk} on VM {vm}") });
+        return Err(StoreError::NotFound {
+            kind: "disk",
+            key: format!("id {disk} on VM {vm}"),
+        });
     }
-    let job = super::jobs::create(conn, caller, "detach-disk", "vm", vm, &format!("disk={disk}"))?;
-    super::audit::record(conn, Some(caller), "vm.removeDisk", "vm", Some(vm), &format!("disk {disk}; job {job}"))?;
+    let job = super::jobs::create(
+        conn,
+        caller,
+        "detach-disk",
+        "vm",
+        vm,
+        &format!("disk={disk}"),
+    )?;
+    super::audit::record(
+        conn,
+        Some(caller),
+        "vm.removeDisk",
+        "vm",
+        Some(vm),
+        &format!("disk {disk}; job {job}"),
+    )?;
     Ok(job)
 }
 
 pub(crate) fn notes(conn: &mut Conn, caller: &Caller, vm: i32) -> Result<String, StoreError> {
     require(conn, caller, vm, Permission::View)?;
-    Ok(notes::table.find(vm).select(notes::body).first::<String>(conn).optional()?.unwrap_or_default())
+    Ok(notes::table
+        .find(vm)
+        .select(notes::body)
+        .first::<String>(conn)
+        .optional()?
+        .unwrap_or_default())
 }
 
-pub(crate) fn set_notes(conn: &mut Conn, caller: &Caller, vm: i32, body: &str) -> Result<(), StoreError> {
+pub(crate) fn set_notes(
+    conn: &mut Conn,
+    caller: &Caller,
+    vm: i32,
+    body: &str,
+) -> Result<(), StoreError> {
     require(conn, caller, vm, Permission::Modify)?;
     diesel::delete(notes::table.find(vm)).execute(conn)?;
     diesel::insert_into(notes::table)
-        .values((notes::vm_id.eq(vm), notes::body.eq(body), notes::updated_by.eq(caller.user_id), notes::updated_at.eq(crate::now())))
+        .values((
+            notes::vm_id.eq(vm),
+            notes::body.eq(body),
+            notes::updated_by.eq(caller.user_id),
+            notes::updated_at.eq(crate::now()),
+        ))
         .execute(conn)?;
-    super::audit::record(conn, Some(caller), "vm.setNotes", "vm", Some(vm), &format!("notes set ({} bytes)", body.len()))
+    super::audit::record(
+        conn,
+        Some(caller),
+        "vm.setNotes",
+        "vm",
+        Some(vm),
+        &format!("notes set ({} bytes)", body.len()),
+    )
 }
