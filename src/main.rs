@@ -262,7 +262,11 @@ fn first_start(store: &Store) -> anyhow::Result<()> {
 /// Register the demo node (libvirt's test driver with the VMs of `demo-node.xml`) unless
 /// a node named `demo` exists. The node file is written next to the database.
 fn register_demo_node(store: &Store, database: &str) -> anyhow::Result<()> {
-    if store.list_nodes()?.iter().any(|n| n.name == "demo") {
+    if store
+        .list_nodes(&zentific_sql::Caller::system())?
+        .iter()
+        .any(|n| n.name == "demo")
+    {
         return Ok(());
     }
     let dir = match database.strip_prefix("sqlite://") {
@@ -277,14 +281,7 @@ fn register_demo_node(store: &Store, database: &str) -> anyhow::Result<()> {
         .join("demo-node.xml");
     std::fs::write(&file, include_str!("demo-node.xml"))
         .with_context(|| format!("cannot write {}", file.display()))?;
-    let admin = store
-        .find_user("admin")?
-        .context("the demo node is registered by the user 'admin', which does not exist")?;
-    let actor = zentific_sql::Caller {
-        user_id: admin.id,
-        username: admin.username,
-        role: admin.role,
-    };
+    let actor = zentific_sql::Caller::system();
     let node = zentific_sql::NewNode {
         name: "demo".into(),
         hostname: "localhost".into(),

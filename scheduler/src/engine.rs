@@ -19,12 +19,7 @@ use zentific_sql::{Job, JobTarget, Node, Observed, Outcome, Store, StoreError, V
 use crate::dispatch::{self, Action, DispatchError, Dispatcher, DomainRef, DomainSpec};
 
 /// Fault codes of the public API that job failures carry.
-mod fault {
-    pub const NOT_FOUND: i32 = 3;
-    pub const WRONG_STATE: i32 = 5;
-    pub const UNREACHABLE: i32 = 7;
-    pub const INTERNAL: i32 = -32603;
-}
+use zentific_sql::fault_code as fault;
 
 /// How an engine runs.
 #[derive(Clone, Debug)]
@@ -412,7 +407,7 @@ impl Engine {
             let Some(node_id) = node_id else { continue };
             let result = self
                 .store
-                .get_node(node_id)
+                .dispatch_node(node_id)
                 .map_err(|e| DispatchError::Failed(e.to_string()))
                 .and_then(|node| {
                     self.dispatcher(&node)
@@ -457,8 +452,8 @@ impl Engine {
         }
     }
 
-    /// Recover interrupted jobs, fire silence triggers, roll statistics up, reconcile
-    /// inventories.
+    /// Recover interrupted jobs, fire silence triggers, expire grants, roll statistics
+    /// up, reconcile inventories.
     fn keep_house(&self) {
         let mut last_reconcile: Option<std::time::Instant> = None;
         let mut last_rollup: Option<std::time::Instant> = None;
@@ -477,6 +472,11 @@ impl Engine {
             if let Err(e) = self.store.fire_silence_triggers(now) {
                 tracing::warn!("cannot fire silence triggers: {e}");
             }
+            match self.store.expire_grants(now) {
+                Ok(0) => {}
+                Ok(lapsed) => tracing::info!(lapsed, "VM grants lapsed"),
+                Err(e) => tracing::warn!("cannot expire grants: {e}"),
+            }
             if last_rollup.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
                 last_rollup = Some(std::time::Instant::now());
                 if let Err(e) = self.store.roll_up_stats(now) {
@@ -492,7 +492,7 @@ impl Engine {
     }
 
     fn reconcile(&self) {
-        let nodes = match self.store.list_nodes() {
+        let nodes = match self.store.dispatch_nodes() {
             Ok(nodes) => nodes,
             Err(e) => return tracing::warn!("cannot list nodes: {e}"),
         };

@@ -30,7 +30,7 @@ pub struct AuditEntry {
 
 impl Store {
     /// The audit entries about one object, newest first, at most `limit`.
-    pub fn audit_for(
+    pub(crate) fn audit_for(
         &self,
         target_kind: &str,
         target_id: i32,

@@ -303,7 +303,10 @@ impl Store {
     /// Insert the rows every installation starts with (global option defaults, the
     /// built-in modules); rows already present are left alone.
     fn ensure_defaults(&self) -> Result<(), StoreError> {
-        self.write(crate::ops::options::insert_defaults)
+        self.write(|conn| {
+            crate::ops::options::insert_defaults(conn)?;
+            crate::ops::nodes::separate_stored_credentials(conn)
+        })
     }
 }
 

@@ -53,7 +53,57 @@ pub enum StoreError {
     Migration(String),
 }
 
+/// The fault codes of the public API (README, docs/api.md), defined once: the XML-RPC
+/// edge answers with them, and the scheduler records them on failed jobs.
+pub mod fault_code {
+    /// The request is not well-formed XML.
+    pub const NOT_WELL_FORMED: i32 = -32700;
+    /// Well-formed, but not an XML-RPC call.
+    pub const INVALID_REQUEST: i32 = -32600;
+    /// No such method.
+    pub const NO_SUCH_METHOD: i32 = -32601;
+    /// Wrong number or types of parameters.
+    pub const INVALID_PARAMS: i32 = -32602;
+    /// Internal error; the faultString quotes a correlation id found in the server log.
+    pub const INTERNAL: i32 = -32603;
+    /// Not authenticated.
+    pub const NOT_AUTHENTICATED: i32 = 1;
+    /// Not permitted: the caller sees the object but may not do this.
+    pub const NOT_PERMITTED: i32 = 2;
+    /// No such object, or one the caller may not see.
+    pub const NOT_FOUND: i32 = 3;
+    /// Invalid value.
+    pub const INVALID_VALUE: i32 = 4;
+    /// Wrong state for the action.
+    pub const WRONG_STATE: i32 = 5;
+    /// Over quota or a global limit.
+    pub const OVER_LIMIT: i32 = 6;
+    /// Node or hypervisor unreachable.
+    pub const UNREACHABLE: i32 = 7;
+    /// Conflict.
+    pub const CONFLICT: i32 = 8;
+}
+
 impl StoreError {
+    /// The API fault code this error is answered with ([`fault_code::INTERNAL`] for
+    /// database and pool failures, whose details stay in the server log).
+    pub fn fault_code(&self) -> i32 {
+        use fault_code::*;
+        match self {
+            StoreError::Invalid { .. } => INVALID_VALUE,
+            StoreError::NotFound { .. } => NOT_FOUND,
+            StoreError::Conflict(_) => CONFLICT,
+            StoreError::OverLimit(_) => OVER_LIMIT,
+            StoreError::WrongState(_) => WRONG_STATE,
+            StoreError::NotPermitted(_) => NOT_PERMITTED,
+            StoreError::NotAuthenticated(_) => NOT_AUTHENTICATED,
+            StoreError::Database(_)
+            | StoreError::Pool(_)
+            | StoreError::Open { .. }
+            | StoreError::Migration(_) => INTERNAL,
+        }
+    }
+
     /// Shorthand for [`StoreError::Invalid`].
     pub fn invalid(field: impl Into<String>, rule: impl Into<String>) -> Self {
         StoreError::Invalid {

@@ -44,7 +44,7 @@ pub mod testing;
 
 pub use audit::AuditEntry;
 pub use db::{Backend, Store, redact};
-pub use error::StoreError;
+pub use error::{StoreError, fault_code};
 pub use jobs::{Job, JobFilter};
 pub use nodes::{NewNode, Node, NodeUpdate, RegisteredNode};
 pub use options::{GlobalOptions, OPTION_DEFS, OptionDef, OptionValue};

@@ -2,9 +2,12 @@
 //! poller pushes statistics with.
 
 use crate::sessions::{new_token, token_hash};
+use crate::validate::shown;
 use crate::{Caller, Role, Store, StoreError, Transport, validate};
 
-/// A node as the API shows it (never the token hash).
+/// A node as the API shows it: never the token hash, never the credentials; to plain
+/// users not the URI, the transport's status words or the poller's details either (those
+/// fields are `None` or empty for them).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Node {
     /// Row id.
@@ -15,8 +18,9 @@ pub struct Node {
     pub hostname: String,
     /// How the scheduler reaches it.
     pub transport: Transport,
-    /// Connection URI for the transport (`xen:///system`, `ssh://host`, `https://xapi`).
-    pub uri: String,
+    /// Connection URI for the transport (`xen:///system`, `ssh://host`, `https://xapi`),
+    /// its userinfo (user, password) removed; `None` for plain users.
+    pub uri: Option<String>,
     /// When its poller last pushed (Unix seconds), if ever.
     pub last_seen: Option<i64>,
     /// When it was registered.
@@ -33,6 +37,90 @@ pub struct Node {
     pub poll_interval: Option<i32>,
     /// Server time minus the poller's clock at the last push, seconds.
     pub clock_skew: Option<i64>,
+    /// The URI's userinfo, loaded only for the scheduler ([`Store::dispatch_node`]).
+    pub(crate) credentials: Credentials,
+}
+
+impl Node {
+    /// The URI the transport connects with, credentials included. Only nodes read for
+    /// the scheduler carry credentials; every other read gives the plain URI.
+    pub fn connect_uri(&self) -> String {
+        let uri = self.uri.as_deref().unwrap_or_default();
+        match &self.credentials.0 {
+            Some(userinfo) => join_userinfo(uri, userinfo),
+            None => uri.to_owned(),
+        }
+    }
+
+    /// Hide what a plain user may not see (URI, status words, poller details).
+    fn for_plain_users(mut self) -> Node {
+        self.uri = None;
+        self.status_detail.clear();
+        self.last_seen = None;
+        self.poll_interval = None;
+        self.clock_skew = None;
+        self
+    }
+}
+
+/// A node's URI userinfo (`user` or `user:password`): kept in its own column, never
+/// printed (`Debug` shows `***`).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct Credentials(pub(crate) Option<String>);
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Credentials(***)"
+        } else {
+            "Credentials(None)"
+        })
+    }
+}
+
+/// Split `scheme://userinfo@host/…` into the URI without its userinfo and the userinfo.
+/// URIs without an authority (`test:///path`, `xen:///system`) have none.
+pub(crate) fn split_userinfo(uri: &str) -> (String, Option<String>) {
+    let Some(scheme_end) = uri.find("://") else {
+        return (uri.to_owned(), None);
+    };
+    let authority_start = scheme_end + 3;
+    let rest = &uri[authority_start..];
+    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_len].rfind('@') {
+        Some(at) => (
+            format!("{}{}", &uri[..authority_start], &rest[at + 1..]),
+            Some(rest[..at].to_owned()),
+        ),
+        None => (uri.to_owned(), None),
+    }
+}
+
+/// Put userinfo back into a URI [`split_userinfo`] took it from.
+fn join_userinfo(uri: &str, userinfo: &str) -> String {
+    match uri.find("://") {
+        Some(scheme_end) => format!(
+            "{}{userinfo}@{}",
+            &uri[..scheme_end + 3],
+            &uri[scheme_end + 3..]
+        ),
+        None => uri.to_owned(),
+    }
+}
+
+/// `text` with every occurrence of the credentials' password (and the whole userinfo)
+/// replaced by `***`: for hypervisor error messages that quote the URI they failed on.
+pub(crate) fn scrub(text: &str, credentials: &Credentials) -> String {
+    let Some(userinfo) = &credentials.0 else {
+        return text.to_owned();
+    };
+    let mut out = text.replace(userinfo.as_str(), "***");
+    if let Some((_, password)) = userinfo.split_once(':')
+        && !password.is_empty()
+    {
+        out = out.replace(password, "***");
+    }
+    out
 }
 
 /// What `node.register` takes.
@@ -88,7 +176,10 @@ pub(crate) fn check_fields(
         if !uri.contains(':') {
             return Err(StoreError::invalid(
                 "uri",
-                format!("must be a URI such as xen:///system or ssh://host; got {uri:?}"),
+                format!(
+                    "must be a URI such as xen:///system or ssh://host; got {:?}",
+                    shown(uri)
+                ),
             ));
         }
     }
@@ -112,8 +203,19 @@ pub(crate) fn check_uri(transport: Transport, uri: &str) -> Result<(), StoreErro
         };
         Err(StoreError::invalid(
             "uri",
-            format!("a {transport} node's URI looks like {example}; got {uri:?}"),
+            format!(
+                "a {transport} node's URI looks like {example}; got {:?}",
+                shown(uri)
+            ),
         ))
+    }
+}
+
+fn visible_to(actor: &Caller, node: Node) -> Node {
+    if actor.has_role(Role::Operator) {
+        node
+    } else {
+        node.for_plain_users()
     }
 }
 
@@ -137,14 +239,29 @@ impl Store {
         })
     }
 
-    /// Every node.
-    pub fn list_nodes(&self) -> Result<Vec<Node>, StoreError> {
-        self.read(crate::ops::nodes::list)
+    /// Every node: all users see every node they may provision on (name, state, VM
+    /// count); the URI, status words and poller details only operators and admins.
+    pub fn list_nodes(&self, actor: &Caller) -> Result<Vec<Node>, StoreError> {
+        let nodes = self.read(crate::ops::nodes::list)?;
+        Ok(nodes.into_iter().map(|n| visible_to(actor, n)).collect())
     }
 
-    /// One node.
-    pub fn get_node(&self, id: i32) -> Result<Node, StoreError> {
-        self.read(|conn| crate::ops::nodes::get(conn, id))
+    /// One node, as [`Store::list_nodes`] shows it.
+    pub fn get_node(&self, actor: &Caller, id: i32) -> Result<Node, StoreError> {
+        let node = self.read(|conn| crate::ops::nodes::get(conn, id))?;
+        Ok(visible_to(actor, node))
+    }
+
+    /// A node with its credentials, for the scheduler to connect with
+    /// ([`Node::connect_uri`]). Not for answering requests.
+    pub fn dispatch_node(&self, id: i32) -> Result<Node, StoreError> {
+        self.read(|conn| crate::ops::nodes::with_credentials(conn, id))
+    }
+
+    /// Every node with its credentials, for the scheduler's reconciliation.
+    pub fn dispatch_nodes(&self) -> Result<Vec<Node>, StoreError> {
+        let ids = self.read(crate::ops::nodes::ids)?;
+        ids.into_iter().map(|id| self.dispatch_node(id)).collect()
     }
 
     /// Change a node (admins only); returns a new poller token when one was asked for.

@@ -80,6 +80,12 @@ pub const OPTION_DEFS: &[OptionDef] = &[
         default: "8",
         rule: OptionRule::IntRange(1, 512),
     },
+    OptionDef {
+        name: "schedule_min_interval_secs",
+        help: "the shortest gap between two runs of a recurring schedule made by a non-admin, in seconds",
+        default: "60",
+        rule: OptionRule::IntRange(1, 86_400),
+    },
 ];
 
 impl OptionDef {
@@ -144,6 +150,8 @@ pub struct GlobalOptions {
     pub vm_max_memory_kb: i64,
     /// Per-VM vCPU limit.
     pub vm_max_vcpus: i64,
+    /// Shortest gap between runs of a non-admin's recurring schedule, seconds.
+    pub schedule_min_interval_secs: i64,
 }
 
 impl GlobalOptions {
@@ -169,6 +177,7 @@ impl GlobalOptions {
             default_language: text("default_language").unwrap_or_else(|| "en".into()),
             vm_max_memory_kb: int("vm_max_memory_kb").unwrap_or(16_777_216),
             vm_max_vcpus: int("vm_max_vcpus").unwrap_or(8),
+            schedule_min_interval_secs: int("schedule_min_interval_secs").unwrap_or(60),
         }
     }
 }
@@ -188,14 +197,17 @@ pub(crate) fn decode_rows(rows: &[(String, String)]) -> Vec<(String, OptionValue
 }
 
 impl Store {
-    /// Every global option with its current value, in declaration order.
-    pub fn options(&self) -> Result<Vec<(String, OptionValue)>, StoreError> {
+    /// Every global option with its current value, in declaration order; every user may
+    /// read them (the Provision page shows the limits).
+    pub fn options(&self, _actor: &Caller) -> Result<Vec<(String, OptionValue)>, StoreError> {
         self.read(crate::ops::options::all)
     }
 
     /// The global options, typed.
     pub fn global_options(&self) -> Result<GlobalOptions, StoreError> {
-        Ok(GlobalOptions::from_pairs(&self.options()?))
+        Ok(GlobalOptions::from_pairs(
+            &self.read(crate::ops::options::all)?,
+        ))
     }
 
     /// Set several options at once (admins only): all are checked first, then written in

@@ -10,6 +10,8 @@ use std::str::FromStr;
 
 use chrono::TimeZone;
 
+use crate::validate::shown;
+
 use crate::{Caller, MissedRuns, Permission, SCHEDULABLE_ACTIONS, Store, StoreError, validate};
 
 /// How late a run may start and still count as on time rather than missed, in seconds.
@@ -26,17 +28,23 @@ impl Calendar {
     /// Parse and check a calendar; the errors name the field.
     pub fn parse(cron: &str, timezone: &str) -> Result<Calendar, StoreError> {
         let parsed = croner::Cron::from_str(cron).map_err(|e| {
-            StoreError::invalid("cron", format!("{e} in {cron:?}; use 5 fields (minute hour day month weekday) or 6 with seconds first"))
+            StoreError::invalid("cron", format!("{e} in {:?}; use 5 fields (minute hour day month weekday) or 6 with seconds first", shown(cron)))
         })?;
         let zone = chrono_tz::Tz::from_str(timezone).map_err(|_| {
             StoreError::invalid(
                 "timezone",
-                format!("{timezone:?} is not an IANA time zone such as UTC or Europe/Berlin"),
+                format!(
+                    "{:?} is not an IANA time zone such as UTC or Europe/Berlin",
+                    shown(timezone)
+                ),
             )
         })?;
         let calendar = Calendar { cron: parsed, zone };
         if calendar.next_after(crate::now()).is_none() {
-            return Err(StoreError::invalid("cron", format!("{cron:?} never fires")));
+            return Err(StoreError::invalid(
+                "cron",
+                format!("{:?} never fires", shown(cron)),
+            ));
         }
         Ok(calendar)
     }
@@ -139,8 +147,9 @@ pub(crate) fn check_action(action: &str, params: &str) -> Result<String, StoreEr
         return Err(StoreError::invalid(
             "action",
             format!(
-                "must be one of {}; got {action:?}",
-                SCHEDULABLE_ACTIONS.join(", ")
+                "must be one of {}; got {:?}",
+                SCHEDULABLE_ACTIONS.join(", "),
+                shown(action)
             ),
         ));
     }
@@ -158,17 +167,23 @@ pub(crate) fn check_action(action: &str, params: &str) -> Result<String, StoreEr
         let Some((key, value)) = pair.split_once('=') else {
             return Err(StoreError::invalid(
                 "params",
-                format!("expected key=value pairs; got {pair:?}"),
+                format!("expected key=value pairs; got {:?}", shown(pair)),
             ));
         };
         if !matches!(key, "memory_kb" | "max_memory_kb" | "vcpus") {
             return Err(StoreError::invalid(
                 "params",
-                format!("update takes memory_kb, max_memory_kb and vcpus; got {key:?}"),
+                format!(
+                    "update takes memory_kb, max_memory_kb and vcpus; got {:?}",
+                    shown(key)
+                ),
             ));
         }
         let number: i64 = value.parse().map_err(|_| {
-            StoreError::invalid("params", format!("{key} must be a number; got {value:?}"))
+            StoreError::invalid(
+                "params",
+                format!("{key} must be a number; got {:?}", shown(value)),
+            )
         })?;
         validate::range(key, number, 1, i64::MAX)?;
         out.push(format!("{key}={number}"));
@@ -182,12 +197,49 @@ pub(crate) fn check_action(action: &str, params: &str) -> Result<String, StoreEr
     Ok(out.join(" "))
 }
 
+/// How many coming runs [`check_floor`] looks at.
+const FLOOR_LOOKAHEAD: usize = 500;
+
+/// Refuse a calendar whose runs come closer together than the `schedule_min_interval_secs`
+/// option, unless the caller is an admin: a user's schedule must not reboot a VM every
+/// second. Checks the gaps between the next runs (cron gaps repeat within days).
+fn check_floor(actor: &Caller, calendar: &Calendar, floor: i64) -> Result<(), StoreError> {
+    if actor.has_role(crate::Role::Admin) {
+        return Ok(());
+    }
+    let mut previous = match calendar.next_after(crate::now()) {
+        Some(first) => first,
+        None => return Ok(()),
+    };
+    for _ in 0..FLOOR_LOOKAHEAD {
+        let Some(next) = calendar.next_after(previous) else {
+            return Ok(());
+        };
+        if next - previous < floor {
+            return Err(StoreError::invalid(
+                "cron",
+                format!(
+                    "runs {} s apart; schedules run at most every {floor} s (global option schedule_min_interval_secs; admins may go lower)",
+                    next - previous
+                ),
+            ));
+        }
+        previous = next;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Create a schedule on a VM the caller may act on; returns its id.
     pub fn create_schedule(&self, actor: &Caller, new: &NewSchedule) -> Result<i32, StoreError> {
         validate::name("name", &new.name)?;
         let params = check_action(&new.action, &new.params)?;
         let calendar = Calendar::parse(&new.cron, &new.timezone)?;
+        check_floor(
+            actor,
+            &calendar,
+            self.global_options()?.schedule_min_interval_secs,
+        )?;
         if let Some(count) = new.count {
             validate::range("count", count, 1, i32::MAX)?;
         }
@@ -226,6 +278,11 @@ impl Store {
         let cron = update.cron.clone().unwrap_or(current.cron.clone());
         let timezone = update.timezone.clone().unwrap_or(current.timezone.clone());
         let calendar = Calendar::parse(&cron, &timezone)?;
+        check_floor(
+            actor,
+            &calendar,
+            self.global_options()?.schedule_min_interval_secs,
+        )?;
         let ends_at = match update.ends_at {
             Some(0) => None,
             Some(end) if end <= crate::now() => {

@@ -41,6 +41,7 @@ diesel::table! {
         hostname -> Text,
         transport -> Text,
         uri -> Text,
+        credentials -> Nullable<Text>,
         poller_token_hash -> Text,
         last_seen -> Nullable<BigInt>,
         created_at -> BigInt,
@@ -77,6 +78,8 @@ diesel::table! {
         user_id -> Integer,
         vm_id -> Integer,
         permission -> Text,
+        granted_by -> Nullable<Integer>,
+        expires_at -> Nullable<BigInt>,
     }
 }
 

@@ -12,16 +12,21 @@ use crate::{Permission, Role, Store, StoreError};
 /// How long a session token stays valid after login, in seconds.
 pub const SESSION_TTL_SECS: i64 = 12 * 3600;
 
-/// The authenticated user behind a request.
+/// Who is asking: the authenticated user behind a request, or the server itself.
+///
+/// Only the store makes callers — from a session token ([`Store::caller_for_token`]), a
+/// login, or [`Caller::system`] for the server's own start-up work — so an operation that
+/// takes a `Caller` knows it stands for a real, current identity. Every store operation on
+/// a user-visible object takes one and decides there what it may see and do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
-    /// The user's id.
-    pub user_id: i32,
-    /// The user's login name.
-    pub username: String,
-    /// The user's role.
-    pub role: Role,
+    pub(crate) user_id: i32,
+    pub(crate) username: String,
+    pub(crate) role: Role,
 }
+
+/// The user id of [`Caller::system`]; no row has it, and its audit entries say "system".
+const SYSTEM_USER_ID: i32 = 0;
 
 impl Role {
     fn rank(self) -> u8 {
@@ -34,6 +39,41 @@ impl Role {
 }
 
 impl Caller {
+    /// The server acting on its own behalf at start-up (the demo node, the first admin):
+    /// role admin, recorded as "system" in the audit log. Never made from a request.
+    pub fn system() -> Caller {
+        Caller {
+            user_id: SYSTEM_USER_ID,
+            username: "system".into(),
+            role: Role::Admin,
+        }
+    }
+
+    /// Whether this is [`Caller::system`].
+    pub fn is_system(&self) -> bool {
+        self.user_id == SYSTEM_USER_ID
+    }
+
+    /// The user id to record as author (jobs, audit): `None` for [`Caller::system`].
+    pub(crate) fn author_id(&self) -> Option<i32> {
+        (!self.is_system()).then_some(self.user_id)
+    }
+
+    /// The user's id.
+    pub fn user_id(&self) -> i32 {
+        self.user_id
+    }
+
+    /// The user's login name.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// The user's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
     /// Whether the caller's role is `role` or above (admin > operator > user).
     pub fn has_role(&self, role: Role) -> bool {
         self.role.rank() >= role.rank()

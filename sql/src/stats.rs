@@ -12,6 +12,7 @@
 //! sets a new baseline; a counter that fits 32 bits and went down from near 2^32 wrapped.
 //! Gaps are fine: a rate is the change over the time between the two samples.
 
+use crate::validate::shown;
 use crate::{Caller, Permission, Store, StoreError, VmState, validate};
 
 /// The VM metrics a series can be asked for.
@@ -322,7 +323,11 @@ fn check_window(
     if !allowed.contains(&metric) {
         return Err(StoreError::invalid(
             "metric",
-            format!("must be one of {}; got {metric:?}", allowed.join(", ")),
+            format!(
+                "must be one of {}; got {:?}",
+                allowed.join(", "),
+                shown(metric)
+            ),
         ));
     }
     if to <= from {
@@ -375,9 +380,10 @@ impl Store {
         })
     }
 
-    /// A node's series, like [`Store::vm_series`].
+    /// A node's series, like [`Store::vm_series`]; every user sees the nodes' load.
     pub fn node_series(
         &self,
+        actor: &Caller,
         node: i32,
         metric: &str,
         from: i64,
@@ -385,7 +391,7 @@ impl Store {
         step: i32,
     ) -> Result<Vec<Point>, StoreError> {
         let step = check_window(metric, NODE_METRICS, from, to, step)?;
-        self.get_node(node)?;
+        self.get_node(actor, node)?;
         let retention = self.global_options()?.stat_retention_days;
         self.read(|conn| {
             crate::ops::stats::series(
@@ -403,10 +409,16 @@ impl Store {
     }
 
     /// The newest pushes of a node's poller, newest first: (seq, poller's time, receive
-    /// time) — for finding gaps, replays and clock skew.
-    pub fn recent_pushes(&self, node: i32, limit: i64) -> Result<Vec<(i64, i64, i64)>, StoreError> {
+    /// time) — for finding gaps, replays and clock skew. Operators and admins only.
+    pub fn recent_pushes(
+        &self,
+        actor: &Caller,
+        node: i32,
+        limit: i64,
+    ) -> Result<Vec<(i64, i64, i64)>, StoreError> {
+        actor.require_role(crate::Role::Operator, "reading a node's poller pushes")?;
         validate::range("limit", limit, 1, 10_000)?;
-        self.get_node(node)?;
+        self.get_node(actor, node)?;
         self.read(|conn| crate::ops::stats::recent_pushes(conn, node, limit))
     }
 

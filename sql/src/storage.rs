@@ -64,13 +64,13 @@ pub struct NewVolume {
 }
 
 impl Store {
-    /// Pools, optionally of one node.
-    pub fn list_pools(&self, node: Option<i32>) -> Result<Vec<Pool>, StoreError> {
+    /// Pools, optionally of one node: every user sees them, to provision disks from.
+    pub fn list_pools(&self, _actor: &Caller, node: Option<i32>) -> Result<Vec<Pool>, StoreError> {
         self.read(|conn| crate::ops::storage::pools(conn, node))
     }
 
-    /// The volumes of a pool.
-    pub fn list_volumes(&self, pool: i32) -> Result<Vec<Volume>, StoreError> {
+    /// The volumes of a pool; every user sees them, to provision disks from.
+    pub fn list_volumes(&self, _actor: &Caller, pool: i32) -> Result<Vec<Volume>, StoreError> {
         self.read(|conn| crate::ops::storage::volumes(conn, pool))
     }
 

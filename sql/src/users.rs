@@ -234,16 +234,34 @@ impl Store {
         Ok(password)
     }
 
-    /// Give `user` the listed permissions on `vm`. Needs admin role or `admin` on the VM.
+    /// Give `user` the listed permissions on `vm`, until `until` (Unix seconds) or for
+    /// good. Needs the admin role, ownership of the VM or an `admin` grant on it (operators
+    /// hold none by their role); nobody grants to themselves. A grant lasts while its
+    /// granter keeps that right: demoting, deleting or revoking the granter revokes it.
     pub fn grant(
         &self,
         actor: &Caller,
         user: i32,
         vm: i32,
         perms: &[Permission],
+        until: Option<i64>,
     ) -> Result<(), StoreError> {
         require_some(perms)?;
-        self.write(|conn| crate::ops::users::grant(conn, actor, user, vm, perms))
+        if let Some(until) = until
+            && until <= crate::now()
+        {
+            return Err(StoreError::invalid(
+                "until",
+                format!("must be in the future; got {}", validate::utc(until)),
+            ));
+        }
+        self.write(|conn| crate::ops::users::grant(conn, actor, user, vm, perms, until))
+    }
+
+    /// Remove the grants whose time ran out, auditing each, and those that depended on
+    /// them; run by the scheduler's housekeeping. Returns how many lapsed.
+    pub fn expire_grants(&self, now: i64) -> Result<usize, StoreError> {
+        self.write(|conn| crate::ops::users::expire_grants(conn, now))
     }
 
     /// Take the listed permissions on `vm` away from `user`.
@@ -258,12 +276,12 @@ impl Store {
         self.write(|conn| crate::ops::users::revoke(conn, actor, user, vm, perms))
     }
 
-    /// The permissions `user` holds on each VM, as (vm id, permission) pairs.
+    /// The grants in force `user` holds, as (VM id, permission, expiry) triples.
     pub fn grants_of(
         &self,
         actor: &Caller,
         user: i32,
-    ) -> Result<Vec<(i32, Permission)>, StoreError> {
+    ) -> Result<Vec<(i32, Permission, Option<i64>)>, StoreError> {
         if !actor.sees_all_vms() && actor.user_id != user {
             return Err(StoreError::NotPermitted(
                 "users may only read their own grants".into(),

@@ -17,7 +17,8 @@ pub(crate) fn name(field: &str, value: &str) -> Result<(), StoreError> {
         Err(StoreError::invalid(
             field,
             format!(
-                "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit; got {value:?}"
+                "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit; got {:?}",
+                shown(value)
             ),
         ))
     }
@@ -70,7 +71,10 @@ pub(crate) fn email(field: &str, value: &str) -> Result<(), StoreError> {
     } else {
         Err(StoreError::invalid(
             field,
-            format!("must be an address like name@example.org, or empty; got {value:?}"),
+            format!(
+                "must be an address like name@example.org, or empty; got {:?}",
+                shown(value)
+            ),
         ))
     }
 }
@@ -92,7 +96,10 @@ pub(crate) fn language(field: &str, value: &str) -> Result<(), StoreError> {
     } else {
         Err(StoreError::invalid(
             field,
-            format!("must be a language tag like 'en' or 'pt-BR'; got {value:?}"),
+            format!(
+                "must be a language tag like 'en' or 'pt-BR'; got {:?}",
+                shown(value)
+            ),
         ))
     }
 }
@@ -128,6 +135,40 @@ pub(crate) fn range<T: PartialOrd + std::fmt::Display>(
         ));
     }
     Ok(())
+}
+
+/// A Unix time as `2026-12-01T10:00:00Z`, for messages and the audit log.
+pub(crate) fn utc(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0).map_or_else(
+        || t.to_string(),
+        |d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    )
+}
+
+/// How much of a caller's value a message quotes.
+const SHOWN_CHARS: usize = 100;
+
+/// A caller's value as messages quote it: `Debug` prints it quoted and cut to 100
+/// characters, so a fault never echoes a huge value back.
+pub(crate) struct Shown<'a>(&'a str);
+
+/// Quote `value` in a message (see [`Shown`]).
+pub(crate) fn shown(value: &str) -> Shown<'_> {
+    Shown(value)
+}
+
+impl std::fmt::Debug for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.char_indices().nth(SHOWN_CHARS) {
+            Some((cut, _)) => write!(
+                f,
+                "{:?}… ({} characters)",
+                &self.0[..cut],
+                self.0.chars().count()
+            ),
+            None => write!(f, "{:?}", self.0),
+        }
+    }
 }
 
 #[cfg(test)]

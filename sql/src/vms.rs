@@ -1,6 +1,7 @@
 //! Virtual machines: the inventory record, devices, notes, permissions, limits and quotas,
 //! and the power actions that become jobs for the scheduler.
 
+use crate::validate::shown;
 use crate::{Caller, Permission, Store, StoreError, VmState, VmType, validate};
 
 /// A VM as `vm.list` shows it.
@@ -88,13 +89,19 @@ pub struct NewVif {
     pub model: String,
 }
 
-/// A new disk.
+/// A new disk, backed by a volume of a storage pool on the VM's node (`pool` + `volume`,
+/// or a `source` path inside one of the node's pools); a path outside every pool is for
+/// admins only.
 #[derive(Clone, Debug, Default)]
 pub struct NewDisk {
     /// Guest device name.
     pub target: String,
-    /// Backing path or volume.
+    /// Backing path (empty when `pool` and `volume` name it).
     pub source: String,
+    /// The storage pool (id) of `volume`.
+    pub pool: Option<i32>,
+    /// A volume name in `pool`.
+    pub volume: Option<String>,
     /// Size, KiB.
     pub size_kb: i64,
     /// Attach read-only.
@@ -229,7 +236,7 @@ fn check_vif(vif: &NewVif) -> Result<(), StoreError> {
         if !ok {
             return Err(StoreError::invalid(
                 "mac",
-                format!("must look like 00:16:3e:12:34:56; got {mac:?}"),
+                format!("must look like 00:16:3e:12:34:56; got {:?}", shown(mac)),
             ));
         }
     }
@@ -242,7 +249,16 @@ fn check_vif(vif: &NewVif) -> Result<(), StoreError> {
 
 fn check_disk(disk: &NewDisk) -> Result<(), StoreError> {
     validate::name("target", &disk.target)?;
-    validate::token("source", &disk.source, 1024)?;
+    match (&disk.pool, &disk.volume) {
+        (Some(_), Some(volume)) if disk.source.is_empty() => validate::name("volume", volume)?,
+        (None, None) => validate::token("source", &disk.source, 1024)?,
+        _ => {
+            return Err(StoreError::invalid(
+                "disk",
+                "give either pool and volume, or source",
+            ));
+        }
+    }
     validate::range("size_kb", disk.size_kb, 0, i64::MAX)?;
     Ok(())
 }

@@ -49,7 +49,16 @@ fn node(store: &Store, actor: &Caller, name: &str) -> i32 {
         transport: Transport::Libvirt,
         uri: "test:///default".into(),
     };
-    store.register_node(actor, &new).unwrap().id
+    let id = store.register_node(actor, &new).unwrap().id;
+    let pool = NewPool {
+        node: id,
+        name: "images".into(),
+        kind: "dir".into(),
+        path: "/var/lib/xen".into(),
+        capacity_kb: 1 << 30,
+    };
+    store.define_pool(actor, &pool).unwrap();
+    id
 }
 
 fn new_vm(name: &str, node: i32) -> NewVm {
@@ -69,6 +78,8 @@ fn new_vm(name: &str, node: i32) -> NewVm {
         disks: vec![NewDisk {
             target: "xvda".into(),
             source: "/var/lib/xen/a.img".into(),
+            pool: None,
+            volume: None,
             size_kb: 1_048_576,
             readonly: false,
         }],
@@ -81,7 +92,7 @@ on_both_backends! {
         assert_eq!(options.vm_max_vcpus, 8);
         assert_eq!(options.node_user, "root");
         // Opening again applies no migration twice and keeps the data.
-        assert_eq!(store.options().unwrap().len(), OPTION_DEFS.len());
+        assert_eq!(store.options(&Caller::system()).unwrap().len(), OPTION_DEFS.len());
     }
 
     fn login_checks_password_and_tokens_expire_with_logout(store: &Store) {
@@ -110,19 +121,19 @@ on_both_backends! {
         let admin = admin(store);
         let op = user(store, &admin, "op", Role::Operator);
         let demote = UserUpdate { role: Some(Role::User), ..Default::default() };
-        assert!(matches!(store.update_user(&admin, admin.user_id, &demote), Err(StoreError::Conflict(_))));
+        assert!(matches!(store.update_user(&admin, admin.user_id(), &demote), Err(StoreError::Conflict(_))));
         // A user may change their own language, not their role.
-        store.update_user(&op, op.user_id, &UserUpdate { language: Some("fr".into()), ..Default::default() }).unwrap();
+        store.update_user(&op, op.user_id(), &UserUpdate { language: Some("fr".into()), ..Default::default() }).unwrap();
         let promote = UserUpdate { role: Some(Role::Admin), ..Default::default() };
-        assert!(matches!(store.update_user(&op, op.user_id, &promote), Err(StoreError::NotPermitted(_))));
-        assert_eq!(store.get_user(&admin, op.user_id).unwrap().language, "fr");
+        assert!(matches!(store.update_user(&op, op.user_id(), &promote), Err(StoreError::NotPermitted(_))));
+        assert_eq!(store.get_user(&admin, op.user_id()).unwrap().language, "fr");
     }
 
     fn disabling_ends_sessions(store: &Store) {
         let admin = admin(store);
         let bob = user(store, &admin, "bob", Role::User);
         let (token, _) = store.login("bob", "user-password").unwrap();
-        store.update_user(&admin, bob.user_id, &UserUpdate { disabled: Some(true), ..Default::default() }).unwrap();
+        store.update_user(&admin, bob.user_id(), &UserUpdate { disabled: Some(true), ..Default::default() }).unwrap();
         assert!(store.caller_for_token(&token).is_err());
         assert!(store.login("bob", "user-password").is_err());
     }
@@ -135,15 +146,15 @@ on_both_backends! {
         let (vm, _) = store.create_vm(&alice, &new_vm("web", n)).unwrap();
         assert_eq!(store.list_vms(&alice, &VmFilter::default()).unwrap().len(), 1);
         assert!(store.list_vms(&bob, &VmFilter::default()).unwrap().is_empty());
-        assert!(matches!(store.get_vm(&bob, vm), Err(StoreError::NotPermitted(_))));
-        assert!(matches!(store.power_vm(&bob, vm, PowerAction::Start), Err(StoreError::NotPermitted(_))));
-        store.grant(&alice, bob.user_id, vm, &[Permission::View]).unwrap();
+        assert!(matches!(store.get_vm(&bob, vm), Err(StoreError::NotFound { .. })));
+        assert!(matches!(store.power_vm(&bob, vm, PowerAction::Start), Err(StoreError::NotFound { .. })));
+        store.grant(&alice, bob.user_id(), vm, &[Permission::View], None).unwrap();
         assert_eq!(store.list_vms(&bob, &VmFilter::default()).unwrap().len(), 1);
         assert!(matches!(store.power_vm(&bob, vm, PowerAction::Start), Err(StoreError::NotPermitted(_))));
-        store.grant(&alice, bob.user_id, vm, &[Permission::Power]).unwrap();
+        store.grant(&alice, bob.user_id(), vm, &[Permission::Power], None).unwrap();
         let job = store.power_vm(&bob, vm, PowerAction::Start).unwrap();
         assert_eq!(store.get_job(&bob, job).unwrap().state, JobState::Pending);
-        store.revoke(&alice, bob.user_id, vm, &[Permission::View, Permission::Power]).unwrap();
+        store.revoke(&alice, bob.user_id(), vm, &[Permission::View, Permission::Power]).unwrap();
         assert!(store.list_vms(&bob, &VmFilter::default()).unwrap().is_empty());
     }
 
@@ -183,7 +194,7 @@ on_both_backends! {
         assert!(matches!(store.create_vm(&alice, &big), Err(StoreError::OverLimit(_))));
         store.set_options(&admin, &[("vm_max_vcpus".into(), OptionValue::Int(16))]).unwrap();
         store.create_vm(&alice, &big).unwrap();
-        store.set_quota(&admin, alice.user_id, &Quota { vms: Some(2), memory_kb: Some(600_000), vcpus: None }).unwrap();
+        store.set_quota(&admin, alice.user_id(), &Quota { vms: Some(2), memory_kb: Some(600_000), vcpus: None }).unwrap();
         store.create_vm(&alice, &new_vm("second", n)).unwrap();
         assert!(matches!(store.create_vm(&alice, &new_vm("third", n)), Err(StoreError::OverLimit(_))));
         let vms = store.list_vms(&alice, &VmFilter::default()).unwrap();
@@ -220,7 +231,7 @@ on_both_backends! {
         store.create_vm(&admin, &new_vm("web", n)).unwrap();
         assert!(matches!(store.remove_node(&admin, n), Err(StoreError::Conflict(_))));
         store.remove_node(&admin, registered.id).unwrap();
-        assert_eq!(store.list_nodes().unwrap().len(), 1);
+        assert_eq!(store.list_nodes(&Caller::system()).unwrap().len(), 1);
     }
 
     fn storage_pools_and_volumes(store: &Store) {
@@ -229,9 +240,9 @@ on_both_backends! {
         let pool = store.define_pool(&admin, &NewPool { node: n, name: "default".into(), kind: "dir".into(), path: "/var/lib/xen/images".into(), capacity_kb: 1000 }).unwrap();
         store.create_volume(&admin, pool, &NewVolume { name: "a.img".into(), capacity_kb: 600 }).unwrap();
         assert!(matches!(store.create_volume(&admin, pool, &NewVolume { name: "b.img".into(), capacity_kb: 600 }), Err(StoreError::OverLimit(_))));
-        let volumes = store.list_volumes(pool).unwrap();
+        let volumes = store.list_volumes(&Caller::system(), pool).unwrap();
         assert_eq!(volumes[0].path, "/var/lib/xen/images/a.img");
-        assert_eq!(store.list_pools(Some(n)).unwrap()[0].allocation_kb, 600);
+        assert_eq!(store.list_pools(&Caller::system(), Some(n)).unwrap().iter().find(|p| p.id == pool).unwrap().allocation_kb, 600);
     }
 }
 
@@ -331,9 +342,9 @@ mod scheduling {
             store.apply_inventory(n, &[], false).unwrap();
             let states: Vec<VmState> = store.list_vms(&admin, &VmFilter::default()).unwrap().iter().map(|v| v.state).collect();
             assert_eq!(states, [VmState::Stopped, VmState::Stopped]);
-            assert!(store.get_node(n).unwrap().synced_at.is_some());
+            assert!(store.get_node(&Caller::system(), n).unwrap().synced_at.is_some());
             store.mark_node(n, false, "connection refused").unwrap();
-            let node = store.get_node(n).unwrap();
+            let node = store.get_node(&Caller::system(), n).unwrap();
             assert_eq!((node.reachable, node.status_detail.as_str()), (false, "connection refused"));
         }
 
@@ -508,9 +519,9 @@ mod statistics {
             store.push_sample(n, &sample(4, t0 + 30, 1_000_001_000, 10)).unwrap();
             let cpu = store.vm_series(&admin, vm, "cpu_pct", t0 - 60, t0 + 60, 1).unwrap();
             assert!((cpu[1].avg - 10.0).abs() < 1e-9, "{cpu:?}");
-            let node_cpu = store.node_series(n, "cpu_pct", t0 - 60, t0 + 60, 1).unwrap();
+            let node_cpu = store.node_series(&Caller::system(), n, "cpu_pct", t0 - 60, t0 + 60, 1).unwrap();
             assert_eq!(node_cpu.len(), 4);
-            assert!(store.get_node(n).unwrap().last_seen.is_some());
+            assert!(store.get_node(&Caller::system(), n).unwrap().last_seen.is_some());
         }
 
         fn malformed_samples_store_nothing_and_skew_is_noted(store: &Store) {
@@ -525,9 +536,9 @@ mod statistics {
             // A clock a day ahead: stored at its own time, the skew noted on the node.
             let ahead = zentific_sql::now() + 86_400;
             assert!(store.push_sample(n, &sample(1, ahead, 1, 1)).unwrap().stored);
-            let points = store.node_series(n, "domains", ahead - 60, ahead + 60, 1).unwrap();
+            let points = store.node_series(&Caller::system(), n, "domains", ahead - 60, ahead + 60, 1).unwrap();
             assert_eq!(points.len(), 1, "{points:?}");
-            let skew = store.get_node(n).unwrap().clock_skew.unwrap();
+            let skew = store.get_node(&Caller::system(), n).unwrap().clock_skew.unwrap();
             assert!((-86_400 - 5..=-86_400 + 5).contains(&skew), "{skew}");
         }
 

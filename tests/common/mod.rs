@@ -215,10 +215,26 @@ pub fn node(server: &Server, token: &str, name: &str) -> i32 {
         ("transport", s("libvirt")),
         ("uri", s("test:///default")),
     ]);
-    int(member(
+    let id = int(member(
         &server.call("node.register", vec![s(token), node]).unwrap(),
         "id",
-    ))
+    ));
+    pool(server, token, id, "images", "/srv/xen");
+    id
+}
+
+/// Define a storage pool on a node (admin token); disks of plain users come from pools.
+pub fn pool(server: &Server, admin: &str, node: i32, name: &str, path: &str) -> i32 {
+    let spec = st(&[
+        ("node", i(node)),
+        ("name", s(name)),
+        ("kind", s("dir")),
+        ("path", s(path)),
+        ("capacity_kb", i(100 << 20)),
+    ]);
+    int(&server
+        .call("storage.definePool", vec![s(admin), spec])
+        .unwrap())
 }
 
 /// Create a VM and return its id (the target of the create job).

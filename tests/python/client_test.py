@@ -77,7 +77,7 @@ uid = server.user.create(token, {"username": "py-user", "password": "py-password
                                  "email": "py@example.org"})
 user_token = server.session.login("py-user", "py-password")
 assert server.vm.list(user_token) == []
-expect_fault(2, server.vm.get, user_token, first["id"])
+expect_fault(3, server.vm.get, user_token, first["id"])  # not theirs: as absent as a missing VM
 server.user.grant(token, uid, first["id"], ["view"])
 assert [v["id"] for v in server.vm.list(user_token)] == [first["id"]]
 server.session.logout(token)

@@ -1,38 +1,41 @@
-//! Fault codes of the public API (DESIGN.md) and the one place store errors become faults.
+//! Faults: the one place store errors become faults ([`ApiFault`]'s `From`), and the
+//! helpers handlers build their own with. The codes are defined once, in
+//! `zentific_sql::fault_code`, and re-exported here.
 
 use dxr::Fault;
 use zentific_sql::StoreError;
+pub use zentific_sql::fault_code::*;
 
-/// The request is not well-formed XML.
-pub const NOT_WELL_FORMED: i32 = -32700;
-/// Well-formed, but not an XML-RPC call.
-pub const INVALID_REQUEST: i32 = -32600;
-/// No such method.
-pub const NO_SUCH_METHOD: i32 = -32601;
-/// Wrong number or types of parameters.
-pub const INVALID_PARAMS: i32 = -32602;
-/// Internal error; the faultString quotes a correlation id found in the server log.
-pub const INTERNAL: i32 = -32603;
-/// Not authenticated.
-pub const NOT_AUTHENTICATED: i32 = 1;
-/// Not permitted.
-pub const NOT_PERMITTED: i32 = 2;
-/// No such object.
-pub const NOT_FOUND: i32 = 3;
-/// Invalid value.
-pub const INVALID_VALUE: i32 = 4;
-/// Wrong state for the action.
-pub const WRONG_STATE: i32 = 5;
-/// Over quota or a global limit.
-pub const OVER_LIMIT: i32 = 6;
-/// Node or hypervisor unreachable.
-pub const UNREACHABLE: i32 = 7;
-/// Conflict.
-pub const CONFLICT: i32 = 8;
+/// The longest faultString sent: a last guard against echoing a caller's huge value
+/// (messages quote values cut to 100 characters already).
+const MAX_FAULT_CHARS: usize = 1000;
 
 /// A fault with a code and a sentence.
 pub fn fault(code: i32, message: impl Into<String>) -> Fault {
-    Fault::new(code, message.into())
+    let message = message.into();
+    Fault::new(code, crate::registry::truncate(&message, MAX_FAULT_CHARS))
+}
+
+/// A caller's text as a message quotes it: at most 100 characters.
+pub fn shown(text: &str) -> String {
+    crate::registry::truncate(text, 100)
+}
+
+/// What a handler fails with: `?` turns both a [`StoreError`] (through [`from_store`])
+/// and a ready [`Fault`] into it.
+#[derive(Debug)]
+pub struct ApiFault(pub Fault);
+
+impl From<Fault> for ApiFault {
+    fn from(fault: Fault) -> Self {
+        ApiFault(fault)
+    }
+}
+
+impl From<StoreError> for ApiFault {
+    fn from(error: StoreError) -> Self {
+        ApiFault(from_store(error))
+    }
 }
 
 /// A -32602 fault.
@@ -67,20 +70,8 @@ pub fn internal(error: &dyn std::error::Error) -> Fault {
 
 /// Turn a store error into the fault the API promises for it.
 pub fn from_store(error: StoreError) -> Fault {
-    let code = match &error {
-        StoreError::Invalid { .. } => INVALID_VALUE,
-        StoreError::NotFound { .. } => NOT_FOUND,
-        StoreError::Conflict(_) => CONFLICT,
-        StoreError::OverLimit(_) => OVER_LIMIT,
-        StoreError::WrongState(_) => WRONG_STATE,
-        StoreError::NotPermitted(_) => NOT_PERMITTED,
-        StoreError::NotAuthenticated(_) => NOT_AUTHENTICATED,
-        StoreError::Database(_)
-        | StoreError::Pool(_)
-        | StoreError::Open { .. }
-        | StoreError::Migration(_) => {
-            return internal(&error);
-        }
-    };
-    fault(code, error.to_string())
+    match error.fault_code() {
+        INTERNAL => internal(&error),
+        code => fault(code, error.to_string()),
+    }
 }

@@ -52,6 +52,19 @@ pub fn int(params: &[Value], index: usize, name: &str) -> Result<i32, Fault> {
     as_i32(name, params.get(index).ok_or_else(|| missing(name))?)
 }
 
+/// Optional parameter `index` as a `dateTime.iso8601` (UTC), in Unix seconds.
+pub fn opt_datetime(params: &[Value], index: usize, name: &str) -> Result<Option<i64>, Fault> {
+    match params.get(index) {
+        None => Ok(None),
+        Some(Value::DateTime(t)) => Ok(Some(
+            time::PrimitiveDateTime::from(*t)
+                .assume_utc()
+                .unix_timestamp(),
+        )),
+        Some(other) => Err(wrong_type(name, "a dateTime.iso8601", other)),
+    }
+}
+
 /// Parameter `index` as a string.
 pub fn string<'a>(params: &'a [Value], index: usize, name: &str) -> Result<&'a str, Fault> {
     as_str(name, params.get(index).ok_or_else(|| missing(name))?)

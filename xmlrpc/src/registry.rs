@@ -171,7 +171,7 @@ impl Ctx<'_> {
 
 /// A handler: typed-checked parameters in, a value or a fault out. Handlers block on the
 /// database; the endpoint runs them on a blocking thread.
-pub type HandlerFn = fn(&Ctx<'_>, &[Value]) -> Result<Value, Fault>;
+pub type HandlerFn = fn(&Ctx<'_>, &[Value]) -> Result<Value, fault::ApiFault>;
 
 /// One API method.
 #[derive(Clone, Copy)]
@@ -326,7 +326,7 @@ impl Registry {
             caller,
             poller_node,
         };
-        (method.handler)(&ctx, params)
+        (method.handler)(&ctx, params).map_err(|e| e.0)
     }
 
     /// `docs/api.md`: the API reference, generated from the registry.

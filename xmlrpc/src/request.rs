@@ -380,6 +380,13 @@ impl<'a> Parser<'a> {
                             let name = self.text("name")?;
                             let value = self.value_element()?;
                             self.expect_end("member")?;
+                            // A repeated member would let the last copy silently win.
+                            if members.contains_key(&name) {
+                                return Err(fault::invalid_value(
+                                    &fault::shown(&name),
+                                    "this struct member is given twice",
+                                ));
+                            }
                             members.insert(name, value);
                         }
                         Some(Tag::End(n)) if n == "struct" => break,

@@ -155,11 +155,12 @@ pub fn connect(
     node_user: &str,
 ) -> Result<Box<dyn Dispatcher>, DispatchError> {
     use zentific_sql::Transport;
+    let uri = node.connect_uri();
     match node.transport {
-        Transport::Libvirt => Ok(Box::new(libvirt::LibvirtDispatcher::connect(&node.uri)?)),
-        Transport::Xenapi => Ok(Box::new(xenapi::XenApiDispatcher::connect(&node.uri)?)),
+        Transport::Libvirt => Ok(Box::new(libvirt::LibvirtDispatcher::connect(&uri)?)),
+        Transport::Xenapi => Ok(Box::new(xenapi::XenApiDispatcher::connect(&uri)?)),
         Transport::Ssh => {
-            let settings = ssh::SshSettings::from_uri(&node.uri, node_user)
+            let settings = ssh::SshSettings::from_uri(&uri, node_user)
                 .map_err(|e| DispatchError::Failed(format!("bad SSH node URI: {e}")))?;
             Ok(Box::new(ssh::SshDispatcher::connect(settings)?))
         }

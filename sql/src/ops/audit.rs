@@ -30,7 +30,7 @@ pub(crate) fn record(
     diesel::insert_into(audit_log::table)
         .values(NewEntry {
             at: crate::now(),
-            user_id: actor.map(|a| a.user_id),
+            user_id: actor.and_then(Caller::author_id),
             username: actor.map_or("system", |a| a.username.as_str()),
             action,
             target_kind,

@@ -10,10 +10,13 @@ pub(crate) fn job_target(conn: &mut Conn, job: &Job) -> Result<JobTarget, StoreE
     match job.target_kind.as_str() {
         "vm" => {
             let vm = super::vms::load(conn, job.target_id)?;
-            let node = super::nodes::get(conn, vm.node_id)?;
+            let node = super::nodes::with_credentials(conn, vm.node_id)?;
             Ok(JobTarget::Vm { vm, node })
         }
-        "node" => Ok(JobTarget::Node(super::nodes::get(conn, job.target_id)?)),
+        "node" => Ok(JobTarget::Node(super::nodes::with_credentials(
+            conn,
+            job.target_id,
+        )?)),
         other => Err(StoreError::invalid(
             "target_kind",
             format!("unknown job target kind '{other}'"),
@@ -33,6 +36,37 @@ pub(crate) fn finish_job(
         .filter(jobs::state.eq(JobState::Running.as_str()))
         .filter(jobs::worker.eq(worker));
     let job = super::jobs::get(conn, job_id)?;
+    // Hypervisor messages may quote the URI they failed on, credentials and all.
+    let credentials = match job.target_kind.as_str() {
+        "vm" => match super::vms::load(conn, job.target_id) {
+            Ok(vm) => super::nodes::credentials(conn, vm.node_id)?,
+            Err(_) => Default::default(),
+        },
+        _ => super::nodes::credentials(conn, job.target_id)?,
+    };
+    let scrubbed;
+    let outcome = match outcome {
+        Outcome::Succeeded => outcome,
+        Outcome::Failed { fault, error } => {
+            scrubbed = Outcome::Failed {
+                fault: *fault,
+                error: crate::nodes::scrub(error, &credentials),
+            };
+            &scrubbed
+        }
+        Outcome::Retry {
+            fault,
+            error,
+            not_before,
+        } => {
+            scrubbed = Outcome::Retry {
+                fault: *fault,
+                error: crate::nodes::scrub(error, &credentials),
+                not_before: *not_before,
+            };
+            &scrubbed
+        }
+    };
     let changed = match outcome {
         Outcome::Succeeded => diesel::update(mine)
             .set((
@@ -340,6 +374,8 @@ pub(crate) fn mark_node(
     let Some(was) = was else {
         return Err(StoreError::not_found("node", node_id));
     };
+    let detail = crate::nodes::scrub(detail, &super::nodes::credentials(conn, node_id)?);
+    let detail = detail.as_str();
     diesel::update(nodes::table.find(node_id))
         .set((
             nodes::reachable.eq(reachable),

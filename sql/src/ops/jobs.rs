@@ -18,7 +18,7 @@ pub(crate) fn create(
 ) -> Result<i32, StoreError> {
     record(
         conn,
-        Some(caller.user_id),
+        caller.author_id(),
         JobKind::User,
         None,
         action,
@@ -74,10 +74,8 @@ pub(crate) fn get_visible(conn: &mut Conn, caller: &Caller, id: i32) -> Result<J
     {
         return Ok(job);
     }
-    Err(StoreError::NotPermitted(format!(
-        "user '{}' may not see job {id}",
-        caller.username
-    )))
+    // Another user's job is as absent as a missing one.
+    Err(StoreError::not_found("job", id))
 }
 
 pub(crate) fn list(
@@ -96,6 +94,7 @@ pub(crate) fn list(
             .select(vms::id);
         let granted = vm_grants::table
             .filter(vm_grants::user_id.eq(caller.user_id))
+            .filter(super::vms::grant_in_force(crate::now()))
             .select(vm_grants::vm_id);
         query = query.filter(
             jobs::created_by

@@ -3,6 +3,7 @@
 use crate::db::Conn;
 use diesel::prelude::*;
 
+use crate::nodes::{Credentials, split_userinfo};
 use crate::schema::{nodes, vms};
 use crate::{Caller, NewNode, Node, NodeUpdate, StoreError, Transport};
 
@@ -48,7 +49,7 @@ fn to_node(conn: &mut Conn, row: NodeRow) -> Result<Node, StoreError> {
         name,
         hostname,
         transport: Transport::parse(&transport, "transport")?,
-        uri,
+        uri: Some(uri),
         last_seen,
         created_at,
         vm_count,
@@ -57,6 +58,7 @@ fn to_node(conn: &mut Conn, row: NodeRow) -> Result<Node, StoreError> {
         synced_at,
         poll_interval,
         clock_skew,
+        credentials: Credentials::default(),
     })
 }
 
@@ -81,12 +83,14 @@ pub(crate) fn create(
     token_hash: &str,
 ) -> Result<i32, StoreError> {
     name_taken(conn, &new.name, None)?;
+    let (uri, credentials) = split_userinfo(&new.uri);
     let id = diesel::insert_into(nodes::table)
         .values((
             nodes::name.eq(&new.name),
             nodes::hostname.eq(&new.hostname),
             nodes::transport.eq(new.transport.as_str()),
-            nodes::uri.eq(&new.uri),
+            nodes::uri.eq(&uri),
+            nodes::credentials.eq(&credentials),
             nodes::poller_token_hash.eq(token_hash),
             nodes::created_at.eq(crate::now()),
         ))
@@ -99,10 +103,7 @@ pub(crate) fn create(
         "node.register",
         "node",
         Some(id),
-        &format!(
-            "registered node '{}' ({} {})",
-            new.name, new.transport, new.uri
-        ),
+        &format!("registered node '{}' ({} {uri})", new.name, new.transport),
     )?;
     // Its inventory is read as soon as a scheduler runs.
     super::jobs::create(conn, actor, "sync", "node", id, "")?;
@@ -125,6 +126,45 @@ pub(crate) fn get(conn: &mut Conn, id: i32) -> Result<Node, StoreError> {
         .optional()?;
     let row = row.ok_or_else(|| StoreError::not_found("node", id))?;
     to_node(conn, row)
+}
+
+/// A node with its credentials loaded (for the scheduler).
+pub(crate) fn with_credentials(conn: &mut Conn, id: i32) -> Result<Node, StoreError> {
+    let mut node = get(conn, id)?;
+    node.credentials = credentials(conn, id)?;
+    Ok(node)
+}
+
+/// A node's stored credentials.
+pub(crate) fn credentials(conn: &mut Conn, id: i32) -> Result<Credentials, StoreError> {
+    let userinfo: Option<Option<String>> = nodes::table
+        .find(id)
+        .select(nodes::credentials)
+        .first(conn)
+        .optional()?;
+    Ok(Credentials(userinfo.flatten()))
+}
+
+/// Every node's id, in order.
+pub(crate) fn ids(conn: &mut Conn) -> Result<Vec<i32>, StoreError> {
+    Ok(nodes::table.select(nodes::id).order(nodes::id).load(conn)?)
+}
+
+/// Move userinfo that an earlier version stored inside `nodes.uri` into `credentials`.
+pub(crate) fn separate_stored_credentials(conn: &mut Conn) -> Result<(), StoreError> {
+    let rows: Vec<(i32, String)> = nodes::table
+        .filter(nodes::uri.like("%@%"))
+        .select((nodes::id, nodes::uri))
+        .load(conn)?;
+    for (id, stored) in rows {
+        let (uri, credentials) = split_userinfo(&stored);
+        if credentials.is_some() {
+            diesel::update(nodes::table.find(id))
+                .set((nodes::uri.eq(&uri), nodes::credentials.eq(&credentials)))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn by_token_hash(conn: &mut Conn, hash: &str) -> Result<Option<Node>, StoreError> {
@@ -165,8 +205,9 @@ pub(crate) fn update(
         changes.push(format!("transport={transport}"));
     }
     if let Some(uri) = &update.uri {
+        let (uri, credentials) = split_userinfo(uri);
         diesel::update(nodes::table.find(id))
-            .set(nodes::uri.eq(uri))
+            .set((nodes::uri.eq(&uri), nodes::credentials.eq(&credentials)))
             .execute(conn)?;
         changes.push(format!("uri={uri}"));
     }

@@ -100,9 +100,8 @@ pub(crate) fn get_visible(
     if actor.sees_all_vms() || schedule.created_by == Some(actor.user_id) {
         Ok(schedule)
     } else {
-        Err(StoreError::NotPermitted(format!(
-            "schedule {id} belongs to another user"
-        )))
+        // Another user's schedule is as absent as a missing one.
+        Err(StoreError::not_found("schedule", id))
     }
 }
 
@@ -225,11 +224,52 @@ pub(crate) fn delete(conn: &mut Conn, actor: &Caller, id: i32) -> Result<(), Sto
 
 /// Fire one due schedule: record its job (unless the run was missed and the policy is to
 /// skip), count it, and advance to the next occurrence. Returns whether a job was recorded.
+/// Why the schedule's creator may no longer run it (gone, disabled, or without the
+/// permission its action needs on the VM), or `None` when they still may.
+fn creator_refuses(conn: &mut Conn, schedule: &Schedule) -> Result<Option<String>, StoreError> {
+    let Some(creator) = schedule.created_by else {
+        return Ok(None);
+    };
+    let Some(caller) = super::users::active_caller(conn, creator)? else {
+        return Ok(Some(format!(
+            "its creator (user {creator}) is deleted or disabled"
+        )));
+    };
+    let needs = crate::schedules::permission_for(&schedule.action);
+    match super::vms::require(conn, &caller, schedule.vm_id, needs) {
+        Ok(_) => Ok(None),
+        Err(StoreError::NotFound { .. } | StoreError::NotPermitted(_)) => Ok(Some(format!(
+            "its creator '{}' no longer holds {needs} on VM {}",
+            caller.username, schedule.vm_id
+        ))),
+        Err(other) => Err(other),
+    }
+}
+
 pub(crate) fn fire(conn: &mut Conn, id: i32, now: i64) -> Result<bool, StoreError> {
     let schedule = get(conn, id)?;
     let Some(due) = schedule.next_run.filter(|t| *t <= now) else {
         return Ok(false);
     };
+    // The creator's rights are checked again at every run: a schedule never does
+    // more than its creator still may.
+    if let Some(refusal) = creator_refuses(conn, &schedule)? {
+        diesel::update(schedules::table.find(id))
+            .set((
+                schedules::enabled.eq(false),
+                schedules::next_run.eq(None::<i64>),
+            ))
+            .execute(conn)?;
+        super::audit::record(
+            conn,
+            None,
+            "schedule.disabled",
+            "vm",
+            Some(schedule.vm_id),
+            &format!("schedule '{}' disabled: {refusal}", schedule.name),
+        )?;
+        return Ok(false);
+    }
     let missed = now - due > MISSED_AFTER_SECS;
     let run = !(missed && schedule.missed == MissedRuns::Skip);
     if run {

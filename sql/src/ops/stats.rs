@@ -311,7 +311,7 @@ fn raw(
         _ => {
             return Err(StoreError::invalid(
                 "metric",
-                format!("unknown metric {metric:?}"),
+                format!("unknown metric {:?}", crate::validate::shown(metric)),
             ));
         }
     };

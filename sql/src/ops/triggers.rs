@@ -173,9 +173,8 @@ pub(crate) fn delete(conn: &mut Conn, actor: &Caller, id: i32) -> Result<(), Sto
         .optional()?;
     let trigger = to_trigger(row.ok_or_else(|| StoreError::not_found("trigger", id))?)?;
     if !actor.sees_all_vms() && trigger.created_by != Some(actor.user_id) {
-        return Err(StoreError::NotPermitted(format!(
-            "trigger {id} belongs to another user"
-        )));
+        // Another user's trigger is as absent as a missing one.
+        return Err(StoreError::not_found("trigger", id));
     }
     diesel::delete(triggers::table.find(id)).execute(conn)?;
     super::audit::record(

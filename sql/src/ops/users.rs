@@ -3,7 +3,7 @@
 use crate::db::Conn;
 use diesel::prelude::*;
 
-use crate::schema::{options, quotas, sessions, users, vm_grants};
+use crate::schema::{options, quotas, sessions, users, vm_grants, vms};
 use crate::{Caller, NewUser, Permission, Quota, Role, StoreError, User, UserUpdate};
 
 macro_rules! user_columns {
@@ -64,6 +64,24 @@ pub(crate) fn login_record(
 }
 
 /// Fail with NotFound unless the user exists.
+/// The user `id` as a caller, unless deleted or disabled (for re-checking the rights of
+/// whoever set up recurring work).
+pub(crate) fn active_caller(conn: &mut Conn, id: i32) -> Result<Option<Caller>, StoreError> {
+    let row: Option<(String, String, bool)> = users::table
+        .find(id)
+        .select((users::username, users::role, users::disabled))
+        .first(conn)
+        .optional()?;
+    match row {
+        Some((username, role, false)) => Ok(Some(Caller {
+            user_id: id,
+            username,
+            role: Role::parse(&role, "role")?,
+        })),
+        _ => Ok(None),
+    }
+}
+
 pub(crate) fn require(conn: &mut Conn, id: i32) -> Result<User, StoreError> {
     get(conn, id)
 }
@@ -218,7 +236,12 @@ pub(crate) fn update(
         "user",
         Some(id),
         &changes.join(", "),
-    )
+    )?;
+    // Grants the user made with a role they no longer hold go with it.
+    if update.role.is_some() {
+        prune_grants(conn, crate::now())?;
+    }
+    Ok(())
 }
 
 pub(crate) fn delete(conn: &mut Conn, actor: &Caller, id: i32) -> Result<(), StoreError> {
@@ -234,7 +257,8 @@ pub(crate) fn delete(conn: &mut Conn, actor: &Caller, id: i32) -> Result<(), Sto
         "user",
         Some(id),
         &format!("deleted user '{}'", user.username),
-    )
+    )?;
+    prune_grants(conn, crate::now()).map(|_| ())
 }
 
 pub(crate) fn set_password(
@@ -264,35 +288,162 @@ pub(crate) fn grant(
     user: i32,
     vm: i32,
     perms: &[Permission],
+    until: Option<i64>,
 ) -> Result<(), StoreError> {
     super::vms::require(conn, actor, vm, Permission::Admin)?;
+    if user == actor.user_id {
+        return Err(StoreError::NotPermitted(
+            "nobody grants permissions to themselves; ask an admin or the VM's owner".into(),
+        ));
+    }
     require(conn, user)?;
     for perm in perms {
-        let exists: i64 = vm_grants::table
-            .filter(vm_grants::user_id.eq(user))
-            .filter(vm_grants::vm_id.eq(vm))
-            .filter(vm_grants::permission.eq(perm.as_str()))
-            .count()
-            .get_result(conn)?;
-        if exists == 0 {
-            diesel::insert_into(vm_grants::table)
-                .values((
-                    vm_grants::user_id.eq(user),
-                    vm_grants::vm_id.eq(vm),
-                    vm_grants::permission.eq(perm.as_str()),
-                ))
-                .execute(conn)?;
-        }
+        // A repeated grant replaces the old one, expiry and granter included.
+        diesel::delete(
+            vm_grants::table
+                .filter(vm_grants::user_id.eq(user))
+                .filter(vm_grants::vm_id.eq(vm))
+                .filter(vm_grants::permission.eq(perm.as_str())),
+        )
+        .execute(conn)?;
+        diesel::insert_into(vm_grants::table)
+            .values((
+                vm_grants::user_id.eq(user),
+                vm_grants::vm_id.eq(vm),
+                vm_grants::permission.eq(perm.as_str()),
+                vm_grants::granted_by.eq(actor.author_id()),
+                vm_grants::expires_at.eq(until),
+            ))
+            .execute(conn)?;
     }
     let list: Vec<&str> = perms.iter().map(|p| p.as_str()).collect();
+    let until = until.map_or(String::new(), |t| {
+        format!(" until {}", crate::validate::utc(t))
+    });
     super::audit::record(
         conn,
         Some(actor),
         "user.grant",
         "vm",
         Some(vm),
-        &format!("granted {} to user {user}", list.join(",")),
+        &format!("granted {} to user {user}{until}", list.join(",")),
     )
+}
+
+/// Whether user `granter` may grant on `vm` today: an admin, the VM's owner, or the
+/// holder of an `admin` grant in force on it.
+fn may_grant(conn: &mut Conn, granter: i32, vm: i32, now: i64) -> Result<bool, StoreError> {
+    let role: Option<String> = users::table
+        .find(granter)
+        .select(users::role)
+        .first(conn)
+        .optional()?;
+    match role.as_deref() {
+        None => return Ok(false),
+        Some(role) if Role::parse(role, "role")? == Role::Admin => return Ok(true),
+        Some(_) => {}
+    }
+    let owner: Option<Option<i32>> = vms::table
+        .find(vm)
+        .select(vms::owner_id)
+        .first(conn)
+        .optional()?;
+    if owner.flatten() == Some(granter) {
+        return Ok(true);
+    }
+    let admin_grants: i64 = vm_grants::table
+        .filter(vm_grants::user_id.eq(granter))
+        .filter(vm_grants::vm_id.eq(vm))
+        .filter(vm_grants::permission.eq(Permission::Admin.as_str()))
+        .filter(super::vms::grant_in_force(now))
+        .count()
+        .get_result(conn)?;
+    Ok(admin_grants > 0)
+}
+
+/// Revoke every grant whose granter may no longer grant on its VM (demoted, their own
+/// `admin` grant revoked or lapsed), round after round, since each revoked `admin` grant
+/// may have been the right behind further grants. Returns how many were revoked.
+pub(crate) fn prune_grants(conn: &mut Conn, now: i64) -> Result<usize, StoreError> {
+    let mut revoked = 0;
+    loop {
+        let rows: Vec<(i32, i32, String, Option<i32>)> = vm_grants::table
+            .filter(vm_grants::granted_by.is_not_null())
+            .select((
+                vm_grants::user_id,
+                vm_grants::vm_id,
+                vm_grants::permission,
+                vm_grants::granted_by,
+            ))
+            .order((vm_grants::vm_id, vm_grants::user_id))
+            .load(conn)?;
+        let mut checked = std::collections::HashMap::new();
+        let mut round = 0;
+        for (user, vm, permission, granter) in rows {
+            let Some(granter) = granter else { continue };
+            let allowed = match checked.get(&(granter, vm)) {
+                Some(allowed) => *allowed,
+                None => {
+                    let allowed = may_grant(conn, granter, vm, now)?;
+                    checked.insert((granter, vm), allowed);
+                    allowed
+                }
+            };
+            if allowed {
+                continue;
+            }
+            diesel::delete(
+                vm_grants::table
+                    .filter(vm_grants::user_id.eq(user))
+                    .filter(vm_grants::vm_id.eq(vm))
+                    .filter(vm_grants::permission.eq(&permission)),
+            )
+            .execute(conn)?;
+            super::audit::record(
+                conn,
+                None,
+                "user.revoke",
+                "vm",
+                Some(vm),
+                &format!(
+                    "revoked {permission} from user {user}: user {granter}, who granted it, no longer holds admin on this VM"
+                ),
+            )?;
+            round += 1;
+        }
+        if round == 0 {
+            return Ok(revoked);
+        }
+        revoked += round;
+    }
+}
+
+/// Remove grants whose time ran out (auditing each), then the grants that depended on
+/// them. Returns how many lapsed.
+pub(crate) fn expire_grants(conn: &mut Conn, now: i64) -> Result<usize, StoreError> {
+    let lapsed: Vec<(i32, i32, String)> = vm_grants::table
+        .filter(vm_grants::expires_at.le(now))
+        .select((vm_grants::user_id, vm_grants::vm_id, vm_grants::permission))
+        .load(conn)?;
+    for (user, vm, permission) in &lapsed {
+        diesel::delete(
+            vm_grants::table
+                .filter(vm_grants::user_id.eq(user))
+                .filter(vm_grants::vm_id.eq(vm))
+                .filter(vm_grants::permission.eq(permission)),
+        )
+        .execute(conn)?;
+        super::audit::record(
+            conn,
+            None,
+            "user.grantLapsed",
+            "vm",
+            Some(*vm),
+            &format!("the {permission} grant of user {user} lapsed"),
+        )?;
+    }
+    prune_grants(conn, now)?;
+    Ok(lapsed.len())
 }
 
 pub(crate) fn revoke(
@@ -319,18 +470,28 @@ pub(crate) fn revoke(
         "vm",
         Some(vm),
         &format!("revoked {} from user {user}", words.join(",")),
-    )
+    )?;
+    prune_grants(conn, crate::now()).map(|_| ())
 }
 
-pub(crate) fn grants_of(conn: &mut Conn, user: i32) -> Result<Vec<(i32, Permission)>, StoreError> {
+/// A user's grants in force: (VM id, permission, expiry).
+pub(crate) fn grants_of(
+    conn: &mut Conn,
+    user: i32,
+) -> Result<Vec<(i32, Permission, Option<i64>)>, StoreError> {
     require(conn, user)?;
-    let rows: Vec<(i32, String)> = vm_grants::table
+    let rows: Vec<(i32, String, Option<i64>)> = vm_grants::table
         .filter(vm_grants::user_id.eq(user))
-        .select((vm_grants::vm_id, vm_grants::permission))
+        .filter(super::vms::grant_in_force(crate::now()))
+        .select((
+            vm_grants::vm_id,
+            vm_grants::permission,
+            vm_grants::expires_at,
+        ))
         .order((vm_grants::vm_id, vm_grants::permission))
         .load(conn)?;
     rows.into_iter()
-        .map(|(vm, p)| Ok((vm, Permission::parse(&p, "permission")?)))
+        .map(|(vm, p, until)| Ok((vm, Permission::parse(&p, "permission")?, until)))
         .collect()
 }
 

@@ -3,11 +3,14 @@
 use crate::db::Conn;
 use diesel::prelude::*;
 
-use crate::schema::{disks, nodes, notes, quotas, vifs, vm_grants, vms};
+use crate::schema::{
+    disks, nodes, notes, quotas, storage_pools, storage_volumes, vifs, vm_grants, vms,
+};
+use crate::validate::shown;
 use crate::vms::{check_sizes, random_mac};
 use crate::{
-    Caller, Disk, GlobalOptions, NewDisk, NewVif, NewVm, Permission, PowerAction, StoreError, Vif,
-    Vm, VmDetail, VmFilter, VmState, VmType, VmUpdate,
+    Caller, Disk, GlobalOptions, NewDisk, NewVif, NewVm, Permission, PowerAction, Role, StoreError,
+    Vif, Vm, VmDetail, VmFilter, VmState, VmType, VmUpdate,
 };
 
 type VmRow = (
@@ -93,29 +96,57 @@ pub(crate) fn load(conn: &mut Conn, id: i32) -> Result<Vm, StoreError> {
     to_vm(row.ok_or_else(|| StoreError::not_found("VM", id))?)
 }
 
-/// The permissions `caller` holds on `vm`: all for admins, operators and the owner,
-/// else the grants (`admin` implies every other).
+/// The permissions `caller` holds on `vm`: all for admins and the owner; all but `admin`
+/// (granting) for operators; else the grants that have not lapsed (`admin` implies
+/// every other). Empty means the caller may not know the VM exists.
 fn permissions(conn: &mut Conn, caller: &Caller, vm: &Vm) -> Result<Vec<Permission>, StoreError> {
-    if caller.sees_all_vms() || vm.owner_id == Some(caller.user_id) {
+    if caller.has_role(Role::Admin) || vm.owner_id == Some(caller.user_id) {
         return Ok(Permission::ALL.to_vec());
     }
+    let mut held: Vec<Permission> = if caller.sees_all_vms() {
+        Permission::ALL
+            .iter()
+            .copied()
+            .filter(|p| *p != Permission::Admin)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let words: Vec<String> = vm_grants::table
         .filter(vm_grants::user_id.eq(caller.user_id))
         .filter(vm_grants::vm_id.eq(vm.id))
+        .filter(grant_in_force(crate::now()))
         .select(vm_grants::permission)
         .load(conn)?;
-    let mut held: Vec<Permission> = words
-        .iter()
-        .filter_map(|w| Permission::parse(w, "permission").ok())
-        .collect();
+    held.extend(
+        words
+            .iter()
+            .filter_map(|w| Permission::parse(w, "permission").ok()),
+    );
     if held.contains(&Permission::Admin) {
         held = Permission::ALL.to_vec();
     }
     held.sort();
+    held.dedup();
     Ok(held)
 }
 
-/// The VM, if it exists and `caller` holds `permission` on it.
+/// A grant that has not lapsed at `now`.
+pub(crate) fn grant_in_force(
+    now: i64,
+) -> diesel::dsl::Or<
+    diesel::dsl::IsNull<vm_grants::expires_at>,
+    diesel::dsl::Gt<vm_grants::expires_at, i64>,
+> {
+    vm_grants::expires_at
+        .is_null()
+        .or(vm_grants::expires_at.gt(now))
+}
+
+/// The VM, if it exists and `caller` holds `permission` on it. A caller who holds no
+/// permission at all on it gets the same [`StoreError::NotFound`] as for a VM that does not
+/// exist, so ids do not reveal other users' VMs; one who may see it but not do this gets
+/// [`StoreError::NotPermitted`].
 pub(crate) fn require(
     conn: &mut Conn,
     caller: &Caller,
@@ -123,7 +154,10 @@ pub(crate) fn require(
     permission: Permission,
 ) -> Result<Vm, StoreError> {
     let vm = load(conn, id)?;
-    if permissions(conn, caller, &vm)?.contains(&permission) {
+    let held = permissions(conn, caller, &vm)?;
+    if held.is_empty() {
+        Err(StoreError::not_found("VM", id))
+    } else if held.contains(&permission) {
         Ok(vm)
     } else {
         Err(caller.lacks(id, permission))
@@ -143,6 +177,7 @@ pub(crate) fn list(
     if !caller.sees_all_vms() {
         let granted = vm_grants::table
             .filter(vm_grants::user_id.eq(caller.user_id))
+            .filter(grant_in_force(crate::now()))
             .select(vm_grants::vm_id);
         query = query.filter(vms::owner_id.eq(caller.user_id).or(vms::id.eq_any(granted)));
     }
@@ -280,7 +315,70 @@ fn insert_vif(conn: &mut Conn, vm: i32, vif: &NewVif) -> Result<i32, StoreError>
         .get_result(conn)?)
 }
 
-fn insert_disk(conn: &mut Conn, vm: i32, disk: &NewDisk) -> Result<i32, StoreError> {
+/// The path backing `disk` on `node`: the named pool volume, or a `source` path inside
+/// one of the node's pools. Any other path (dom0's own files, raw devices) only an admin
+/// may hand to a guest: [`StoreError::NotPermitted`] otherwise.
+fn disk_source(
+    conn: &mut Conn,
+    caller: &Caller,
+    node: i32,
+    disk: &NewDisk,
+) -> Result<String, StoreError> {
+    if let (Some(pool), Some(volume)) = (disk.pool, &disk.volume) {
+        let found: Option<String> = storage_volumes::table
+            .inner_join(storage_pools::table)
+            .filter(storage_pools::id.eq(pool))
+            .filter(storage_pools::node_id.eq(node))
+            .filter(storage_volumes::name.eq(volume))
+            .select(storage_volumes::path)
+            .first(conn)
+            .optional()?;
+        return found.ok_or_else(|| StoreError::NotFound {
+            kind: "volume",
+            key: format!("name {:?} in pool {pool} on node {node}", shown(volume)),
+        });
+    }
+    let source = disk.source.as_str();
+    let inside_a_pool = is_plain_absolute(source) && {
+        let roots: Vec<String> = storage_pools::table
+            .filter(storage_pools::node_id.eq(node))
+            .select(storage_pools::path)
+            .load(conn)?;
+        roots.iter().any(|root| {
+            let root = root.trim_end_matches('/');
+            !root.is_empty()
+                && source.len() > root.len() + 1
+                && source.starts_with(root)
+                && source.as_bytes()[root.len()] == b'/'
+        })
+    };
+    if inside_a_pool || caller.has_role(Role::Admin) {
+        Ok(source.to_owned())
+    } else {
+        Err(StoreError::NotPermitted(format!(
+            "disk source {:?} is not inside a storage pool of node {node}; give pool and volume, or ask an admin",
+            shown(source)
+        )))
+    }
+}
+
+/// An absolute path with no `.`/`..` components or empty segments, which could
+/// otherwise climb out of a pool's folder.
+fn is_plain_absolute(path: &str) -> bool {
+    path.starts_with('/')
+        && path[1..]
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..")
+}
+
+fn insert_disk(
+    conn: &mut Conn,
+    caller: &Caller,
+    node: i32,
+    vm: i32,
+    disk: &NewDisk,
+) -> Result<i32, StoreError> {
+    let source = disk_source(conn, caller, node, disk)?;
     let taken: i64 = disks::table
         .filter(disks::vm_id.eq(vm))
         .filter(disks::target.eq(&disk.target))
@@ -296,7 +394,7 @@ fn insert_disk(conn: &mut Conn, vm: i32, disk: &NewDisk) -> Result<i32, StoreErr
         .values((
             disks::vm_id.eq(vm),
             disks::target.eq(&disk.target),
-            disks::source.eq(&disk.source),
+            disks::source.eq(&source),
             disks::size_kb.eq(disk.size_kb),
             disks::readonly.eq(disk.readonly),
         ))
@@ -356,7 +454,7 @@ pub(crate) fn create(
         insert_vif(conn, id, vif)?;
     }
     for disk in &new.disks {
-        insert_disk(conn, id, disk)?;
+        insert_disk(conn, caller, new.node, id, disk)?;
     }
     let job = super::jobs::create(conn, caller, "create", "vm", id, "")?;
     super::audit::record(
@@ -504,8 +602,8 @@ pub(crate) fn add_disk(
     vm: i32,
     disk: &NewDisk,
 ) -> Result<(i32, i32), StoreError> {
-    require(conn, caller, vm, Permission::Modify)?;
-    let disk_id = insert_disk(conn, vm, disk)?;
+    let found = require(conn, caller, vm, Permission::Modify)?;
+    let disk_id = insert_disk(conn, caller, found.node_id, vm, disk)?;
     let job = super::jobs::create(
         conn,
         caller,
@@ -520,10 +618,7 @@ pub(crate) fn add_disk(
         "vm.addDisk",
         "vm",
         Some(vm),
-        &format!(
-            "disk {disk_id} at {} from {}; job {job}",
-            disk.target, disk.source
-        ),
+        &format!("disk {disk_id} at {}; job {job}", disk.target),
     )?;
     Ok((disk_id, job))
 }

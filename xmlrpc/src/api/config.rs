@@ -1,9 +1,9 @@
 //! `config.*`: the global options of the Configuration page.
 
-use dxr::{Fault, Value};
+use dxr::Value;
 use zentific_sql::{OPTION_DEFS, OptionDef, OptionValue, Role};
 
-use crate::fault::{from_store, invalid_params};
+use crate::fault::{ApiFault, invalid_params};
 use crate::params::{Record, array, done};
 use crate::registry::{Access, Ctx, Method, TOKEN, Type, Work, param, type_of};
 
@@ -47,8 +47,8 @@ fn to_value(value: &OptionValue) -> Value {
     }
 }
 
-fn get(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, Fault> {
-    let options = ctx.store.options().map_err(from_store)?;
+fn get(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, ApiFault> {
+    let options = ctx.store.options(ctx.caller()?)?;
     Ok(options
         .iter()
         .fold(Record::new(), |r, (name, value)| {
@@ -57,13 +57,13 @@ fn get(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, Fault> {
         .build())
 }
 
-fn set(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn set(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let Some(Value::Struct(members)) = params.get(1) else {
-        return Err(invalid_params("'options' must be a struct"));
+        return Err(invalid_params("'options' must be a struct").into());
     };
     let mut values = Vec::with_capacity(members.len());
     for (name, value) in members {
-        OptionDef::find(name).map_err(from_store)?;
+        OptionDef::find(name)?;
         let value = match value {
             Value::Integer(v) => OptionValue::Int(i64::from(*v)),
             Value::Long(v) => OptionValue::Int(*v),
@@ -72,18 +72,17 @@ fn set(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
                 return Err(invalid_params(format!(
                     "option '{name}' must be an int or a string; got {}",
                     type_of(other)
-                )));
+                ))
+                .into());
             }
         };
         values.push((name.clone(), value));
     }
-    ctx.store
-        .set_options(ctx.caller()?, &values)
-        .map_err(from_store)?;
+    ctx.store.set_options(ctx.caller()?, &values)?;
     Ok(done())
 }
 
-fn describe(_ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, Fault> {
+fn describe(_ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, ApiFault> {
     Ok(array(OPTION_DEFS.iter().map(|d| {
         Record::new()
             .string("name", d.name)

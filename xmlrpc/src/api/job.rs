@@ -1,9 +1,9 @@
 //! `job.*`: following and cancelling the jobs that hypervisor actions become.
 
-use dxr::{Fault, Value};
+use dxr::Value;
 use zentific_sql::{Job, JobFilter, JobState, Role};
 
-use crate::fault::from_store;
+use crate::fault::{ApiFault, from_store};
 use crate::params::{Record, array, done, fields, int};
 use crate::registry::{Access, Ctx, Method, TOKEN, Type, Work, optional, param};
 
@@ -62,15 +62,13 @@ pub(super) const METHODS: &[Method] = &[
     },
 ];
 
-fn get(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn get(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     Ok(job_record(
-        &ctx.store
-            .get_job(ctx.caller()?, int(params, 1, "id")?)
-            .map_err(from_store)?,
+        &ctx.store.get_job(ctx.caller()?, int(params, 1, "id")?)?,
     ))
 }
 
-fn list(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn list(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let mut f = fields(params, 1, "filter")?;
     let filter = JobFilter {
         state: f
@@ -83,16 +81,13 @@ fn list(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
     f.finish()?;
     Ok(array(
         ctx.store
-            .list_jobs(ctx.caller()?, &filter)
-            .map_err(from_store)?
+            .list_jobs(ctx.caller()?, &filter)?
             .iter()
             .map(job_record),
     ))
 }
 
-fn cancel(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
-    ctx.store
-        .cancel_job(ctx.caller()?, int(params, 1, "id")?)
-        .map_err(from_store)?;
+fn cancel(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
+    ctx.store.cancel_job(ctx.caller()?, int(params, 1, "id")?)?;
     Ok(done())
 }

@@ -3,26 +3,31 @@
 use dxr::{Fault, Value};
 use zentific_sql::{NewNode, Node, NodeUpdate, Role, Transport};
 
-use crate::fault::from_store;
+use crate::fault::{ApiFault, from_store};
 use crate::params::{Record, array, done, fields, int};
 use crate::registry::{Access, Ctx, Method, TOKEN, Type, Work, param};
 
 fn node_record(node: &Node) -> Value {
-    Record::new()
+    let record = Record::new()
         .int("id", node.id)
         .string("name", &node.name)
         .string("hostname", &node.hostname)
         .string("transport", node.transport.as_str())
-        .string("uri", &node.uri)
-        .opt_time("last_seen", node.last_seen)
         .time("created", node.created_at)
         .int("vm_count", i32::try_from(node.vm_count).unwrap_or(i32::MAX))
         .bool("reachable", node.reachable)
-        .string("status", &node.status_detail)
-        .opt_time("synced", node.synced_at)
-        .opt_int("poll_interval", node.poll_interval)
-        .bool("silent", silent(node))
-        .build()
+        .opt_time("synced", node.synced_at);
+    // The store leaves the URI out for plain users, and the operational details with it.
+    match &node.uri {
+        Some(uri) => record
+            .string("uri", uri)
+            .string("status", &node.status_detail)
+            .opt_time("last_seen", node.last_seen)
+            .opt_int("poll_interval", node.poll_interval)
+            .bool("silent", silent(node)),
+        None => record,
+    }
+    .build()
 }
 
 /// A node whose poller pushed before but missed three intervals.
@@ -42,7 +47,7 @@ fn transport(value: Option<String>) -> Result<Option<Transport>, Fault> {
 pub(super) const METHODS: &[Method] = &[
     Method {
         name: "node.list",
-        help: "Every node as {id, name, hostname, transport, uri, last_seen?, created, vm_count, reachable, status, synced?, poll_interval?, silent}: reachable is false (status says why) when the scheduler last failed to reach it; synced is when its inventory was last read; last_seen is its poller's last push, and silent is true once the poller missed three intervals.",
+        help: "Every node as {id, name, hostname, transport, created, vm_count, reachable, synced?} and, for operators and admins, {uri, status, last_seen?, poll_interval?, silent}: reachable is false (status says why) when the scheduler last failed to reach it; synced is when its inventory was last read; last_seen is its poller's last push, and silent is true once the poller missed three intervals. The uri never includes its user or password, which are stored apart and never returned.",
         params: &[TOKEN],
         returns: Type::Array,
         access: Access::Session(Role::User),
@@ -106,25 +111,19 @@ pub(super) const METHODS: &[Method] = &[
     },
 ];
 
-fn list(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, Fault> {
+fn list(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, ApiFault> {
     Ok(array(
-        ctx.store
-            .list_nodes()
-            .map_err(from_store)?
-            .iter()
-            .map(node_record),
+        ctx.store.list_nodes(ctx.caller()?)?.iter().map(node_record),
     ))
 }
 
-fn get(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn get(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     Ok(node_record(
-        &ctx.store
-            .get_node(int(params, 1, "id")?)
-            .map_err(from_store)?,
+        &ctx.store.get_node(ctx.caller()?, int(params, 1, "id")?)?,
     ))
 }
 
-fn register(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn register(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let mut f = fields(params, 1, "node")?;
     let name = f.string("name")?;
     let hostname = f.string("hostname")?;
@@ -137,17 +136,14 @@ fn register(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
         transport,
         uri,
     };
-    let registered = ctx
-        .store
-        .register_node(ctx.caller()?, &node)
-        .map_err(from_store)?;
+    let registered = ctx.store.register_node(ctx.caller()?, &node)?;
     Ok(Record::new()
         .int("id", registered.id)
         .string("poller_token", registered.poller_token)
         .build())
 }
 
-fn update(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn update(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let id = int(params, 1, "id")?;
     let mut f = fields(params, 2, "changes")?;
     let changes = NodeUpdate {
@@ -158,24 +154,19 @@ fn update(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
         rotate_token: f.opt_bool("rotate_token")?.unwrap_or(false),
     };
     f.finish()?;
-    let token = ctx
-        .store
-        .update_node(ctx.caller()?, id, &changes)
-        .map_err(from_store)?;
+    let token = ctx.store.update_node(ctx.caller()?, id, &changes)?;
     Ok(Value::String(token.unwrap_or_default()))
 }
 
-fn sync(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn sync(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     Ok(Value::Integer(
         ctx.store
-            .request_sync(ctx.caller()?, int(params, 1, "id")?)
-            .map_err(from_store)?,
+            .request_sync(ctx.caller()?, int(params, 1, "id")?)?,
     ))
 }
 
-fn remove(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn remove(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     ctx.store
-        .remove_node(ctx.caller()?, int(params, 1, "id")?)
-        .map_err(from_store)?;
+        .remove_node(ctx.caller()?, int(params, 1, "id")?)?;
     Ok(done())
 }

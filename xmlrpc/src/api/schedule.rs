@@ -3,7 +3,7 @@
 use dxr::{Fault, Value};
 use zentific_sql::{MissedRuns, NewSchedule, Role, Schedule, ScheduleUpdate};
 
-use crate::fault::from_store;
+use crate::fault::{ApiFault, from_store};
 use crate::params::{Fields, Record, array, done, fields, int};
 use crate::registry::{Access, Ctx, Method, TOKEN, Type, Work, param};
 
@@ -110,7 +110,7 @@ pub(super) const METHODS: &[Method] = &[
     },
 ];
 
-fn create(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn create(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let mut f = fields(params, 1, "schedule")?;
     let new = NewSchedule {
         name: f.string("name")?,
@@ -125,23 +125,20 @@ fn create(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
     };
     f.finish()?;
     Ok(Value::Integer(
-        ctx.store
-            .create_schedule(ctx.caller()?, &new)
-            .map_err(from_store)?,
+        ctx.store.create_schedule(ctx.caller()?, &new)?,
     ))
 }
 
-fn list(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, Fault> {
+fn list(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, ApiFault> {
     Ok(array(
         ctx.store
-            .list_schedules(ctx.caller()?)
-            .map_err(from_store)?
+            .list_schedules(ctx.caller()?)?
             .iter()
             .map(schedule_record),
     ))
 }
 
-fn update(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn update(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let id = int(params, 1, "id")?;
     let mut f = fields(params, 2, "changes")?;
     let changes = ScheduleUpdate {
@@ -153,15 +150,12 @@ fn update(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
         count: f.opt_int("count")?,
     };
     f.finish()?;
-    ctx.store
-        .update_schedule(ctx.caller()?, id, &changes)
-        .map_err(from_store)?;
+    ctx.store.update_schedule(ctx.caller()?, id, &changes)?;
     Ok(done())
 }
 
-fn delete(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn delete(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     ctx.store
-        .delete_schedule(ctx.caller()?, int(params, 1, "id")?)
-        .map_err(from_store)?;
+        .delete_schedule(ctx.caller()?, int(params, 1, "id")?)?;
     Ok(done())
 }

@@ -1,10 +1,10 @@
 //! `session.*`: log in, log out, who am I.
 
-use dxr::{Fault, Value};
+use dxr::Value;
 use zentific_sql::Role;
 
 use super::user::user_record;
-use crate::fault::from_store;
+use crate::fault::ApiFault;
 use crate::params::{done, string};
 use crate::registry::{Access, Ctx, Method, TOKEN, Type, Work, param};
 
@@ -44,25 +44,20 @@ pub(super) const METHODS: &[Method] = &[
     },
 ];
 
-fn login(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn login(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let username = string(params, 0, "username")?;
     let password = string(params, 1, "password")?;
-    let (token, _) = ctx.store.login(username, password).map_err(from_store)?;
+    let (token, _) = ctx.store.login(username, password)?;
     Ok(Value::String(token))
 }
 
-fn logout(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
-    ctx.store
-        .logout(string(params, 0, "token")?)
-        .map_err(from_store)?;
+fn logout(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
+    ctx.store.logout(string(params, 0, "token")?)?;
     Ok(done())
 }
 
-fn whoami(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, Fault> {
+fn whoami(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, ApiFault> {
     let caller = ctx.caller()?;
-    let user = ctx
-        .store
-        .get_user(caller, caller.user_id)
-        .map_err(from_store)?;
+    let user = ctx.store.get_user(caller, caller.user_id())?;
     Ok(user_record(&user))
 }

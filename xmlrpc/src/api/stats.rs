@@ -3,7 +3,7 @@
 use dxr::{Fault, Value};
 use zentific_sql::{DomainSample, HostSample, Point, Role, Sample, VbdCounters, VifCounters};
 
-use crate::fault::{INVALID_VALUE, fault, from_store};
+use crate::fault::{ApiFault, INVALID_VALUE, fault};
 use crate::params::{Fields, Record, array, fields, int, string};
 use crate::registry::{Access, Ctx, Method, TOKEN, Type, Work, param};
 
@@ -142,7 +142,7 @@ fn read_sample(params: &[Value]) -> Result<Sample, Fault> {
     Ok(sample)
 }
 
-fn push(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn push(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let node = ctx.poller_node()?;
     let sample = read_sample(params).map_err(|f| {
         if f.code() == INVALID_VALUE {
@@ -151,19 +151,18 @@ fn push(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
             fault(INVALID_VALUE, format!("malformed sample: {}", f.string()))
         }
     })?;
-    let outcome = ctx.store.push_sample(node, &sample).map_err(from_store)?;
+    let outcome = ctx.store.push_sample(node, &sample)?;
     Ok(Record::new()
         .bool("stored", outcome.stored)
         .long("seq", outcome.seq)
         .build())
 }
 
-fn pushes(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn pushes(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let (node, limit) = (int(params, 1, "node")?, int(params, 2, "limit")?);
     let rows = ctx
         .store
-        .recent_pushes(node, i64::from(limit))
-        .map_err(from_store)?;
+        .recent_pushes(ctx.caller()?, node, i64::from(limit))?;
     Ok(array(rows.into_iter().map(|(seq, sampled, received)| {
         Record::new()
             .long("seq", seq)
@@ -200,27 +199,27 @@ fn window(params: &[Value]) -> Result<(String, i64, i64, i32), Fault> {
     ))
 }
 
-fn vm(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn vm(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let (metric, from, to, step) = window(params)?;
-    let series = ctx
-        .store
-        .vm_series(
-            ctx.caller()?,
-            int(params, 1, "vm")?,
-            &metric,
-            from,
-            to,
-            step,
-        )
-        .map_err(from_store)?;
+    let series = ctx.store.vm_series(
+        ctx.caller()?,
+        int(params, 1, "vm")?,
+        &metric,
+        from,
+        to,
+        step,
+    )?;
     Ok(points(series))
 }
 
-fn node(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn node(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let (metric, from, to, step) = window(params)?;
-    Ok(points(
-        ctx.store
-            .node_series(int(params, 1, "node")?, &metric, from, to, step)
-            .map_err(from_store)?,
-    ))
+    Ok(points(ctx.store.node_series(
+        ctx.caller()?,
+        int(params, 1, "node")?,
+        &metric,
+        from,
+        to,
+        step,
+    )?))
 }

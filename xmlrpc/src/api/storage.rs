@@ -1,9 +1,9 @@
 //! `storage.*`: storage pools and volumes per node.
 
-use dxr::{Fault, Value};
+use dxr::Value;
 use zentific_sql::{NewPool, NewVolume, Pool, Role, Volume};
 
-use crate::fault::from_store;
+use crate::fault::ApiFault;
 use crate::params::{Record, array, done, fields, int};
 use crate::registry::{Access, Ctx, Method, TOKEN, Type, Work, optional, param};
 
@@ -97,30 +97,28 @@ pub(super) const METHODS: &[Method] = &[
     },
 ];
 
-fn list(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn list(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let mut f = fields(params, 1, "filter")?;
     let node = f.opt_int("node")?;
     f.finish()?;
     Ok(array(
         ctx.store
-            .list_pools(node)
-            .map_err(from_store)?
+            .list_pools(ctx.caller()?, node)?
             .iter()
             .map(pool_record),
     ))
 }
 
-fn volumes(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn volumes(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     Ok(array(
         ctx.store
-            .list_volumes(int(params, 1, "pool")?)
-            .map_err(from_store)?
+            .list_volumes(ctx.caller()?, int(params, 1, "pool")?)?
             .iter()
             .map(volume_record),
     ))
 }
 
-fn define_pool(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn define_pool(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let mut f = fields(params, 1, "pool")?;
     let pool = NewPool {
         node: f.int("node")?,
@@ -130,21 +128,16 @@ fn define_pool(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
         capacity_kb: f.long("capacity_kb")?,
     };
     f.finish()?;
-    Ok(Value::Integer(
-        ctx.store
-            .define_pool(ctx.caller()?, &pool)
-            .map_err(from_store)?,
-    ))
+    Ok(Value::Integer(ctx.store.define_pool(ctx.caller()?, &pool)?))
 }
 
-fn remove_pool(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn remove_pool(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     ctx.store
-        .remove_pool(ctx.caller()?, int(params, 1, "pool")?)
-        .map_err(from_store)?;
+        .remove_pool(ctx.caller()?, int(params, 1, "pool")?)?;
     Ok(done())
 }
 
-fn create_volume(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn create_volume(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let pool = int(params, 1, "pool")?;
     let mut f = fields(params, 2, "volume")?;
     let volume = NewVolume {
@@ -152,17 +145,13 @@ fn create_volume(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
         capacity_kb: f.long("capacity_kb")?,
     };
     f.finish()?;
-    let (id, job) = ctx
-        .store
-        .create_volume(ctx.caller()?, pool, &volume)
-        .map_err(from_store)?;
+    let (id, job) = ctx.store.create_volume(ctx.caller()?, pool, &volume)?;
     Ok(Record::new().int("id", id).int("job", job).build())
 }
 
-fn delete_volume(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn delete_volume(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     Ok(Value::Integer(
         ctx.store
-            .delete_volume(ctx.caller()?, int(params, 1, "volume")?)
-            .map_err(from_store)?,
+            .delete_volume(ctx.caller()?, int(params, 1, "volume")?)?,
     ))
 }

@@ -2,7 +2,7 @@
 
 use dxr::{Fault, Value};
 
-use crate::fault::{NO_SUCH_METHOD, fault, invalid_params};
+use crate::fault::{ApiFault, NO_SUCH_METHOD, fault, invalid_params};
 use crate::params::{Record, array, string};
 use crate::registry::{Access, Ctx, Method, Type, Work, param};
 
@@ -59,13 +59,13 @@ pub(super) const METHODS: &[Method] = &[
     },
 ];
 
-fn list_methods(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, Fault> {
+fn list_methods(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, ApiFault> {
     Ok(array(
         ctx.registry.methods().map(|m| Value::String(m.name.into())),
     ))
 }
 
-fn method_help(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn method_help(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let method = ctx.registry.lookup(string(params, 0, "method")?)?;
     let access = match method.access {
         Access::Public => "No token needed.".to_string(),
@@ -81,7 +81,7 @@ fn method_help(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
     )))
 }
 
-fn method_signature(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn method_signature(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let method = ctx.registry.lookup(string(params, 0, "method")?)?;
     Ok(array(method.signatures().into_iter().map(|sig| {
         array(sig.into_iter().map(|t| Value::String(t.into())))
@@ -95,11 +95,12 @@ fn fault_record(fault: &Fault) -> Value {
         .build()
 }
 
-fn multicall(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn multicall(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let Some(Value::Array(calls)) = params.first() else {
         return Err(invalid_params(
             "system.multicall takes an array of {methodName, params} structs",
-        ));
+        )
+        .into());
     };
     let results = calls.iter().enumerate().map(|(i, call)| {
         let outcome = (|| {
@@ -138,7 +139,7 @@ fn multicall(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
     Ok(array(results))
 }
 
-fn version(_ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, Fault> {
+fn version(_ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, ApiFault> {
     Ok(Record::new()
         .string("name", "zentific")
         .string("version", env!("CARGO_PKG_VERSION"))

@@ -1,10 +1,10 @@
 //! `trigger.*`: VM actions fired by events — a VM entering a state, a node falling silent.
 
-use dxr::{Fault, Value};
+use dxr::Value;
 use zentific_sql::{NewTrigger, Role, Trigger, TriggerEvent, VmState};
 
 use super::schedule::{action_params_value, read_action_params};
-use crate::fault::from_store;
+use crate::fault::{ApiFault, from_store};
 use crate::params::{Record, array, done, fields, int};
 use crate::registry::{Access, Ctx, Method, TOKEN, Type, Work, param};
 
@@ -69,11 +69,11 @@ pub(super) const METHODS: &[Method] = &[
     },
 ];
 
-fn create(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn create(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let mut f = fields(params, 1, "trigger")?;
     let new = NewTrigger {
         name: f.string("name")?,
-        event: TriggerEvent::parse(&f.string("event")?, "event").map_err(from_store)?,
+        event: TriggerEvent::parse(&f.string("event")?, "event")?,
         vm_id: f.opt_int("vm")?,
         node_id: f.opt_int("node")?,
         state: f
@@ -90,25 +90,21 @@ fn create(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
     };
     f.finish()?;
     Ok(Value::Integer(
-        ctx.store
-            .create_trigger(ctx.caller()?, &new)
-            .map_err(from_store)?,
+        ctx.store.create_trigger(ctx.caller()?, &new)?,
     ))
 }
 
-fn list(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, Fault> {
+fn list(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, ApiFault> {
     Ok(array(
         ctx.store
-            .list_triggers(ctx.caller()?)
-            .map_err(from_store)?
+            .list_triggers(ctx.caller()?)?
             .iter()
             .map(trigger_record),
     ))
 }
 
-fn delete(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn delete(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     ctx.store
-        .delete_trigger(ctx.caller()?, int(params, 1, "id")?)
-        .map_err(from_store)?;
+        .delete_trigger(ctx.caller()?, int(params, 1, "id")?)?;
     Ok(done())
 }

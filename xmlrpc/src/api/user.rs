@@ -4,9 +4,9 @@
 use dxr::{Fault, Value};
 use zentific_sql::{NewUser, Permission, Quota, Role, User, UserUpdate};
 
-use crate::fault::from_store;
-use crate::params::{Fields, Record, array, done, fields, int, string, strings};
-use crate::registry::{Access, Ctx, Method, TOKEN, Type, Work, param};
+use crate::fault::{ApiFault, from_store};
+use crate::params::{Fields, Record, array, done, fields, int, opt_datetime, string, strings};
+use crate::registry::{Access, Ctx, Method, TOKEN, Type, Work, optional, param};
 
 /// A user as the API shows it.
 pub(crate) fn user_record(user: &User) -> Value {
@@ -119,12 +119,13 @@ pub(super) const METHODS: &[Method] = &[
     },
     Method {
         name: "user.grant",
-        help: "Give a user permissions on a VM: an array of view, power, modify, console, admin (admin implies the others). Needs the admin role or the admin permission on the VM. Returns true.",
+        help: "Give a user permissions on a VM: an array of view, power, modify, console, admin (admin implies the others), optionally until a time (the grant lapses by itself then, and the lapse is audited). Needs the admin role, ownership of the VM or the admin permission on it; operators hold no admin permission by their role, and nobody grants to themselves (fault 2). A grant is checked against its granter's current rights: demoting or deleting the granter, or revoking their admin permission on the VM, revokes the grants they made there. Fault 3 for a VM the caller may not see. Returns true.",
         params: &[
             TOKEN,
             param("user", Type::Int),
             param("vm", Type::Int),
             param("permissions", Type::Array),
+            optional("until", Type::DateTime),
         ],
         returns: Type::Bool,
         access: ANY_USER,
@@ -183,20 +184,17 @@ pub(super) const METHODS: &[Method] = &[
     },
 ];
 
-fn list(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, Fault> {
-    let users = ctx.store.list_users(ctx.caller()?).map_err(from_store)?;
+fn list(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, ApiFault> {
+    let users = ctx.store.list_users(ctx.caller()?)?;
     Ok(array(users.iter().map(user_record)))
 }
 
-fn get(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
-    let user = ctx
-        .store
-        .get_user(ctx.caller()?, int(params, 1, "id")?)
-        .map_err(from_store)?;
+fn get(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
+    let user = ctx.store.get_user(ctx.caller()?, int(params, 1, "id")?)?;
     Ok(user_record(&user))
 }
 
-fn create(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn create(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let mut f = fields(params, 1, "user")?;
     let new = NewUser {
         username: f.string("username")?,
@@ -206,14 +204,11 @@ fn create(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
         language: f.opt_string("language")?,
     };
     f.finish()?;
-    let id = ctx
-        .store
-        .create_user(Some(ctx.caller()?), &new)
-        .map_err(from_store)?;
+    let id = ctx.store.create_user(Some(ctx.caller()?), &new)?;
     Ok(Value::Integer(id))
 }
 
-fn update(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn update(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let id = int(params, 1, "id")?;
     let mut f = fields(params, 2, "changes")?;
     let changes = UserUpdate {
@@ -223,65 +218,63 @@ fn update(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
         disabled: f.opt_bool("disabled")?,
     };
     f.finish()?;
-    ctx.store
-        .update_user(ctx.caller()?, id, &changes)
-        .map_err(from_store)?;
+    ctx.store.update_user(ctx.caller()?, id, &changes)?;
     Ok(done())
 }
 
-fn delete(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn delete(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     ctx.store
-        .delete_user(ctx.caller()?, int(params, 1, "id")?)
-        .map_err(from_store)?;
+        .delete_user(ctx.caller()?, int(params, 1, "id")?)?;
     Ok(done())
 }
 
-fn set_password(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn set_password(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let id = int(params, 1, "id")?;
     ctx.store
-        .set_password(Some(ctx.caller()?), id, string(params, 2, "password")?)
-        .map_err(from_store)?;
+        .set_password(Some(ctx.caller()?), id, string(params, 2, "password")?)?;
     Ok(done())
 }
 
-fn reset_password(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn reset_password(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let password = ctx
         .store
-        .reset_password(ctx.caller()?, int(params, 1, "id")?)
-        .map_err(from_store)?;
+        .reset_password(ctx.caller()?, int(params, 1, "id")?)?;
     Ok(Value::String(password))
 }
 
-fn grant(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn grant(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let (user, vm) = (int(params, 1, "user")?, int(params, 2, "vm")?);
-    ctx.store
-        .grant(ctx.caller()?, user, vm, &permissions(params, 3)?)
-        .map_err(from_store)?;
+    ctx.store.grant(
+        ctx.caller()?,
+        user,
+        vm,
+        &permissions(params, 3)?,
+        opt_datetime(params, 4, "until")?,
+    )?;
     Ok(done())
 }
 
-fn revoke(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn revoke(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let (user, vm) = (int(params, 1, "user")?, int(params, 2, "vm")?);
     ctx.store
-        .revoke(ctx.caller()?, user, vm, &permissions(params, 3)?)
-        .map_err(from_store)?;
+        .revoke(ctx.caller()?, user, vm, &permissions(params, 3)?)?;
     Ok(done())
 }
 
-fn grants(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn grants(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let grants = ctx
         .store
-        .grants_of(ctx.caller()?, int(params, 1, "user")?)
-        .map_err(from_store)?;
-    Ok(array(grants.into_iter().map(|(vm, p)| {
+        .grants_of(ctx.caller()?, int(params, 1, "user")?)?;
+    Ok(array(grants.into_iter().map(|(vm, p, until)| {
         Record::new()
             .int("vm", vm)
             .string("permission", p.as_str())
+            .opt_time("until", until)
             .build()
     })))
 }
 
-fn set_quota(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn set_quota(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let user = int(params, 1, "user")?;
     let mut f = fields(params, 2, "quota")?;
     let quota = Quota {
@@ -290,17 +283,12 @@ fn set_quota(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
         vcpus: f.opt_int("vcpus")?,
     };
     f.finish()?;
-    ctx.store
-        .set_quota(ctx.caller()?, user, &quota)
-        .map_err(from_store)?;
+    ctx.store.set_quota(ctx.caller()?, user, &quota)?;
     Ok(done())
 }
 
-fn get_quota(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
-    let quota = ctx
-        .store
-        .quota(ctx.caller()?, int(params, 1, "user")?)
-        .map_err(from_store)?;
+fn get_quota(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
+    let quota = ctx.store.quota(ctx.caller()?, int(params, 1, "user")?)?;
     let mut record = Record::new()
         .opt_int("vms", quota.vms)
         .opt_int("vcpus", quota.vcpus);

@@ -7,7 +7,7 @@ use zentific_sql::{
     VmType, VmUpdate,
 };
 
-use crate::fault::from_store;
+use crate::fault::{ApiFault, from_store};
 use crate::params::{Fields, Record, array, done, fields, int, string};
 use crate::registry::{Access, Ctx, Method, TOKEN, Type, Work, optional, param};
 
@@ -52,7 +52,9 @@ fn read_vif(mut f: Fields<'_>) -> Result<NewVif, Fault> {
 fn read_disk(mut f: Fields<'_>) -> Result<NewDisk, Fault> {
     let disk = NewDisk {
         target: f.string("target")?,
-        source: f.string("source")?,
+        source: f.opt_string("source")?.unwrap_or_default(),
+        pool: f.opt_int("pool")?,
+        volume: f.opt_string("volume")?,
         size_kb: f.opt_long("size_kb")?.unwrap_or(0),
         readonly: f.opt_bool("readonly")?.unwrap_or(false),
     };
@@ -101,7 +103,7 @@ pub(super) const METHODS: &[Method] = &[
     },
     Method {
         name: "vm.create",
-        help: "Provision a VM from {name, type (PV or HVM), node, memory_kb, max_memory_kb?, vcpus, os?, vifs?: [{bridge?, mac?, model?}], disks?: [{target, source, size_kb?, readonly?}]}. You become its owner. Returns the id of the create job; job.get's target is the new VM's id. Fault 6 over the per-VM limits (config) or your quota, 8 when the name is taken on the node.",
+        help: "Provision a VM from {name, type (PV or HVM), node, memory_kb, max_memory_kb?, vcpus, os?, vifs?: [{bridge?, mac?, model?}], disks?: [{target, pool + volume or source, size_kb?, readonly?}]}: a disk is a volume of a storage pool on that node (pool id and volume name, or a source path inside the pool's folder); other paths only admins may give (fault 2). You become its owner. Returns the id of the create job; job.get's target is the new VM's id. Fault 6 over the per-VM limits (config) or your quota, 8 when the name is taken on the node.",
         params: &[TOKEN, param("vm", Type::Struct)],
         returns: Type::Int,
         access: ANY_USER,
@@ -171,7 +173,7 @@ pub(super) const METHODS: &[Method] = &[
     },
     Method {
         name: "vm.addDisk",
-        help: "Add a disk {target, source, size_kb?, readonly?}. Needs modify. Returns {id, job}. Fault 8 when the target is taken.",
+        help: "Add a disk {target, pool + volume or source, size_kb?, readonly?} (sources as in vm.create: a pool volume, or a path inside a pool; other paths admins only, fault 2). Needs modify. Returns {id, job}. Fault 8 when the target is taken.",
         params: &[TOKEN, VM_ID, param("disk", Type::Struct)],
         returns: Type::Struct,
         access: ANY_USER,
@@ -221,7 +223,7 @@ pub(super) const METHODS: &[Method] = &[
     },
 ];
 
-fn list(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn list(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let mut f = fields(params, 1, "filter")?;
     let filter = VmFilter {
         node: f.opt_int("node")?,
@@ -232,18 +234,12 @@ fn list(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
         owner: f.opt_int("owner")?,
     };
     f.finish()?;
-    let vms = ctx
-        .store
-        .list_vms(ctx.caller()?, &filter)
-        .map_err(from_store)?;
+    let vms = ctx.store.list_vms(ctx.caller()?, &filter)?;
     Ok(array(vms.iter().map(|vm| vm_record(vm).build())))
 }
 
-fn get(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
-    let detail = ctx
-        .store
-        .get_vm(ctx.caller()?, int(params, 1, "id")?)
-        .map_err(from_store)?;
+fn get(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
+    let detail = ctx.store.get_vm(ctx.caller()?, int(params, 1, "id")?)?;
     let vifs = detail.vifs.iter().map(|v| {
         Record::new()
             .int("id", v.id)
@@ -273,11 +269,11 @@ fn get(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
         .build())
 }
 
-fn create(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn create(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let mut f = fields(params, 1, "vm")?;
     let new = NewVm {
         name: f.string("name")?,
-        vm_type: VmType::parse(&f.string("type")?, "type").map_err(from_store)?,
+        vm_type: VmType::parse(&f.string("type")?, "type")?,
         node: f.int("node")?,
         memory_kb: f.long("memory_kb")?,
         max_memory_kb: f.opt_long("max_memory_kb")?,
@@ -287,14 +283,11 @@ fn create(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
         disks: f.opt_array("disks", read_disk)?,
     };
     f.finish()?;
-    let (_vm, job) = ctx
-        .store
-        .create_vm(ctx.caller()?, &new)
-        .map_err(from_store)?;
+    let (_vm, job) = ctx.store.create_vm(ctx.caller()?, &new)?;
     Ok(Value::Integer(job))
 }
 
-fn update(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn update(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let id = int(params, 1, "id")?;
     let mut f = fields(params, 2, "changes")?;
     let changes = VmUpdate {
@@ -303,95 +296,85 @@ fn update(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
         vcpus: f.opt_int("vcpus")?,
     };
     f.finish()?;
-    Ok(Value::Integer(
-        ctx.store
-            .update_vm(ctx.caller()?, id, &changes)
-            .map_err(from_store)?,
-    ))
+    Ok(Value::Integer(ctx.store.update_vm(
+        ctx.caller()?,
+        id,
+        &changes,
+    )?))
 }
 
-fn power(ctx: &Ctx<'_>, params: &[Value], action: PowerAction) -> Result<Value, Fault> {
+fn power(ctx: &Ctx<'_>, params: &[Value], action: PowerAction) -> Result<Value, ApiFault> {
     let job = ctx
         .store
-        .power_vm(ctx.caller()?, int(params, 1, "id")?, action)
-        .map_err(from_store)?;
+        .power_vm(ctx.caller()?, int(params, 1, "id")?, action)?;
     Ok(Value::Integer(job))
 }
 
-fn start(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn start(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     power(ctx, params, PowerAction::Start)
 }
-fn pause(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn pause(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     power(ctx, params, PowerAction::Pause)
 }
-fn unpause(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn unpause(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     power(ctx, params, PowerAction::Unpause)
 }
-fn shutdown(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn shutdown(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     power(ctx, params, PowerAction::Shutdown)
 }
-fn reboot(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn reboot(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     power(ctx, params, PowerAction::Reboot)
 }
-fn destroy(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn destroy(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     power(ctx, params, PowerAction::Destroy)
 }
 
-fn add_vif(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn add_vif(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let vm = int(params, 1, "id")?;
     let vif = read_vif(fields(params, 2, "vif")?)?;
-    let (id, job) = ctx
-        .store
-        .add_vif(ctx.caller()?, vm, &vif)
-        .map_err(from_store)?;
+    let (id, job) = ctx.store.add_vif(ctx.caller()?, vm, &vif)?;
     Ok(Record::new().int("id", id).int("job", job).build())
 }
 
-fn remove_vif(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn remove_vif(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let (vm, vif) = (int(params, 1, "id")?, int(params, 2, "vif")?);
-    Ok(Value::Integer(
-        ctx.store
-            .remove_vif(ctx.caller()?, vm, vif)
-            .map_err(from_store)?,
-    ))
+    Ok(Value::Integer(ctx.store.remove_vif(
+        ctx.caller()?,
+        vm,
+        vif,
+    )?))
 }
 
-fn add_disk(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn add_disk(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let vm = int(params, 1, "id")?;
     let disk = read_disk(fields(params, 2, "disk")?)?;
-    let (id, job) = ctx
-        .store
-        .add_disk(ctx.caller()?, vm, &disk)
-        .map_err(from_store)?;
+    let (id, job) = ctx.store.add_disk(ctx.caller()?, vm, &disk)?;
     Ok(Record::new().int("id", id).int("job", job).build())
 }
 
-fn remove_disk(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn remove_disk(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let (vm, disk) = (int(params, 1, "id")?, int(params, 2, "disk")?);
-    Ok(Value::Integer(
-        ctx.store
-            .remove_disk(ctx.caller()?, vm, disk)
-            .map_err(from_store)?,
-    ))
+    Ok(Value::Integer(ctx.store.remove_disk(
+        ctx.caller()?,
+        vm,
+        disk,
+    )?))
 }
 
-fn notes(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn notes(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     Ok(Value::String(
-        ctx.store
-            .vm_notes(ctx.caller()?, int(params, 1, "id")?)
-            .map_err(from_store)?,
+        ctx.store.vm_notes(ctx.caller()?, int(params, 1, "id")?)?,
     ))
 }
 
-fn set_notes(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn set_notes(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let vm = int(params, 1, "id")?;
     ctx.store
-        .set_vm_notes(ctx.caller()?, vm, string(params, 2, "text")?)
-        .map_err(from_store)?;
+        .set_vm_notes(ctx.caller()?, vm, string(params, 2, "text")?)?;
     Ok(done())
 }
 
-fn log(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
+fn log(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let vm = int(params, 1, "id")?;
     let limit = if params.len() > 2 {
         int(params, 2, "limit")?
@@ -402,11 +385,9 @@ fn log(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, Fault> {
         return Err(crate::fault::invalid_value(
             "limit",
             format!("must be between 1 and 1000; got {limit}"),
-        ));
+        )
+        .into());
     }
-    let entries = ctx
-        .store
-        .vm_log(ctx.caller()?, vm, i64::from(limit))
-        .map_err(from_store)?;
+    let entries = ctx.store.vm_log(ctx.caller()?, vm, i64::from(limit))?;
     Ok(array(entries.iter().map(log_record)))
 }

@@ -108,7 +108,7 @@ impl LibvirtDispatcher {
             let opened = Connect::open(Some(&self.uri)).map_err(|e| {
                 DispatchError::Unreachable(format!(
                     "cannot open {}: {}",
-                    self.uri,
+                    zentific_sql::redact(&self.uri),
                     e.message().trim()
                 ))
             })?;
@@ -117,7 +117,7 @@ impl LibvirtDispatcher {
         let Some(connection) = slot.as_ref() else {
             return Err(DispatchError::Unreachable(format!(
                 "no connection to {}",
-                self.uri
+                zentific_sql::redact(&self.uri)
             )));
         };
         let result = f(connection);
