@@ -4,7 +4,8 @@
 # SQLite, then on a PostgreSQL 15 this script starts in a temp dir; reports VM samples
 # stored per second and push latency.
 #
-# Environment: NODES=100 VMS=50 SECONDS=20 THREADS=4.
+# Environment: NODES=100 VMS=50 SECONDS=20 THREADS=4; ZENTIFIC_BIN and INGEST_BIN run
+# other builds (an older commit's, to compare) instead of building this tree's.
 # Durability: SQLite runs in WAL mode with synchronous=NORMAL (Zentific's setting);
 # PostgreSQL with synchronous_commit=off, the comparable class (no corruption on a crash,
 # the last commits may be lost on power failure).
@@ -23,16 +24,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --release -q --bin zentific --example ingest
+ZENTIFIC_BIN="${ZENTIFIC_BIN:-}" INGEST_BIN="${INGEST_BIN:-}"
+if [[ -z "$ZENTIFIC_BIN" || -z "$INGEST_BIN" ]]; then
+    cargo build --release -q --bin zentific --example ingest
+    ZENTIFIC_BIN="${ZENTIFIC_BIN:-target/release/zentific}" INGEST_BIN="${INGEST_BIN:-target/release/examples/ingest}"
+fi
 
 run() { # $1 label, $2 database URL
     local port
     port="$(free_port)"
-    ZENTIFIC_ADMIN_PASSWORD=benchpass RUST_LOG=warn target/release/zentific serve --workers 0 \
+    ZENTIFIC_ADMIN_PASSWORD=benchpass RUST_LOG=warn "$ZENTIFIC_BIN" serve --workers 0 \
         --listen "127.0.0.1:$port" --database "$2" 2>"$TMP/server.log" &
     SERVER_PID=$!
     wait_for_xmlrpc "http://127.0.0.1:$port/RPC2"
-    read -r pushes per_s samples_per_s p50 p99 < <(target/release/examples/ingest "http://127.0.0.1:$port/RPC2" benchpass "$NODES" "$VMS" "$SECONDS_" "$THREADS" 2>/dev/null)
+    read -r pushes per_s samples_per_s p50 p99 < <("$INGEST_BIN" "http://127.0.0.1:$port/RPC2" benchpass "$NODES" "$VMS" "$SECONDS_" "$THREADS" 2>/dev/null)
     echo "| $1 | $per_s | $samples_per_s | $p50 ms | $p99 ms |"
     kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=

@@ -13,6 +13,7 @@
 # Environment:
 #   DURATION=10s THREADS=2 CONNECTIONS=32   wrk parameters
 #   SKIP_ZENTIFIC=1                         benchmark only the two peers (no cargo build)
+#   ZENTIFIC_BIN=path                       benchmark that build (e.g. an older commit's)
 #   OUT_DIR=bench/out                       raw wrk output and the table are saved here
 #
 # Usage: bench/run.sh   (from any directory)
@@ -130,7 +131,7 @@ log "compiling the xmlrpc-c peer"
 gcc -O2 -Wall -o "$TMP/xmlrpc_c_server" bench/peers/xmlrpc_c_server.c \
     $(xmlrpc-c-config abyss-server --cflags --libs)
 
-if [[ "$SKIP_ZENTIFIC" != 1 ]]; then
+if [[ "$SKIP_ZENTIFIC" != 1 && -z "${ZENTIFIC_BIN:-}" ]]; then
     log "building zentific (cargo build --release)"
     cargo build --release >&2
     ZENTIFIC_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/zentific"
