@@ -11,6 +11,18 @@ use std::time::Duration;
 use common::*;
 use dxr::Value;
 
+/// How many samples wait in a poller's spool directory (`<seq>.xml` files).
+fn spooled_samples(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".xml"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
 /// The poller binary, built beside `zentific` by `cargo test --workspace --all-features`.
 fn poller_binary() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_BIN_EXE_zentific"))
@@ -101,7 +113,11 @@ fn every_sample_arrives_exactly_once_across_a_backend_restart() {
 
     // The backend goes away for a few samples; the poller spools them.
     drop(server);
-    std::thread::sleep(Duration::from_secs(3));
+    wait_until(
+        Duration::from_secs(30),
+        "three samples in the spool",
+        || (spooled_samples(spool.path()) >= 3).then_some(()),
+    );
     let server = Server::start_on(&format!("127.0.0.1:{port}"), &database, &["--workers", "0"]);
     let admin = server.admin();
     wait_until(Duration::from_secs(30), "samples after the restart", || {
@@ -112,7 +128,11 @@ fn every_sample_arrives_exactly_once_across_a_backend_restart() {
         .status()
         .unwrap();
     assert!(status.success());
-    std::thread::sleep(Duration::from_millis(1500));
+    // It records its last seq before it exits.
+    let mut poller = poller;
+    wait_until(Duration::from_secs(30), "the poller to exit", || {
+        poller.0.try_wait().unwrap().map(|_| ())
+    });
 
     // The poller's own record of the last seq it took.
     let sent: i64 = std::fs::read_to_string(spool.path().join("last-seq"))

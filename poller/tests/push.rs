@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const POLLER: &str = env!("CARGO_BIN_EXE_zentific-poller");
 const TOKEN: &str = "poller-token-<&>";
@@ -242,30 +242,20 @@ impl Poller {
         let pid = child.id() as libc::pid_t;
         // SAFETY: kill(2) on the pid of a child we spawned and have not reaped.
         assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no exit after SIGTERM:\n{}",
-                self.log()
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
+        let exited = zentific_test_support::try_wait_until(Duration::from_secs(20), || {
+            child.try_wait().unwrap()
+        });
+        exited.unwrap_or_else(|| panic!("no exit after SIGTERM:\n{}", self.log()))
     }
 
     fn wait_until(&self, what: &str, mut done: impl FnMut() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !done() {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting until {what}; poller log:\n{}",
-                self.log()
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
+        let reached =
+            zentific_test_support::try_wait_until(Duration::from_secs(30), || done().then_some(()));
+        assert!(
+            reached.is_some(),
+            "timed out waiting until {what}; poller log:\n{}",
+            self.log()
+        );
     }
 }
 

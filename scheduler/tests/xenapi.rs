@@ -8,7 +8,7 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, mpsc};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dxr::{MethodCall, MethodResponse, Value};
 use zentific_scheduler::dispatch::xenapi::XenApiDispatcher;
@@ -39,16 +39,9 @@ const BUILD: DomainRef<'static> = DomainRef {
 
 const GIB_IN_KIB: i64 = 1024 * 1024;
 
-/// Poll `check` every 20 ms until it returns `Some`, for at most `limit`.
-fn wait_until<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+/// [`zentific_test_support::wait_until`], with the argument order of these tests.
+fn wait_until<T>(what: &str, limit: Duration, check: impl FnMut() -> Option<T>) -> T {
+    zentific_test_support::wait_until(limit, what, check)
 }
 
 /// A running `xapi_sim.py`, killed on drop.

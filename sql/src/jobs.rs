@@ -36,8 +36,9 @@ pub struct Job {
     pub origin_id: Option<i32>,
     /// Not to be dispatched before this time (retry backoff).
     pub not_before: i64,
-    /// For a failed job, the API fault code of the failure (7 unreachable, 5 wrong state,
-    /// 3 no such domain, -32603 other); 0 otherwise.
+    /// For a failed job, the API fault code of the failure (one of [`crate::fault_code`]:
+    /// `UNREACHABLE`, `WRONG_STATE`, `NOT_FOUND` for an unknown domain, `INTERNAL`
+    /// otherwise); 0 otherwise.
     pub fault: i32,
     /// The scheduler (`host:pid`) that ran it last; empty before that.
     pub worker: String,

@@ -326,20 +326,7 @@ impl Drop for SchedulerProcess {
     }
 }
 
-/// Poll `check` every 20 ms until it returns `Some`, for at most `limit`.
-pub fn wait_until<T>(limit: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = std::time::Instant::now() + limit;
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+pub use zentific_test_support::wait_until;
 
 /// Wait until a job has ended; returns its record.
 pub fn finished_job(server: &Server, token: &str, job: i32) -> Value {

@@ -180,7 +180,7 @@ pub(crate) fn recover_interrupted(
                     jobs::state.eq(JobState::Failed.as_str()),
                     jobs::finished_at.eq(crate::now()),
                     jobs::error.eq("interrupted: its scheduler stopped while running it, and no attempts are left"),
-                    jobs::fault.eq(-32603),
+                    jobs::fault.eq(crate::fault_code::INTERNAL),
                 ))
                 .execute(conn)?;
             failed += 1;

@@ -44,20 +44,26 @@ pub(crate) fn push(
     // receive time and the node's clock skew are noted beside them.
     let skew = now - sample.time;
     let at = sample.time;
-    diesel::update(nodes::table.find(node_id))
-        .set((
-            nodes::last_seen.eq(now),
-            nodes::poll_interval.eq(sample.interval),
-            nodes::last_seq.eq(sample.seq),
-            nodes::clock_skew.eq(skew),
-        ))
-        .execute(conn)?;
+    // The statements of a push run on the concrete connection (`on_backend!`): this is
+    // the hot path of ingest, and the shared connection type re-renders SQL and boxes
+    // binds per statement.
+    let seen = diesel::update(nodes::table.find(node_id)).set((
+        nodes::last_seen.eq(now),
+        nodes::poll_interval.eq(sample.interval),
+        nodes::last_seq.eq(sample.seq),
+        nodes::clock_skew.eq(skew),
+    ));
+    on_backend!(conn, |c| seen.execute(c))?;
 
     // The node's VMs, matched by UUID, else by name.
-    let recorded: Vec<(i32, String, String, String)> = vms::table
-        .filter(vms::node_id.eq(node_id))
-        .select((vms::id, vms::uuid, vms::name, vms::state))
-        .load(conn)?;
+    let recorded_query = vms::table.filter(vms::node_id.eq(node_id)).select((
+        vms::id,
+        vms::uuid,
+        vms::name,
+        vms::state,
+    ));
+    let recorded: Vec<(i32, String, String, String)> =
+        on_backend!(conn, |c| recorded_query.load(c))?;
     let mut matched = Vec::new();
     for domain in sample.domains.iter().filter(|d| d.domid != 0) {
         let found = domain
@@ -70,7 +76,7 @@ pub(crate) fn push(
         }
     }
     let ids: Vec<i32> = matched.iter().map(|m| m.0).collect();
-    let previous: HashMap<i32, Counters> = vm_counters::table
+    let previous_query = vm_counters::table
         .filter(vm_counters::vm_id.eq_any(&ids))
         .select((
             vm_counters::vm_id,
@@ -83,11 +89,12 @@ pub(crate) fn push(
             vm_counters::wr_sectors,
             vm_counters::rd_reqs,
             vm_counters::wr_reqs,
-        ))
-        .load::<Counters>(conn)?
-        .into_iter()
-        .map(|c| (c.0, c))
-        .collect();
+        ));
+    let previous: HashMap<i32, Counters> = on_backend!(conn, |c| previous_query
+        .load::<Counters>(c))?
+    .into_iter()
+    .map(|c| (c.0, c))
+    .collect();
 
     let mut rows = Vec::with_capacity(matched.len());
     let mut counters = Vec::with_capacity(matched.len());
@@ -160,8 +167,8 @@ pub(crate) fn push(
     }
     if !counters.is_empty() {
         let renewed: Vec<i32> = counters.iter().map(|c| c.0).collect();
-        diesel::delete(vm_counters::table.filter(vm_counters::vm_id.eq_any(&renewed)))
-            .execute(conn)?;
+        let stale = diesel::delete(vm_counters::table.filter(vm_counters::vm_id.eq_any(&renewed)));
+        on_backend!(conn, |c| stale.execute(c))?;
         let values: Vec<_> = counters
             .iter()
             .map(|c| {

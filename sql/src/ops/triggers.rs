@@ -1,6 +1,6 @@
 //! Trigger queries.
 
-use crate::db::Conn;
+use crate::db::{Conn, on_backend};
 use diesel::prelude::*;
 
 use crate::schema::{nodes, triggers};
@@ -292,12 +292,13 @@ pub(crate) fn fire_thresholds(
     if vm_ids.is_empty() {
         return Ok(());
     }
-    let rows: Vec<TriggerRow> = triggers::table
+    // Run on every push: on the concrete connection, like the push itself.
+    let armed = triggers::table
         .filter(triggers::enabled.eq(true))
         .filter(triggers::event.eq(TriggerEvent::StatThreshold.as_str()))
         .filter(triggers::vm_id.eq_any(vm_ids))
-        .select(trigger_columns!())
-        .load(conn)?;
+        .select(trigger_columns!());
+    let rows: Vec<TriggerRow> = on_backend!(conn, |c| armed.load(c))?;
     for trigger in rows.into_iter().map(to_trigger) {
         let trigger = trigger?;
         let (Some(vm), Some(metric), Some(threshold), Some(secs)) = (
