@@ -289,9 +289,9 @@ impl Store {
         self.write(|conn| crate::ops::nodes::remove(conn, actor, id))
     }
 
-    /// The node a poller token belongs to.
-    pub fn node_for_poller_token(&self, token: &str) -> Result<Node, StoreError> {
-        self.read(|conn| crate::ops::nodes::by_token_hash(conn, &token_hash(token)))?
+    /// The id of the node a poller token belongs to.
+    pub fn node_for_poller_token(&self, token: &str) -> Result<i32, StoreError> {
+        self.read(|conn| crate::ops::nodes::id_by_token_hash(conn, &token_hash(token)))?
             .ok_or_else(|| {
                 StoreError::NotAuthenticated(
                     "the poller token is unknown; see node.register or node.update".into(),

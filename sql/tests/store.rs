@@ -227,7 +227,7 @@ on_both_backends! {
         let admin = admin(store);
         let n = node(store, &admin, "n1");
         let registered = store.register_node(&admin, &NewNode { name: "n2".into(), hostname: "h".into(), transport: Transport::Ssh, uri: "ssh://h".into() }).unwrap();
-        assert_eq!(store.node_for_poller_token(&registered.poller_token).unwrap().id, registered.id);
+        assert_eq!(store.node_for_poller_token(&registered.poller_token).unwrap(), registered.id);
         store.create_vm(&admin, &new_vm("web", n)).unwrap();
         assert!(matches!(store.remove_node(&admin, n), Err(StoreError::Conflict(_))));
         store.remove_node(&admin, registered.id).unwrap();

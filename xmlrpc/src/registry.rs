@@ -291,8 +291,7 @@ impl Registry {
                 poller_node = Some(
                     store
                         .node_for_poller_token(token)
-                        .map_err(fault::from_store)?
-                        .id,
+                        .map_err(fault::from_store)?,
                 );
                 None
             }

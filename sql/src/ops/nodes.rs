@@ -1,6 +1,6 @@
 //! Node queries.
 
-use crate::db::Conn;
+use crate::db::{Conn, on_backend};
 use diesel::prelude::*;
 
 use crate::nodes::{Credentials, split_userinfo};
@@ -167,13 +167,13 @@ pub(crate) fn separate_stored_credentials(conn: &mut Conn) -> Result<(), StoreEr
     Ok(())
 }
 
-pub(crate) fn by_token_hash(conn: &mut Conn, hash: &str) -> Result<Option<Node>, StoreError> {
-    let row: Option<NodeRow> = nodes::table
+/// The id of the node whose poller token hashes to `hash`. Run for every push: on the
+/// concrete connection, and only the id (the push reads what else it needs).
+pub(crate) fn id_by_token_hash(conn: &mut Conn, hash: &str) -> Result<Option<i32>, StoreError> {
+    let query = nodes::table
         .filter(nodes::poller_token_hash.eq(hash))
-        .select(node_columns!())
-        .first(conn)
-        .optional()?;
-    row.map(|row| to_node(conn, row)).transpose()
+        .select(nodes::id);
+    Ok(on_backend!(conn, |c| query.first(c).optional())?)
 }
 
 pub(crate) fn update(

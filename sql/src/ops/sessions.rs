@@ -1,6 +1,6 @@
 //! Session queries.
 
-use crate::db::Conn;
+use crate::db::{Conn, on_backend};
 use diesel::prelude::*;
 
 use crate::schema::{sessions, users};
@@ -43,14 +43,14 @@ pub(crate) fn caller(
     token_hash: &str,
     now: i64,
 ) -> Result<Option<Caller>, StoreError> {
-    let row: Option<(i32, String, String)> = sessions::table
+    // Every authenticated call runs this: on the concrete connection.
+    let query = sessions::table
         .inner_join(users::table)
         .filter(sessions::token_hash.eq(token_hash))
         .filter(sessions::expires_at.gt(now))
         .filter(users::disabled.eq(false))
-        .select((users::id, users::username, users::role))
-        .first(conn)
-        .optional()?;
+        .select((users::id, users::username, users::role));
+    let row: Option<(i32, String, String)> = on_backend!(conn, |c| query.first(c).optional())?;
     row.map(|(user_id, username, role)| {
         Ok(Caller {
             user_id,

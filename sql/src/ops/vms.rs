@@ -1,6 +1,6 @@
 //! VM queries.
 
-use crate::db::Conn;
+use crate::db::{Conn, on_backend};
 use diesel::prelude::*;
 
 use crate::schema::{
@@ -169,28 +169,34 @@ pub(crate) fn list(
     caller: &Caller,
     filter: &VmFilter,
 ) -> Result<Vec<Vm>, StoreError> {
-    let mut query = vms::table
-        .inner_join(nodes::table)
-        .select(vm_columns!())
-        .order(vms::id)
-        .into_boxed();
-    if !caller.sees_all_vms() {
-        let granted = vm_grants::table
-            .filter(vm_grants::user_id.eq(caller.user_id))
-            .filter(grant_in_force(crate::now()))
-            .select(vm_grants::vm_id);
-        query = query.filter(vms::owner_id.eq(caller.user_id).or(vms::id.eq_any(granted)));
-    }
-    if let Some(node) = filter.node {
-        query = query.filter(vms::node_id.eq(node));
-    }
-    if let Some(state) = filter.state {
-        query = query.filter(vms::state.eq(state.as_str()));
-    }
-    if let Some(owner) = filter.owner {
-        query = query.filter(vms::owner_id.eq(owner));
-    }
-    query.load::<VmRow>(conn)?.into_iter().map(to_vm).collect()
+    let now = crate::now();
+    // The page and the API list VMs all the time: the query runs on the concrete
+    // connection (a boxed query is built per backend), like a push.
+    let rows: Vec<VmRow> = on_backend!(conn, |c| {
+        let mut query = vms::table
+            .inner_join(nodes::table)
+            .select(vm_columns!())
+            .order(vms::id)
+            .into_boxed();
+        if !caller.sees_all_vms() {
+            let granted = vm_grants::table
+                .filter(vm_grants::user_id.eq(caller.user_id))
+                .filter(grant_in_force(now))
+                .select(vm_grants::vm_id);
+            query = query.filter(vms::owner_id.eq(caller.user_id).or(vms::id.eq_any(granted)));
+        }
+        if let Some(node) = filter.node {
+            query = query.filter(vms::node_id.eq(node));
+        }
+        if let Some(state) = filter.state {
+            query = query.filter(vms::state.eq(state.as_str()));
+        }
+        if let Some(owner) = filter.owner {
+            query = query.filter(vms::owner_id.eq(owner));
+        }
+        query.load::<VmRow>(c)
+    })?;
+    rows.into_iter().map(to_vm).collect()
 }
 
 /// A VM's interfaces and disks, in the order they were added.
