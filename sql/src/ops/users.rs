@@ -299,13 +299,7 @@ pub(crate) fn grant(
     require(conn, user)?;
     for perm in perms {
         // A repeated grant replaces the old one, expiry and granter included.
-        diesel::delete(
-            vm_grants::table
-                .filter(vm_grants::user_id.eq(user))
-                .filter(vm_grants::vm_id.eq(vm))
-                .filter(vm_grants::permission.eq(perm.as_str())),
-        )
-        .execute(conn)?;
+        delete_grant(conn, user, vm, perm.as_str())?;
         diesel::insert_into(vm_grants::table)
             .values((
                 vm_grants::user_id.eq(user),
@@ -328,6 +322,18 @@ pub(crate) fn grant(
         Some(vm),
         &format!("granted {} to user {user}{until}", list.join(",")),
     )
+}
+
+/// Remove one grant row.
+fn delete_grant(conn: &mut Conn, user: i32, vm: i32, permission: &str) -> Result<(), StoreError> {
+    diesel::delete(
+        vm_grants::table
+            .filter(vm_grants::user_id.eq(user))
+            .filter(vm_grants::vm_id.eq(vm))
+            .filter(vm_grants::permission.eq(permission)),
+    )
+    .execute(conn)?;
+    Ok(())
 }
 
 /// Whether user `granter` may grant on `vm` today: an admin, the VM's owner, or the
@@ -392,13 +398,7 @@ pub(crate) fn prune_grants(conn: &mut Conn, now: i64) -> Result<usize, StoreErro
             if allowed {
                 continue;
             }
-            diesel::delete(
-                vm_grants::table
-                    .filter(vm_grants::user_id.eq(user))
-                    .filter(vm_grants::vm_id.eq(vm))
-                    .filter(vm_grants::permission.eq(&permission)),
-            )
-            .execute(conn)?;
+            delete_grant(conn, user, vm, &permission)?;
             super::audit::record(
                 conn,
                 None,
@@ -426,13 +426,7 @@ pub(crate) fn expire_grants(conn: &mut Conn, now: i64) -> Result<usize, StoreErr
         .select((vm_grants::user_id, vm_grants::vm_id, vm_grants::permission))
         .load(conn)?;
     for (user, vm, permission) in &lapsed {
-        diesel::delete(
-            vm_grants::table
-                .filter(vm_grants::user_id.eq(user))
-                .filter(vm_grants::vm_id.eq(vm))
-                .filter(vm_grants::permission.eq(permission)),
-        )
-        .execute(conn)?;
+        delete_grant(conn, *user, *vm, permission)?;
         super::audit::record(
             conn,
             None,
