@@ -219,3 +219,38 @@ fn failed_changes_leave_nothing_behind() {
     );
     assert_eq!(server.call("config.get", vec![s(&admin)]).unwrap(), before);
 }
+
+#[test]
+fn cut_off_documents_are_not_well_formed_and_posix_language_tags_are_taken() {
+    let server = Server::sqlite();
+    let (code, _) = fault_of(
+        &server,
+        b"<?xml version=\"1.0\"?><methodCall><methodName>system.version</methodName><params><broken>",
+    );
+    assert_eq!(code, -32700);
+
+    let admin = server.admin();
+    for (given, stored) in [
+        ("en_US", "en-US"),
+        ("pt-br", "pt-BR"),
+        ("de_DE.UTF-8", "de-DE"),
+    ] {
+        let name = format!("u{}", stored.to_lowercase().replace('-', ""));
+        let spec = st(&[
+            ("username", s(&name)),
+            ("password", s("pass-word-1")),
+            ("language", s(given)),
+        ]);
+        let id = int(&server.call("user.create", vec![s(&admin), spec]).unwrap());
+        let user = server.call("user.get", vec![s(&admin), i(id)]).unwrap();
+        assert_eq!(member(&user, "language"), &s(stored), "{given}");
+    }
+    server
+        .call(
+            "config.set",
+            vec![s(&admin), st(&[("default_language", s("fr_FR"))])],
+        )
+        .unwrap();
+    let options = server.call("config.get", vec![s(&admin)]).unwrap();
+    assert_eq!(member(&options, "default_language"), &s("fr-FR"));
+}

@@ -114,10 +114,7 @@ impl OptionDef {
                 validate::name(self.name, v)?;
                 Ok(v.clone())
             }
-            (OptionRule::Language, OptionValue::Text(v)) => {
-                validate::language(self.name, v)?;
-                Ok(v.clone())
-            }
+            (OptionRule::Language, OptionValue::Text(v)) => validate::language(self.name, v),
             (OptionRule::IntRange(..), _) => {
                 Err(StoreError::invalid(self.name, "must be an integer"))
             }

@@ -115,26 +115,38 @@ fn require_some(perms: &[Permission]) -> Result<(), StoreError> {
 }
 
 impl NewUser {
-    fn validate(&self) -> Result<(), StoreError> {
+    /// Check every field; returns the user with its language in the stored form.
+    fn validated(&self) -> Result<NewUser, StoreError> {
         validate::name("username", &self.username)?;
         validate::password("password", &self.password)?;
         validate::email("email", &self.email)?;
-        if let Some(language) = &self.language {
-            validate::language("language", language)?;
-        }
-        Ok(())
+        let language = self
+            .language
+            .as_deref()
+            .map(|l| validate::language("language", l))
+            .transpose()?;
+        Ok(NewUser {
+            language,
+            ..self.clone()
+        })
     }
 }
 
 impl UserUpdate {
-    fn validate(&self) -> Result<(), StoreError> {
+    /// Check every field; returns the update with its language in the stored form.
+    fn validated(&self) -> Result<UserUpdate, StoreError> {
         if let Some(email) = &self.email {
             validate::email("email", email)?;
         }
-        if let Some(language) = &self.language {
-            validate::language("language", language)?;
-        }
-        Ok(())
+        let language = self
+            .language
+            .as_deref()
+            .map(|l| validate::language("language", l))
+            .transpose()?;
+        Ok(UserUpdate {
+            language,
+            ..self.clone()
+        })
     }
 
     /// Whether the update touches only what users may change about themselves.
@@ -149,9 +161,9 @@ impl Store {
         if let Some(actor) = actor {
             actor.require_role(Role::Admin, "creating users")?;
         }
-        new.validate()?;
+        let new = new.validated()?;
         let hash = hash_password(&new.password)?;
-        self.write(|conn| crate::ops::users::create(conn, actor, new, &hash))
+        self.write(|conn| crate::ops::users::create(conn, actor, &new, &hash))
     }
 
     /// Every user (admins and operators), or just the caller (users).
@@ -194,8 +206,8 @@ impl Store {
                 "changing another user or a role or disabled flag",
             )?;
         }
-        update.validate()?;
-        self.write(|conn| crate::ops::users::update(conn, actor, id, update))
+        let update = update.validated()?;
+        self.write(|conn| crate::ops::users::update(conn, actor, id, &update))
     }
 
     /// Delete a user, their sessions, grants and quota; their VMs lose their owner.

@@ -79,25 +79,27 @@ pub(crate) fn email(field: &str, value: &str) -> Result<(), StoreError> {
     }
 }
 
-/// A language tag such as `en`, `de` or `pt-BR`.
-pub(crate) fn language(field: &str, value: &str) -> Result<(), StoreError> {
-    let bytes = value.as_bytes();
-    let valid = match bytes.len() {
-        2 => bytes.iter().all(u8::is_ascii_lowercase),
-        5 => {
-            bytes[..2].iter().all(u8::is_ascii_lowercase)
-                && bytes[2] == b'-'
-                && bytes[3..].iter().all(u8::is_ascii_uppercase)
-        }
-        _ => false,
+/// A language tag in its one stored form, `ll` or `ll-CC` (`en`, `pt-BR`). Accepted as
+/// BCP 47 (`pt-BR`, `en-us`) or POSIX (`pt_BR`, `en_US.UTF-8`, `de_DE@euro`: the
+/// encoding and modifier are dropped), in any case.
+pub(crate) fn language(field: &str, value: &str) -> Result<String, StoreError> {
+    let posix_core = value.split(['.', '@']).next().unwrap_or_default();
+    let (lang, country) = match posix_core.split_once(['-', '_']) {
+        Some((lang, country)) => (lang, Some(country)),
+        None => (posix_core, None),
     };
-    if valid {
-        Ok(())
+    let letters = |part: &str| part.len() == 2 && part.bytes().all(|b| b.is_ascii_alphabetic());
+    if letters(lang) && country.is_none_or(letters) {
+        let lang = lang.to_ascii_lowercase();
+        Ok(match country {
+            Some(country) => format!("{lang}-{}", country.to_ascii_uppercase()),
+            None => lang,
+        })
     } else {
         Err(StoreError::invalid(
             field,
             format!(
-                "must be a language tag like 'en' or 'pt-BR'; got {:?}",
+                "must be a language tag like 'en', 'pt-BR' or 'pt_BR'; got {:?}",
                 shown(value)
             ),
         ))
@@ -174,6 +176,23 @@ impl std::fmt::Debug for Shown<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn language_tags_take_one_form() {
+        for (given, stored) in [
+            ("en", "en"),
+            ("EN", "en"),
+            ("en_US", "en-US"),
+            ("en-us", "en-US"),
+            ("pt_BR.UTF-8", "pt-BR"),
+            ("de_DE@euro", "de-DE"),
+        ] {
+            assert_eq!(language("language", given).unwrap(), stored, "{given}");
+        }
+        for bad in ["", "e", "eng", "en-", "en_USA", "en-U1", "12", "en US"] {
+            assert!(language("language", bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn names() {

@@ -20,7 +20,9 @@ use crate::registry::truncate;
 /// A parsed call: the method name and its parameters.
 pub(crate) type Call = (String, Vec<Value>);
 
-/// Parse an XML-RPC `methodCall`.
+/// Parse an XML-RPC `methodCall`. A document that is not an XML-RPC call (-32600) but
+/// also not well-formed further on — cut off, say — is answered -32700: well-formedness
+/// is the first thing a client learns about.
 pub(crate) fn parse_call(text: &str, max_depth: usize) -> Result<Call, Fault> {
     let mut parser = Parser {
         reader: Reader::from_str(text),
@@ -28,6 +30,15 @@ pub(crate) fn parse_call(text: &str, max_depth: usize) -> Result<Call, Fault> {
         max_depth,
     };
     parser.reader.config_mut().check_end_names = true;
+    match read_call(&mut parser) {
+        Err(shape) if shape.code() == fault::INVALID_REQUEST => {
+            Err(parser.rest_is_well_formed().err().unwrap_or(shape))
+        }
+        other => other,
+    }
+}
+
+fn read_call(parser: &mut Parser<'_>) -> Result<Call, Fault> {
     let root = parser.next_element()?;
     let Some(Tag::Start(name)) = root else {
         return Err(match root {
@@ -150,6 +161,26 @@ fn name_str(name: &str) -> Name {
 }
 
 impl<'a> Parser<'a> {
+    /// Read the rest of the document only to check that it is well-formed: every element
+    /// closed before the end (the reader checks names and syntax).
+    fn rest_is_well_formed(&mut self) -> Result<(), Fault> {
+        let mut depth = self.depth;
+        loop {
+            match self.event()? {
+                Event::Start(_) => depth += 1,
+                Event::End(_) => depth = depth.saturating_sub(1),
+                Event::Eof if depth > 0 => {
+                    return Err(fault(
+                        fault::NOT_WELL_FORMED,
+                        "the request ends before all its elements are closed",
+                    ));
+                }
+                Event::Eof => return Ok(()),
+                _ => {}
+            }
+        }
+    }
+
     fn event(&mut self) -> Result<Event<'a>, Fault> {
         let position = self.reader.buffer_position();
         self.reader.read_event().map_err(|e| {
@@ -424,7 +455,7 @@ impl<'a> Parser<'a> {
     }
 
     /// After `</params>` (when `closing`) or `</methodCall>`: nothing but the end.
-    fn finish(mut self, method: String, params: Vec<Value>, closing: bool) -> Result<Call, Fault> {
+    fn finish(&mut self, method: String, params: Vec<Value>, closing: bool) -> Result<Call, Fault> {
         if closing {
             self.expect_end("methodCall")?;
         }
@@ -568,5 +599,14 @@ mod tests {
             "</data></array></value>".repeat(30)
         );
         assert_eq!(code(&deep), fault::INVALID_REQUEST);
+        // Cut off after a shape error: the document is not well-formed, and that wins.
+        assert_eq!(
+            code("<methodCall><methodName>a</methodName><params><broken>"),
+            fault::NOT_WELL_FORMED
+        );
+        assert_eq!(
+            code("<methodCall><methodName>a</methodName><foo/><params></wrong>"),
+            fault::NOT_WELL_FORMED
+        );
     }
 }
