@@ -378,3 +378,49 @@ fn data_survives_a_restart() {
     let detail = server.call("vm.get", vec![s(&admin), i(vm_id)]).unwrap();
     assert_eq!(member(&detail, "name"), &s("keeper"));
 }
+
+#[test]
+fn admins_read_the_whole_audit_log_filtered() {
+    let server = Server::sqlite();
+    let admin = server.admin();
+    let n = node(&server, &admin, "n1");
+    let (alice_id, alice) = user(&server, &admin, "alice", "user");
+    let vm = vm(&server, &alice, n, "audited");
+    server.call("vm.start", vec![s(&alice), i(vm)]).unwrap();
+
+    let entries = |filter: Value| {
+        let Value::Array(rows) = server.call("audit.list", vec![s(&admin), filter]).unwrap() else {
+            panic!()
+        };
+        rows
+    };
+    let all = entries(st(&[]));
+    let actions: Vec<&Value> = all.iter().map(|e| member(e, "action")).collect();
+    for expected in ["node.register", "user.create", "vm.create", "vm.start"] {
+        assert!(
+            actions.contains(&&s(expected)),
+            "{expected} missing from {actions:?}"
+        );
+    }
+    let ids: Vec<i32> = all.iter().map(|e| int(member(e, "id"))).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "not newest first");
+
+    let alices = entries(st(&[("user", i(alice_id))]));
+    assert!(!alices.is_empty());
+    assert!(alices.iter().all(|e| member(e, "user") == &s("alice")));
+    let on_vm = entries(st(&[("target_kind", s("vm")), ("target", i(vm))]));
+    assert!(on_vm.iter().all(|e| member(e, "target") == &i(vm)));
+    assert_eq!(entries(st(&[("limit", i(2))])).len(), 2);
+    let future = zentific_xmlrpc::params::datetime(zentific_sql::now() + 3600);
+    assert!(entries(st(&[("since", future)])).is_empty());
+
+    assert_eq!(code(server.call("audit.list", vec![s(&alice), st(&[])])), 2);
+    assert_eq!(
+        code(server.call("audit.list", vec![s(&admin), st(&[("limit", i(0))])])),
+        4
+    );
+    assert_eq!(
+        code(server.call("audit.list", vec![s(&admin), st(&[("colour", s("red"))])])),
+        4
+    );
+}

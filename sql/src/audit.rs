@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 
 use crate::schema::audit_log;
-use crate::{Store, StoreError};
+use crate::{Caller, Role, Store, StoreError, validate};
 
 /// One line of the audit log.
 #[derive(Clone, Debug, Queryable, Selectable)]
@@ -28,7 +28,36 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
+/// Filters of `audit.list`; `None` matches all.
+#[derive(Clone, Debug)]
+pub struct AuditFilter {
+    /// Only what this user did.
+    pub user: Option<i32>,
+    /// Only entries about this kind of object (`vm`, `node`, `user`, `config`, …).
+    pub target_kind: Option<String>,
+    /// Only entries about the object with this id.
+    pub target: Option<i32>,
+    /// Only entries from this time on (Unix seconds).
+    pub since: Option<i64>,
+    /// At most this many (1–10,000), newest first.
+    pub limit: i64,
+}
+
 impl Store {
+    /// The whole audit log, filtered, newest first (admins only).
+    pub fn list_audit(
+        &self,
+        actor: &Caller,
+        filter: &AuditFilter,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        actor.require_role(Role::Admin, "reading the audit log")?;
+        validate::range("limit", filter.limit, 1, 10_000)?;
+        if let Some(kind) = &filter.target_kind {
+            validate::name("target_kind", kind)?;
+        }
+        self.read(|conn| crate::ops::audit::list(conn, filter))
+    }
+
     /// The audit entries about one object, newest first, at most `limit`.
     pub(crate) fn audit_for(
         &self,

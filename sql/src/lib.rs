@@ -42,7 +42,7 @@ mod vms;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use audit::AuditEntry;
+pub use audit::{AuditEntry, AuditFilter};
 pub use db::{Backend, Store, redact};
 pub use error::{StoreError, fault_code};
 pub use jobs::{Job, JobFilter};

@@ -4,7 +4,7 @@ use crate::db::Conn;
 use diesel::prelude::*;
 
 use crate::schema::audit_log;
-use crate::{AuditEntry, Caller, StoreError};
+use crate::{AuditEntry, AuditFilter, Caller, StoreError};
 
 #[derive(Insertable)]
 #[diesel(table_name = audit_log)]
@@ -54,4 +54,26 @@ pub(crate) fn for_target(
         .limit(limit)
         .select(AuditEntry::as_select())
         .load(conn)?)
+}
+
+/// Audit entries matching `filter`, newest first.
+pub(crate) fn list(conn: &mut Conn, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
+    let mut query = audit_log::table
+        .order(audit_log::id.desc())
+        .limit(filter.limit)
+        .select(AuditEntry::as_select())
+        .into_boxed();
+    if let Some(user) = filter.user {
+        query = query.filter(audit_log::user_id.eq(user));
+    }
+    if let Some(kind) = &filter.target_kind {
+        query = query.filter(audit_log::target_kind.eq(kind));
+    }
+    if let Some(target) = filter.target {
+        query = query.filter(audit_log::target_id.eq(target));
+    }
+    if let Some(since) = filter.since {
+        query = query.filter(audit_log::at.ge(since));
+    }
+    Ok(query.load(conn)?)
 }

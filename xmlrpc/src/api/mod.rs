@@ -2,6 +2,7 @@
 //! parameters, access) and handlers that parse values, call one store operation, and
 //! build the answer.
 
+mod audit;
 mod config;
 mod job;
 mod node;
@@ -29,6 +30,7 @@ pub fn methods() -> Vec<Method> {
         schedule::METHODS,
         trigger::METHODS,
         stats::METHODS,
+        audit::METHODS,
         system::METHODS,
     ]
     .concat()

@@ -3,8 +3,7 @@
 
 use dxr::{Fault, Value};
 use zentific_sql::{
-    AuditEntry, NewDisk, NewVif, NewVm, Permission, PowerAction, Role, Vm, VmFilter, VmState,
-    VmType, VmUpdate,
+    NewDisk, NewVif, NewVm, Permission, PowerAction, Role, Vm, VmFilter, VmState, VmType, VmUpdate,
 };
 
 use crate::fault::{ApiFault, from_store};
@@ -27,16 +26,6 @@ fn vm_record(vm: &Vm) -> Record {
         .int("vcpus", vm.vcpus)
         .opt_int("owner", vm.owner_id)
         .opt_time("started_at", vm.started_at)
-}
-
-fn log_record(entry: &AuditEntry) -> Value {
-    Record::new()
-        .int("id", entry.id)
-        .time("at", entry.at)
-        .string("user", &entry.username)
-        .string("action", &entry.action)
-        .string("detail", &entry.detail)
-        .build()
 }
 
 fn read_vif(mut f: Fields<'_>) -> Result<NewVif, Fault> {
@@ -213,7 +202,7 @@ pub(super) const METHODS: &[Method] = &[
     },
     Method {
         name: "vm.log",
-        help: "What happened to the VM, newest first: {id, at, user, action, detail} structs, at most limit (default 100, at most 1000). Needs view.",
+        help: "What happened to the VM, newest first: audit.list entries ({id, at, user, user_id?, action, target_kind, target?, detail}), at most limit (default 100, at most 1000). Needs view.",
         params: &[TOKEN, VM_ID, optional("limit", Type::Int)],
         returns: Type::Array,
         access: ANY_USER,
@@ -389,5 +378,5 @@ fn log(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
         .into());
     }
     let entries = ctx.store.vm_log(ctx.caller()?, vm, i64::from(limit))?;
-    Ok(array(entries.iter().map(log_record)))
+    Ok(array(entries.iter().map(super::audit::entry_record)))
 }
