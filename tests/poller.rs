@@ -200,3 +200,77 @@ fn every_sample_arrives_exactly_once_across_a_backend_restart() {
     };
     assert!(points.len() >= 5, "{points:?}");
 }
+
+/// A node whose only link is its poller: the scheduler cannot reach it, yet the domains
+/// its poller reports become VMs, with statistics from the first samples on.
+#[test]
+fn domains_a_poller_reports_become_vms() {
+    let server = Server::sqlite();
+    let admin = server.admin();
+    let spec = st(&[
+        ("name", s("dark")),
+        ("hostname", s("127.0.0.1")),
+        ("transport", s("ssh")),
+        ("uri", s("ssh://root@127.0.0.1:1")),
+    ]);
+    let node = server.call("node.register", vec![s(&admin), spec]).unwrap();
+    let (node, Value::String(token)) = (
+        int(member(&node, "id")),
+        member(&node, "poller_token").clone(),
+    ) else {
+        panic!()
+    };
+    let spool = tempfile::tempdir().unwrap();
+    let _poller = Poller(
+        Command::new(poller_binary())
+            .args(["--server", &server.url, "--token", &token])
+            .args(["--source", "synthetic:3", "--interval", "1"])
+            .arg("--spool")
+            .arg(spool.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let vms = wait_until(Duration::from_secs(30), "three discovered VMs", || {
+        let Ok(Value::Array(vms)) =
+            server.call("vm.list", vec![s(&admin), st(&[("node", i(node))])])
+        else {
+            return None;
+        };
+        (vms.len() == 3).then_some(vms)
+    });
+    let names: Vec<&Value> = vms.iter().map(|v| member(v, "name")).collect();
+    assert!(names.contains(&&s("synthetic-001")), "{names:?}");
+    assert_eq!(
+        member(&vms[0], "uuid"),
+        &s("5e7e71c0-0000-4000-8000-000000000001")
+    );
+    let first = int(member(&vms[0], "id"));
+    let log = server
+        .call("vm.log", vec![s(&admin), i(first), i(10)])
+        .unwrap();
+    assert!(format!("{log:?}").contains("by its poller"));
+    // Rates from the second sample on.
+    wait_until(
+        Duration::from_secs(30),
+        "CPU statistics of a discovered VM",
+        || {
+            let now = zentific_sql::now();
+            let points = server
+                .call(
+                    "stats.vm",
+                    vec![
+                        s(&admin),
+                        i(first),
+                        s("cpu_pct"),
+                        zentific_xmlrpc::params::datetime(now - 600),
+                        zentific_xmlrpc::params::datetime(now + 60),
+                        i(10),
+                    ],
+                )
+                .ok()?;
+            matches!(&points, Value::Array(p) if !p.is_empty()).then_some(())
+        },
+    );
+}

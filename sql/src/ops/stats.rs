@@ -18,6 +18,62 @@ type VmStatRow = (i32, i64, f64, i64, i32, f64, f64, f64, f64, f64, f64);
 /// (kind, object id, metric, bucket) of a roll-up row.
 type RollupKey = (&'static str, i32, &'static str, i64);
 
+/// Record a domain the poller reports and the inventory has not seen (a node whose only
+/// link is its poller): a VM of the node, by the source's UUID where it has one (the
+/// inventory, when it reads the node, matches the record by name and takes the
+/// hypervisor's UUID). Names that are not valid VM names, and UUIDs recorded on another
+/// node, are left to the inventory. Returns the new VM's id.
+fn discover(
+    conn: &mut Conn,
+    node_id: i32,
+    domain: &crate::DomainSample,
+    now: i64,
+) -> Result<Option<i32>, StoreError> {
+    if crate::validate::name("name", &domain.name).is_err() {
+        return Ok(None);
+    }
+    let uuid = match &domain.uuid {
+        Some(uuid) => uuid.to_ascii_lowercase(),
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    let taken: i64 = vms::table
+        .filter(vms::uuid.eq(&uuid))
+        .count()
+        .get_result(conn)?;
+    if taken > 0 {
+        return Ok(None);
+    }
+    let state = vm_state(&domain.state);
+    let id: i32 = diesel::insert_into(vms::table)
+        .values((
+            vms::uuid.eq(&uuid),
+            vms::name.eq(&domain.name),
+            vms::node_id.eq(node_id),
+            vms::vm_type.eq(crate::VmType::Pv.as_str()),
+            vms::os.eq(""),
+            vms::state.eq(state.as_str()),
+            vms::memory_kb.eq(domain.mem_kb),
+            vms::max_memory_kb.eq(domain.max_mem_kb.max(domain.mem_kb)),
+            vms::vcpus.eq(domain.vcpus.max(1)),
+            vms::started_at.eq(state.is_active().then_some(now)),
+            vms::created_at.eq(now),
+        ))
+        .returning(vms::id)
+        .get_result(conn)?;
+    super::audit::record(
+        conn,
+        None,
+        "vm.discovered",
+        "vm",
+        Some(id),
+        &format!(
+            "found '{}' ({state}) on node {node_id} by its poller",
+            domain.name
+        ),
+    )?;
+    Ok(Some(id))
+}
+
 pub(crate) fn push(
     conn: &mut Conn,
     node_id: i32,
@@ -73,6 +129,9 @@ pub(crate) fn push(
             .or_else(|| recorded.iter().find(|r| r.2 == domain.name));
         if let Some((id, _, _, state)) = found {
             matched.push((*id, VmState::parse(state, "state")?, domain));
+        } else if let Some(id) = discover(conn, node_id, domain, now)? {
+            // Its counters are kept from this first sample; rates start with the next.
+            matched.push((id, vm_state(&domain.state), domain));
         }
     }
     let ids: Vec<i32> = matched.iter().map(|m| m.0).collect();
