@@ -5,6 +5,7 @@
 //! Usage: `cargo run --release -p zentific-scheduler --example libvirt_call [N] [URI]`
 
 use std::time::Instant;
+use zentific_sql::PowerAction;
 
 use zentific_scheduler::dispatch::libvirt::LibvirtDispatcher;
 use zentific_scheduler::dispatch::{Action, Dispatcher, DomainRef};
@@ -28,9 +29,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut micros = Vec::with_capacity(n);
     for i in 0..n {
         let action = if i % 2 == 0 {
-            Action::Pause
+            Action::Power(PowerAction::Pause)
         } else {
-            Action::Unpause
+            Action::Power(PowerAction::Unpause)
         };
         let started = Instant::now();
         node.act(web, action)?;

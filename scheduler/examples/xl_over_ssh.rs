@@ -21,6 +21,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+use zentific_sql::PowerAction;
 
 use zentific_scheduler::dispatch::ssh::{SshDispatcher, SshSettings};
 use zentific_scheduler::dispatch::{Action, DispatchError, Dispatcher, DomainRef};
@@ -94,12 +95,12 @@ fn run(arguments: Vec<String>) -> Result<bool, String> {
             "start" | "pause" | "unpause" | "shutdown" | "reboot" | "destroy" => {
                 let name = operand("a domain name")?;
                 let action = match step.as_str() {
-                    "start" => Action::Start,
-                    "pause" => Action::Pause,
-                    "unpause" => Action::Unpause,
-                    "shutdown" => Action::Shutdown,
-                    "reboot" => Action::Reboot,
-                    _ => Action::Destroy,
+                    "start" => Action::Power(PowerAction::Start),
+                    "pause" => Action::Power(PowerAction::Pause),
+                    "unpause" => Action::Power(PowerAction::Unpause),
+                    "shutdown" => Action::Power(PowerAction::Shutdown),
+                    "reboot" => Action::Power(PowerAction::Reboot),
+                    _ => Action::Power(PowerAction::Destroy),
                 };
                 println!("$ {step} {name}");
                 act(&dispatcher, &name, action)
@@ -204,9 +205,9 @@ fn repeat(dispatcher: &SshDispatcher, name: &str, count: u32) -> Result<(), Disp
     let started = Instant::now();
     for index in 0..count {
         let action = if index % 2 == 0 {
-            Action::Pause
+            Action::Power(PowerAction::Pause)
         } else {
-            Action::Unpause
+            Action::Power(PowerAction::Unpause)
         };
         dispatcher.act(DomainRef { uuid: "", name }, action)?;
     }

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use zentific_sql::{Job, JobTarget, Node, Observed, Outcome, Store, StoreError, Vm};
+use zentific_sql::{Job, JobAction, JobTarget, Node, Outcome, Resize, Store, StoreError, Vm};
 
 use crate::dispatch::{self, Action, DispatchError, Dispatcher, DomainRef, DomainSpec};
 
@@ -254,19 +254,25 @@ impl Engine {
             uuid: &vm.uuid,
             name: &vm.name,
         };
-        let result = match job.action.as_str() {
-            "create" => self.define(dispatcher.as_ref(), vm),
-            "update" => parse_update(&job.params).and_then(|actions| {
-                actions
-                    .into_iter()
-                    .try_for_each(|action| dispatcher.act(domain, action))
-            }),
-            action => match lifecycle(action) {
-                Some(action) => dispatcher.act(domain, action),
-                None => Err(DispatchError::Unsupported(format!(
-                    "'{action}' is recorded but not carried out by this scheduler version; the change applies when the VM is next defined"
-                ))),
-            },
+        let result = match job.action {
+            JobAction::Power(power) => dispatcher.act(domain, Action::Power(power)),
+            JobAction::Define => self.define(dispatcher.as_ref(), vm),
+            JobAction::Resize(resize) => resize_actions(resize)
+                .into_iter()
+                .try_for_each(|action| dispatcher.act(domain, action)),
+            JobAction::AttachVif { .. }
+            | JobAction::DetachVif { .. }
+            | JobAction::AttachDisk { .. }
+            | JobAction::DetachDisk { .. } => Err(DispatchError::Unsupported(format!(
+                "'{}' is recorded but not carried out by this scheduler version; the change applies when the VM is next defined",
+                job.action
+            ))),
+            JobAction::Sync | JobAction::CreateVolume { .. } | JobAction::DeleteVolume { .. } => {
+                Err(DispatchError::Failed(format!(
+                    "'{}' acts on a node, but job {} names VM {}",
+                    job.action, job.id, vm.id
+                )))
+            }
         };
         match result {
             Ok(()) => {
@@ -289,10 +295,23 @@ impl Engine {
             Ok(d) => d,
             Err(e) => return self.failure(job, node, e),
         };
-        let result = match job.action.as_str() {
-            "sync" => self.sync(node, dispatcher.as_ref()),
-            action => Err(DispatchError::Unsupported(format!(
-                "'{action}' on nodes is not carried out by this scheduler version"
+        let result = match job.action {
+            JobAction::Sync => self.sync(node, dispatcher.as_ref()),
+            JobAction::CreateVolume { .. } | JobAction::DeleteVolume { .. } => {
+                Err(DispatchError::Unsupported(format!(
+                    "'{}' on nodes is not carried out by this scheduler version",
+                    job.action
+                )))
+            }
+            JobAction::Power(_)
+            | JobAction::Define
+            | JobAction::Resize(_)
+            | JobAction::AttachVif { .. }
+            | JobAction::DetachVif { .. }
+            | JobAction::AttachDisk { .. }
+            | JobAction::DetachDisk { .. } => Err(DispatchError::Failed(format!(
+                "'{}' acts on a VM, but job {} names node {}",
+                job.action, job.id, node.id
             ))),
         };
         match result {
@@ -332,20 +351,8 @@ impl Engine {
             .clone();
         let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
         let domains = dispatcher.domains()?;
-        let observed: Vec<Observed> = domains
-            .into_iter()
-            .map(|d| Observed {
-                uuid: d.uuid,
-                name: d.name,
-                state: d.state,
-                memory_kb: d.memory_kb,
-                max_memory_kb: d.max_memory_kb,
-                vcpus: d.vcpus,
-                vm_type: d.vm_type,
-            })
-            .collect();
         self.store
-            .apply_inventory(node.id, &observed, dispatcher.lists_stopped_domains())
+            .apply_inventory(node.id, &domains, dispatcher.lists_stopped_domains())
             .map(|_| ())
             .map_err(|e| DispatchError::Failed(format!("cannot record the inventory: {e}")))
     }
@@ -521,37 +528,14 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// The dispatcher action of a lifecycle job.
-fn lifecycle(action: &str) -> Option<Action> {
-    Some(match action {
-        "start" => Action::Start,
-        "pause" => Action::Pause,
-        "unpause" => Action::Unpause,
-        "shutdown" => Action::Shutdown,
-        "reboot" => Action::Reboot,
-        "destroy" => Action::Destroy,
-        _ => return None,
-    })
-}
-
-/// The actions of an `update` job (`memory_kb=… max_memory_kb=… vcpus=…`): the ceiling
-/// first, so that raising memory above the old ceiling works.
-fn parse_update(params: &str) -> Result<Vec<Action>, DispatchError> {
+/// The dispatcher actions of a resize, the ceiling first, so that raising memory above
+/// the old ceiling works.
+fn resize_actions(resize: Resize) -> Vec<Action> {
     let mut actions = Vec::new();
-    let mut ceiling = None;
-    for pair in params.split_whitespace() {
-        let bad = || DispatchError::Failed(format!("malformed update parameter {pair:?}"));
-        let (key, value) = pair.split_once('=').ok_or_else(bad)?;
-        let number: i64 = value.parse().map_err(|_| bad())?;
-        match key {
-            "max_memory_kb" => ceiling = Some(Action::SetMaxMemory(number)),
-            "memory_kb" => actions.push(Action::SetMemory(number)),
-            "vcpus" => actions.push(Action::SetVcpus(i32::try_from(number).map_err(|_| bad())?)),
-            _ => return Err(bad()),
-        }
-    }
-    actions.splice(0..0, ceiling);
-    Ok(actions)
+    actions.extend(resize.max_memory_kb.map(Action::SetMaxMemory));
+    actions.extend(resize.memory_kb.map(Action::SetMemory));
+    actions.extend(resize.vcpus.map(Action::SetVcpus));
+    actions
 }
 
 #[cfg(test)]
@@ -559,17 +543,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn updates_raise_the_ceiling_first() {
+    fn resizes_raise_the_ceiling_first() {
+        let resize = Resize {
+            memory_kb: Some(2048),
+            max_memory_kb: Some(4096),
+            vcpus: Some(2),
+        };
         assert_eq!(
-            parse_update("memory_kb=2048 max_memory_kb=4096 vcpus=2").unwrap(),
+            resize_actions(resize),
             [
                 Action::SetMaxMemory(4096),
                 Action::SetMemory(2048),
                 Action::SetVcpus(2)
             ]
         );
-        assert!(parse_update("memory_kb=lots").is_err());
-        assert_eq!(lifecycle("pause"), Some(Action::Pause));
-        assert_eq!(lifecycle("teleport"), None);
+        let vcpus_only = Resize {
+            vcpus: Some(4),
+            ..Resize::default()
+        };
+        assert_eq!(resize_actions(vcpus_only), [Action::SetVcpus(4)]);
     }
 }

@@ -3,6 +3,7 @@
 
 use std::sync::mpsc;
 use std::time::Duration;
+use zentific_sql::PowerAction;
 
 use zentific_scheduler::dispatch::libvirt::LibvirtDispatcher;
 use zentific_scheduler::dispatch::{Action, DispatchError, Dispatcher, DomainRef, DomainSpec};
@@ -57,17 +58,21 @@ fn actions_change_state_and_wrong_states_keep_libvirts_words() {
             .unwrap()
             .state
     };
-    node.act(web(), Action::Pause).unwrap();
+    node.act(web(), Action::Power(PowerAction::Pause)).unwrap();
     assert_eq!(state("web"), VmState::Paused);
-    let error = node.act(web(), Action::Pause).unwrap_err();
+    let error = node
+        .act(web(), Action::Power(PowerAction::Pause))
+        .unwrap_err();
     assert!(
         matches!(&error, DispatchError::WrongState(words) if words.contains("not running")),
         "{error:?}"
     );
-    node.act(web(), Action::Unpause).unwrap();
-    node.act(web(), Action::Destroy).unwrap();
+    node.act(web(), Action::Power(PowerAction::Unpause))
+        .unwrap();
+    node.act(web(), Action::Power(PowerAction::Destroy))
+        .unwrap();
     assert_eq!(state("web"), VmState::Stopped);
-    node.act(web(), Action::Start).unwrap();
+    node.act(web(), Action::Power(PowerAction::Start)).unwrap();
     assert_eq!(state("web"), VmState::Running);
     node.act(web(), Action::SetMemory(131_072)).unwrap();
     let web = node
@@ -82,7 +87,7 @@ fn actions_change_state_and_wrong_states_keep_libvirts_words() {
             uuid: "99999999-9999-4999-8999-999999999999",
             name: "ghost",
         },
-        Action::Start,
+        Action::Power(PowerAction::Start),
     );
     assert!(
         matches!(missing, Err(DispatchError::NoSuchDomain(_))),
@@ -125,7 +130,7 @@ fn lifecycle_events_arrive() {
         let _ = tx.lock().unwrap().send(event);
     }));
     assert_eq!(subscribed, Ok(true));
-    node.act(web(), Action::Pause).unwrap();
+    node.act(web(), Action::Power(PowerAction::Pause)).unwrap();
     let event = rx
         .recv_timeout(Duration::from_secs(10))
         .expect("no lifecycle event within 10 s");

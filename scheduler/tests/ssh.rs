@@ -5,6 +5,7 @@
 mod support;
 
 use std::fs;
+use zentific_sql::PowerAction;
 
 use support::sshd::{TestSshd, xl_stand_in};
 use zentific_scheduler::dispatch::ssh::{SshDispatcher, SshSettings};
@@ -84,12 +85,16 @@ fn each_action_runs_its_xl_command_once_and_changes_the_domain() {
     let dispatcher = connect(&sshd);
     let field = |name: &str, key: &str| sshd.domain_state(name).map(|domain| domain[key].clone());
 
-    dispatcher.act(web1(), Action::Pause).expect("pause");
+    dispatcher
+        .act(web1(), Action::Power(PowerAction::Pause))
+        .expect("pause");
     assert_eq!(field("web1", "pause_count"), Some(1.into()));
     let paused = dispatcher.domains().expect("inventory");
     assert_eq!(paused[0].state, VmState::Paused);
 
-    dispatcher.act(web1(), Action::Unpause).expect("unpause");
+    dispatcher
+        .act(web1(), Action::Power(PowerAction::Unpause))
+        .expect("unpause");
     assert_eq!(field("web1", "pause_count"), Some(0.into()));
 
     dispatcher
@@ -107,14 +112,18 @@ fn each_action_runs_its_xl_command_once_and_changes_the_domain() {
         .expect("vcpu-set");
     assert_eq!(field("web1", "vcpus"), Some(1.into()));
 
-    dispatcher.act(web1(), Action::Reboot).expect("reboot");
+    dispatcher
+        .act(web1(), Action::Power(PowerAction::Reboot))
+        .expect("reboot");
     assert_eq!(
         field("web1", "domid"),
         Some(4.into()),
         "a rebooted domain gets a new ID"
     );
 
-    dispatcher.act(web1(), Action::Shutdown).expect("shutdown");
+    dispatcher
+        .act(web1(), Action::Power(PowerAction::Shutdown))
+        .expect("shutdown");
     assert_eq!(field("web1", "domid"), None);
 
     dispatcher.define(&spec("app1", WEB1_UUID)).expect("define");
@@ -124,7 +133,7 @@ fn each_action_runs_its_xl_command_once_and_changes_the_domain() {
                 uuid: WEB1_UUID,
                 name: "app1",
             },
-            Action::Start,
+            Action::Power(PowerAction::Start),
         )
         .expect("start");
     assert_eq!(field("app1", "uuid"), Some(WEB1_UUID.into()));
@@ -134,7 +143,7 @@ fn each_action_runs_its_xl_command_once_and_changes_the_domain() {
                 uuid: WEB1_UUID,
                 name: "app1",
             },
-            Action::Destroy,
+            Action::Power(PowerAction::Destroy),
         )
         .expect("destroy");
     assert_eq!(field("app1", "uuid"), None);
@@ -167,7 +176,7 @@ fn refusals_for_the_domains_state_are_wrong_state_in_xls_words() {
 
     // The real xl exits 0 here and only prints libxl's error.
     let not_paused = dispatcher
-        .act(web1(), Action::Unpause)
+        .act(web1(), Action::Power(PowerAction::Unpause))
         .expect_err("web1 is not paused");
     assert_eq!(
         not_paused,
@@ -177,9 +186,11 @@ fn refusals_for_the_domains_state_are_wrong_state_in_xls_words() {
         )
     );
 
-    dispatcher.act(web1(), Action::Pause).expect("pause");
+    dispatcher
+        .act(web1(), Action::Power(PowerAction::Pause))
+        .expect("pause");
     let again = dispatcher
-        .act(web1(), Action::Pause)
+        .act(web1(), Action::Power(PowerAction::Pause))
         .expect_err("already paused");
     assert!(
         matches!(&again, DispatchError::WrongState(message) if message.contains("already paused")),
@@ -192,7 +203,7 @@ fn refusals_for_the_domains_state_are_wrong_state_in_xls_words() {
     );
 
     let paused_shutdown = dispatcher
-        .act(web1(), Action::Shutdown)
+        .act(web1(), Action::Power(PowerAction::Shutdown))
         .expect_err("paused guest");
     assert_eq!(
         paused_shutdown,
@@ -201,13 +212,15 @@ fn refusals_for_the_domains_state_are_wrong_state_in_xls_words() {
                 .into()
         )
     );
-    dispatcher.act(web1(), Action::Unpause).expect("unpause");
+    dispatcher
+        .act(web1(), Action::Power(PowerAction::Unpause))
+        .expect("unpause");
 
     dispatcher
         .define(&spec("web1", WEB1_UUID))
         .expect("define web1");
     let running = dispatcher
-        .act(web1(), Action::Start)
+        .act(web1(), Action::Power(PowerAction::Start))
         .expect_err("already running");
     assert!(
         matches!(&running, DispatchError::WrongState(message) if message.ends_with("Domain with name \"web1\" already exists.")),
@@ -233,9 +246,9 @@ fn unknown_domains_are_no_such_domain() {
     };
 
     for action in [
-        Action::Pause,
-        Action::Unpause,
-        Action::Destroy,
+        Action::Power(PowerAction::Pause),
+        Action::Power(PowerAction::Unpause),
+        Action::Power(PowerAction::Destroy),
         Action::SetVcpus(1),
     ] {
         assert_eq!(
@@ -246,7 +259,9 @@ fn unknown_domains_are_no_such_domain() {
             "{action:?}"
         );
     }
-    let never_defined = dispatcher.act(ghost, Action::Start).expect_err("no config");
+    let never_defined = dispatcher
+        .act(ghost, Action::Power(PowerAction::Start))
+        .expect_err("no config");
     assert_eq!(
         never_defined,
         DispatchError::NoSuchDomain(format!(
@@ -272,7 +287,7 @@ fn names_the_shell_or_xl_would_misread_never_reach_the_node() {
                 uuid: WEB1_UUID,
                 name,
             },
-            Action::Destroy,
+            Action::Power(PowerAction::Destroy),
         );
         assert!(
             matches!(refused, Err(DispatchError::Failed(_))),
@@ -343,7 +358,7 @@ fn define_writes_the_config_and_guards_other_domains_files() {
                 uuid: WEB1_UUID,
                 name: "app1",
             },
-            Action::Start,
+            Action::Power(PowerAction::Start),
         )
         .expect("start");
     let started = dispatcher.domains().expect("inventory");
@@ -376,8 +391,12 @@ fn one_master_connection_carries_every_command() {
     let dispatcher = connect(&sshd);
 
     for _ in 0..10 {
-        dispatcher.act(web1(), Action::Pause).expect("pause");
-        dispatcher.act(web1(), Action::Unpause).expect("unpause");
+        dispatcher
+            .act(web1(), Action::Power(PowerAction::Pause))
+            .expect("pause");
+        dispatcher
+            .act(web1(), Action::Power(PowerAction::Unpause))
+            .expect("unpause");
     }
     // More workers than sshd's default MaxSessions (10) channels per connection.
     std::thread::scope(|scope| {
@@ -411,7 +430,7 @@ fn a_stopped_sshd_is_unreachable_and_the_dispatcher_reconnects() {
     );
     assert!(listing.is_transient());
     let pause = dispatcher
-        .act(web1(), Action::Pause)
+        .act(web1(), Action::Power(PowerAction::Pause))
         .expect_err("sshd is down");
     assert!(matches!(pause, DispatchError::Unreachable(_)), "{pause:?}");
     assert_eq!(sshd.domain_state("web1").expect("web1")["pause_count"], 0);
@@ -425,7 +444,7 @@ fn a_stopped_sshd_is_unreachable_and_the_dispatcher_reconnects() {
         1
     );
     dispatcher
-        .act(web1(), Action::Pause)
+        .act(web1(), Action::Power(PowerAction::Pause))
         .expect("pause after sshd came back");
     assert_eq!(
         sshd.accepted_logins(),

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
+use zentific_sql::PowerAction;
 
 use dxr::{MethodCall, MethodResponse, Value};
 use zentific_scheduler::dispatch::xenapi::XenApiDispatcher;
@@ -241,33 +242,40 @@ fn each_power_action_changes_the_hosts_state() {
     let simulator = Simulator::start();
     let node = simulator.connect();
 
-    node.act(WEB, Action::Pause).expect("pause");
+    node.act(WEB, Action::Power(PowerAction::Pause))
+        .expect("pause");
     assert_eq!(simulator.power_state(WEB.uuid), "Paused");
-    node.act(WEB, Action::Unpause).expect("unpause");
+    node.act(WEB, Action::Power(PowerAction::Unpause))
+        .expect("unpause");
     assert_eq!(simulator.power_state(WEB.uuid), "Running");
 
     let domid_before = simulator.vm(WEB.uuid)["domid"].clone();
-    node.act(WEB, Action::Reboot).expect("reboot");
+    node.act(WEB, Action::Power(PowerAction::Reboot))
+        .expect("reboot");
     let after = simulator.vm(WEB.uuid);
     assert_eq!(after["power_state"], "Running");
     assert_ne!(after["domid"], domid_before, "a reboot makes a new domain");
 
-    node.act(WEB, Action::Shutdown).expect("clean shutdown");
+    node.act(WEB, Action::Power(PowerAction::Shutdown))
+        .expect("clean shutdown");
     assert_eq!(simulator.power_state(WEB.uuid), "Halted");
-    node.act(WEB, Action::Start).expect("start");
+    node.act(WEB, Action::Power(PowerAction::Start))
+        .expect("start");
     assert_eq!(simulator.power_state(WEB.uuid), "Running");
-    node.act(WEB, Action::Destroy).expect("hard shutdown");
+    node.act(WEB, Action::Power(PowerAction::Destroy))
+        .expect("hard shutdown");
     assert_eq!(simulator.power_state(WEB.uuid), "Halted");
 
-    node.act(DB, Action::Start)
+    node.act(DB, Action::Power(PowerAction::Start))
         .expect("start a halted HVM guest");
     assert_eq!(simulator.power_state(DB.uuid), "Running");
 
     // Suspended, listed as stopped: starting it resumes it.
-    node.act(BUILD, Action::Start)
+    node.act(BUILD, Action::Power(PowerAction::Start))
         .expect("start a suspended guest");
     assert_eq!(simulator.power_state(BUILD.uuid), "Running");
-    node.act(BUILD, Action::Destroy).expect("hard shutdown");
+    node.act(BUILD, Action::Power(PowerAction::Destroy))
+        .expect("hard shutdown");
     assert_eq!(simulator.power_state(BUILD.uuid), "Halted");
 }
 
@@ -306,7 +314,8 @@ fn memory_and_vcpu_changes_reach_the_host() {
         message.contains("running") && message.contains("halted"),
         "{message}"
     );
-    node.act(WEB, Action::Shutdown).expect("shutdown");
+    node.act(WEB, Action::Power(PowerAction::Shutdown))
+        .expect("shutdown");
     node.act(WEB, Action::SetMaxMemory(3 * GIB_IN_KIB))
         .expect("raise the ceiling of a halted guest");
     assert_eq!(simulator.vm(WEB.uuid)["memory_static_max"], "3221225472");
@@ -317,18 +326,18 @@ fn wrong_power_state_keeps_xapis_words() {
     let simulator = Simulator::start();
     let node = simulator.connect();
 
-    let message = wrong_state(node.act(WEB, Action::Start));
+    let message = wrong_state(node.act(WEB, Action::Power(PowerAction::Start)));
     assert!(message.contains("web-1"), "{message}");
     assert!(
         message.contains("it is running") && message.contains("only when it is halted"),
         "{message}"
     );
-    let message = wrong_state(node.act(DB, Action::Shutdown));
+    let message = wrong_state(node.act(DB, Action::Power(PowerAction::Shutdown)));
     assert!(
         message.contains("it is halted") && message.contains("only when it is running"),
         "{message}"
     );
-    let message = wrong_state(node.act(DB, Action::Destroy));
+    let message = wrong_state(node.act(DB, Action::Power(PowerAction::Destroy)));
     assert!(
         message.contains("paused, suspended or running"),
         "{message}"
@@ -344,7 +353,7 @@ fn unknown_uuid_is_no_such_domain() {
         uuid: "deadbeef-0000-4000-8000-000000000000",
         name: "ghost",
     };
-    match node.act(ghost, Action::Start) {
+    match node.act(ghost, Action::Power(PowerAction::Start)) {
         Err(DispatchError::NoSuchDomain(message)) => {
             assert!(message.contains("UUID_INVALID"), "{message}");
         }
@@ -363,7 +372,8 @@ fn an_expired_session_is_renewed_transparently() {
     assert_eq!(simulator.stats()["logins"], 2, "exactly one new login");
 
     simulator.hook("sim.expire_sessions", vec![]);
-    node.act(WEB, Action::Pause).expect("action after expiry");
+    node.act(WEB, Action::Power(PowerAction::Pause))
+        .expect("action after expiry");
     assert_eq!(simulator.power_state(WEB.uuid), "Paused");
     assert_eq!(simulator.stats()["logins"], 3);
 }
@@ -411,7 +421,7 @@ fn a_killed_host_is_unreachable() {
     );
     assert!(
         matches!(
-            node.act(WEB, Action::Pause),
+            node.act(WEB, Action::Power(PowerAction::Pause)),
             Err(DispatchError::Unreachable(_))
         ),
         "action after the kill"
@@ -528,7 +538,9 @@ fn subscribe_reports_changes_made_through_another_session() {
     );
 
     let other_session = simulator.connect();
-    other_session.act(WEB, Action::Pause).expect("pause");
+    other_session
+        .act(WEB, Action::Power(PowerAction::Pause))
+        .expect("pause");
     let event = events
         .recv_timeout(Duration::from_secs(10))
         .expect("an event for the pause");
@@ -540,7 +552,9 @@ fn subscribe_reports_changes_made_through_another_session() {
         }
     );
 
-    other_session.act(DB, Action::Start).expect("start");
+    other_session
+        .act(DB, Action::Power(PowerAction::Start))
+        .expect("start");
     let event = events
         .recv_timeout(Duration::from_secs(10))
         .expect("an event for the start");
@@ -557,7 +571,7 @@ fn subscribe_reports_changes_made_through_another_session() {
         .act(DB, Action::SetMemory(2 * GIB_IN_KIB))
         .expect("set memory");
     other_session
-        .act(DB, Action::Destroy)
+        .act(DB, Action::Power(PowerAction::Destroy))
         .expect("hard shutdown");
     let event = events
         .recv_timeout(Duration::from_secs(10))

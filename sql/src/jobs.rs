@@ -8,14 +8,12 @@ use crate::{Caller, JobKind, JobState, Store, StoreError};
 pub struct Job {
     /// Row id.
     pub id: i32,
-    /// What to do: `start`, `pause`, `create`, `update`, `attach-disk`, …
-    pub action: String,
+    /// What to do (its name and parameters are what `job.get` shows).
+    pub action: crate::JobAction,
     /// `vm` or `node`.
     pub target_kind: String,
     /// The target's id.
     pub target_id: i32,
-    /// Action parameters, `key=value` separated by spaces.
-    pub params: String,
     /// Where it is in its life.
     pub state: JobState,
     /// Dispatch attempts so far.
@@ -125,10 +123,9 @@ pub(crate) fn to_job(row: JobRow) -> Result<Job, StoreError> {
     ) = row;
     Ok(Job {
         id,
-        action,
+        action: crate::JobAction::parse(&action, &params)?,
         target_kind,
         target_id,
-        params,
         state: JobState::parse(&state, "state")?,
         attempts,
         error,

@@ -23,6 +23,7 @@ mod claim;
 pub(crate) mod db;
 mod error;
 mod files;
+mod job_action;
 mod jobs;
 mod nodes;
 mod ops;
@@ -45,11 +46,12 @@ pub mod testing;
 pub use audit::{AuditEntry, AuditFilter};
 pub use db::{Backend, Store, redact};
 pub use error::{StoreError, fault_code};
+pub use job_action::{JobAction, Resize, TargetKind};
 pub use jobs::{Job, JobFilter};
 pub use nodes::{NewNode, Node, NodeUpdate, RegisteredNode};
 pub use options::{GlobalOptions, OPTION_DEFS, OptionDef, OptionValue};
 pub use schedules::{Calendar, NewSchedule, Schedule, ScheduleUpdate};
-pub use scheduling::{JobTarget, Observed, Outcome, SCHEDULABLE_ACTIONS, StateChange};
+pub use scheduling::{Domain, JobTarget, Outcome, StateChange};
 pub use sessions::{Caller, SESSION_TTL_SECS};
 pub use stats::{
     DomainSample, HostSample, NODE_METRICS, Point, PushOutcome, Sample, VM_METRICS, VbdCounters,
@@ -61,7 +63,7 @@ pub use types::{
     JobKind, JobState, MissedRuns, Permission, Role, Transport, TriggerEvent, VmState, VmType,
 };
 pub use users::{NewUser, Quota, User, UserUpdate};
-pub use vms::{Disk, NewDisk, NewVif, NewVm, PowerAction, Vif, Vm, VmDetail, VmFilter, VmUpdate};
+pub use vms::{Disk, NewDisk, NewVif, NewVm, PowerAction, Vif, Vm, VmDetail, VmFilter};
 
 /// The current time as Unix seconds (UTC): the unit of every timestamp in the schema.
 pub fn now() -> i64 {

@@ -12,7 +12,7 @@ use chrono::TimeZone;
 
 use crate::validate::shown;
 
-use crate::{Caller, MissedRuns, Permission, SCHEDULABLE_ACTIONS, Store, StoreError, validate};
+use crate::{Caller, JobAction, MissedRuns, Permission, Store, StoreError, validate};
 
 /// How late a run may start and still count as on time rather than missed, in seconds.
 pub const MISSED_AFTER_SECS: i64 = 60;
@@ -141,60 +141,20 @@ pub(crate) fn permission_for(action: &str) -> Permission {
     }
 }
 
-/// Check an action and its parameters; returns the parameters in canonical form.
+/// Check an action a schedule or trigger may run and its parameters; returns the
+/// parameters in canonical form.
 pub(crate) fn check_action(action: &str, params: &str) -> Result<String, StoreError> {
-    if !SCHEDULABLE_ACTIONS.contains(&action) {
+    if !JobAction::SCHEDULABLE.contains(&action) {
         return Err(StoreError::invalid(
             "action",
             format!(
                 "must be one of {}; got {:?}",
-                SCHEDULABLE_ACTIONS.join(", "),
+                JobAction::SCHEDULABLE.join(", "),
                 shown(action)
             ),
         ));
     }
-    if action != "update" {
-        if !params.is_empty() {
-            return Err(StoreError::invalid(
-                "params",
-                format!("{action} takes no parameters"),
-            ));
-        }
-        return Ok(String::new());
-    }
-    let mut out = Vec::new();
-    for pair in params.split_whitespace() {
-        let Some((key, value)) = pair.split_once('=') else {
-            return Err(StoreError::invalid(
-                "params",
-                format!("expected key=value pairs; got {:?}", shown(pair)),
-            ));
-        };
-        if !matches!(key, "memory_kb" | "max_memory_kb" | "vcpus") {
-            return Err(StoreError::invalid(
-                "params",
-                format!(
-                    "update takes memory_kb, max_memory_kb and vcpus; got {:?}",
-                    shown(key)
-                ),
-            ));
-        }
-        let number: i64 = value.parse().map_err(|_| {
-            StoreError::invalid(
-                "params",
-                format!("{key} must be a number; got {:?}", shown(value)),
-            )
-        })?;
-        validate::range(key, number, 1, i64::MAX)?;
-        out.push(format!("{key}={number}"));
-    }
-    if out.is_empty() {
-        return Err(StoreError::invalid(
-            "params",
-            "update needs at least one of memory_kb, max_memory_kb, vcpus",
-        ));
-    }
-    Ok(out.join(" "))
+    Ok(JobAction::parse(action, params)?.params())
 }
 
 /// How many coming runs [`check_floor`] looks at.
@@ -355,7 +315,7 @@ mod tests {
     fn actions_and_params_are_checked() {
         assert_eq!(
             check_action("update", "vcpus=2  memory_kb=1024").unwrap(),
-            "vcpus=2 memory_kb=1024"
+            "memory_kb=1024 vcpus=2"
         );
         assert!(check_action("update", "").is_err());
         assert!(check_action("update", "cpus=2").is_err());

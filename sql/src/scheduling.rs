@@ -6,12 +6,6 @@
 
 use crate::{Job, Node, Store, StoreError, Vm, VmState, VmType};
 
-/// The actions schedules and triggers may run on a VM (as `vm.<action>` does); `update`
-/// takes `memory_kb=… max_memory_kb=… vcpus=…` parameters.
-pub const SCHEDULABLE_ACTIONS: &[&str] = &[
-    "start", "pause", "unpause", "shutdown", "reboot", "destroy", "update",
-];
-
 /// What a job acts on, as the engine needs it to dispatch.
 #[derive(Clone, Debug)]
 pub enum JobTarget {
@@ -50,9 +44,10 @@ pub enum Outcome {
     },
 }
 
-/// A domain as a hypervisor reported it, for [`Store::apply_inventory`].
+/// A domain as a hypervisor reports it: what every transport's `domains()` answers and
+/// [`Store::apply_inventory`] records.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Observed {
+pub struct Domain {
     /// The hypervisor's UUID.
     pub uuid: String,
     /// Its name.
@@ -149,7 +144,7 @@ impl Store {
     pub fn apply_inventory(
         &self,
         node_id: i32,
-        observed: &[Observed],
+        observed: &[Domain],
         lists_stopped: bool,
     ) -> Result<Vec<StateChange>, StoreError> {
         self.after_jobs(self.write(|conn| {

@@ -2,7 +2,7 @@
 //! and the power actions that become jobs for the scheduler.
 
 use crate::validate::shown;
-use crate::{Caller, Permission, Store, StoreError, VmState, VmType, validate};
+use crate::{Caller, Permission, Resize, Store, StoreError, VmState, VmType, validate};
 
 /// A VM as `vm.list` shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,17 +129,6 @@ pub struct NewVm {
     pub vifs: Vec<NewVif>,
     /// Disks.
     pub disks: Vec<NewDisk>,
-}
-
-/// What `vm.update` may change; `None` leaves a field alone.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct VmUpdate {
-    /// New memory, KiB.
-    pub memory_kb: Option<i64>,
-    /// New memory ceiling, KiB.
-    pub max_memory_kb: Option<i64>,
-    /// New vCPU count.
-    pub vcpus: Option<i32>,
 }
 
 /// Filters of `vm.list`; `None` matches all.
@@ -314,7 +303,7 @@ impl Store {
     }
 
     /// Change memory, memory ceiling or vCPUs (needs `modify`); returns the job applying it.
-    pub fn update_vm(&self, actor: &Caller, id: i32, update: &VmUpdate) -> Result<i32, StoreError> {
+    pub fn update_vm(&self, actor: &Caller, id: i32, update: &Resize) -> Result<i32, StoreError> {
         if update.memory_kb.is_none() && update.max_memory_kb.is_none() && update.vcpus.is_none() {
             return Err(StoreError::invalid(
                 "changes",

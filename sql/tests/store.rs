@@ -169,7 +169,7 @@ on_both_backends! {
         assert!(detail.vifs[0].mac.starts_with("00:16:3e:"));
         assert_eq!(detail.disks[0].target, "xvda");
         let job = store.get_job(&admin, job).unwrap();
-        assert_eq!((job.action.as_str(), job.target_id), ("create", vm));
+        assert_eq!((job.action, job.target_id), (JobAction::Define, vm));
         assert!(store.vm_log(&admin, vm, 10).unwrap().iter().any(|e| e.action == "vm.create"));
         assert!(matches!(store.create_vm(&admin, &new_vm("db", n)), Err(StoreError::Conflict(_))));
     }
@@ -198,7 +198,7 @@ on_both_backends! {
         store.create_vm(&alice, &new_vm("second", n)).unwrap();
         assert!(matches!(store.create_vm(&alice, &new_vm("third", n)), Err(StoreError::OverLimit(_))));
         let vms = store.list_vms(&alice, &VmFilter::default()).unwrap();
-        let update = VmUpdate { memory_kb: Some(400_000), max_memory_kb: Some(400_000), vcpus: None };
+        let update = Resize { memory_kb: Some(400_000), max_memory_kb: Some(400_000), vcpus: None };
         assert!(matches!(store.update_vm(&alice, vms[0].id, &update), Err(StoreError::OverLimit(_))));
     }
 
@@ -246,8 +246,8 @@ on_both_backends! {
     }
 }
 
-fn observed(uuid: &str, name: &str, state: VmState) -> Observed {
-    Observed {
+fn observed(uuid: &str, name: &str, state: VmState) -> Domain {
+    Domain {
         uuid: uuid.into(),
         name: name.into(),
         state,
@@ -316,7 +316,7 @@ mod scheduling {
             let admin = admin(store);
             let n = node(store, &admin, "n1");
             let sync = store.claim_job("dead").unwrap().unwrap();
-            assert_eq!(sync.action, "sync");
+            assert_eq!(sync.action, JobAction::Sync);
             // The dead worker's heartbeat is older than the cut-off: resumed.
             assert_eq!(store.recover_interrupted(zentific_sql::now() + 1).unwrap(), (1, 0));
             let resumed = store.get_job(&admin, sync.id).unwrap();
@@ -377,7 +377,7 @@ mod scheduling {
             let jobs = store.list_jobs(&admin, &JobFilter { vm: Some(vm), ..Default::default() }).unwrap();
             let recurring: Vec<&Job> = jobs.iter().filter(|j| j.kind == JobKind::Recurring).collect();
             assert_eq!(recurring.len(), 1);
-            assert_eq!((recurring[0].action.as_str(), recurring[0].params.as_str(), recurring[0].origin_id), ("update", "vcpus=2", Some(id)));
+            assert_eq!((recurring[0].action, recurring[0].origin_id), (JobAction::Resize(Resize { vcpus: Some(2), ..Resize::default() }), Some(id)));
             // run_once catches up with one job; the count then runs out.
             store.update_schedule(&admin, id, &ScheduleUpdate { missed: Some(MissedRuns::RunOnce), ..Default::default() }).unwrap();
             let due = store.list_schedules(&admin).unwrap()[0].next_run.unwrap();
@@ -414,7 +414,7 @@ mod scheduling {
             store.apply_domain_state(n, "AAAA-1", VmState::Crashed).unwrap();
             let fired: Vec<Job> = store.list_jobs(&admin, &JobFilter::default()).unwrap().into_iter().filter(|j| j.kind == JobKind::Event).collect();
             assert_eq!(fired.len(), 1);
-            assert_eq!((fired[0].action.as_str(), fired[0].target_id), ("pause", b));
+            assert_eq!((fired[0].action, fired[0].target_id), (JobAction::Power(PowerAction::Pause), b));
             let silence = NewTrigger {
                 name: "n1-silent".into(),
                 event: TriggerEvent::NodeSilent,

@@ -6,26 +6,9 @@
 //! `libvirt` (any libvirt URI), `ssh` (the `xl` toolstack over SSH), `xenapi` (XCP-ng,
 //! XenServer).
 
-use zentific_sql::{VmState, VmType};
+use zentific_sql::{PowerAction, VmState, VmType};
 
-/// A domain as a hypervisor reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Domain {
-    /// The hypervisor's UUID (lowercase, hyphenated).
-    pub uuid: String,
-    /// The domain's name.
-    pub name: String,
-    /// Its state, mapped to Zentific's words.
-    pub state: VmState,
-    /// Current memory, KiB.
-    pub memory_kb: i64,
-    /// Memory ceiling, KiB.
-    pub max_memory_kb: i64,
-    /// Virtual CPUs.
-    pub vcpus: i32,
-    /// PV or HVM, where the transport can tell.
-    pub vm_type: Option<VmType>,
-}
+pub use zentific_sql::Domain;
 
 /// Which domain an action is for: transports address domains by UUID or name.
 #[derive(Clone, Copy, Debug)]
@@ -39,18 +22,8 @@ pub struct DomainRef<'a> {
 /// What a job asks a hypervisor to do to a domain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
-    /// Boot it.
-    Start,
-    /// Pause it.
-    Pause,
-    /// Resume it.
-    Unpause,
-    /// Ask the guest to shut down.
-    Shutdown,
-    /// Ask the guest to reboot.
-    Reboot,
-    /// Stop it at once.
-    Destroy,
+    /// A lifecycle action (`vm.start`, `vm.pause`, …): the store's own [`PowerAction`].
+    Power(PowerAction),
     /// Set its current memory, KiB.
     SetMemory(i64),
     /// Set its memory ceiling, KiB.

@@ -6,9 +6,9 @@
 //! | call | on the node |
 //! |---|---|
 //! | [`Dispatcher::domains`] | `xl list -v` (names, IDs, state, memory, vCPUs, UUIDs), then `xl list -l` (memory ceiling and guest type) |
-//! | [`Action::Start`] | `xl create <config_dir>/<name>.cfg` |
-//! | [`Action::Pause`] | `xl list -v <name>`, then `xl pause <name>` unless already paused |
-//! | [`Action::Unpause`], `Shutdown`, `Reboot`, `Destroy` | `xl unpause\|shutdown\|reboot\|destroy <name>` |
+//! | [`Action::Power(PowerAction::Start)`] | `xl create <config_dir>/<name>.cfg` |
+//! | [`Action::Power(PowerAction::Pause)`] | `xl list -v <name>`, then `xl pause <name>` unless already paused |
+//! | [`Action::Power(PowerAction::Unpause)`], `Shutdown`, `Reboot`, `Destroy` | `xl unpause\|shutdown\|reboot\|destroy <name>` |
 //! | [`Action::SetMemory`] / [`Action::SetMaxMemory`] | `xl mem-set\|mem-max <name> <KiB>k` |
 //! | [`Action::SetVcpus`] | `xl vcpu-set <name> <n>` |
 //! | [`Dispatcher::define`] | writes `<config_dir>/<name>.cfg` through a remote `sh` reading stdin |
@@ -37,6 +37,7 @@ mod xl_list;
 
 use std::path::PathBuf;
 use std::time::Duration;
+use zentific_sql::PowerAction;
 
 use openssh::{KnownHosts, SessionBuilder};
 
@@ -458,11 +459,11 @@ impl Dispatcher for SshDispatcher {
         let config_path;
         let number;
         let args: [&str; 2] = match action {
-            Action::Start => {
+            Action::Power(PowerAction::Start) => {
                 config_path = format!("{}/{name}.cfg", self.config_dir);
                 ["create", &config_path]
             }
-            Action::Pause => {
+            Action::Power(PowerAction::Pause) => {
                 let entry = self.list_one(name)?;
                 if entry.state() == VmState::Paused {
                     return Err(DispatchError::WrongState(format!(
@@ -472,10 +473,10 @@ impl Dispatcher for SshDispatcher {
                 }
                 ["pause", name]
             }
-            Action::Unpause => ["unpause", name],
-            Action::Shutdown => ["shutdown", name],
-            Action::Reboot => ["reboot", name],
-            Action::Destroy => ["destroy", name],
+            Action::Power(PowerAction::Unpause) => ["unpause", name],
+            Action::Power(PowerAction::Shutdown) => ["shutdown", name],
+            Action::Power(PowerAction::Reboot) => ["reboot", name],
+            Action::Power(PowerAction::Destroy) => ["destroy", name],
             Action::SetMemory(kib) => {
                 number = size_argument(kib)?;
                 return self
@@ -502,8 +503,10 @@ impl Dispatcher for SshDispatcher {
         };
         let output = self.xl(&args, IfConnectionLost::Fail)?;
         // xl pause and unpause ignore libxl's result and exit 0; its error line is the signal.
-        if matches!(action, Action::Pause | Action::Unpause)
-            && xl_failure::reports_libxl_error(&output.stderr)
+        if matches!(
+            action,
+            Action::Power(PowerAction::Pause) | Action::Power(PowerAction::Unpause)
+        ) && xl_failure::reports_libxl_error(&output.stderr)
         {
             return Err(xl_failure::classify_xl_failure(&output.stderr));
         }

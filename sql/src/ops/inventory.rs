@@ -1,10 +1,11 @@
 //! Scheduler-side queries: job targets and outcomes, inventory, node status.
 
+use crate::JobAction;
 use crate::db::Conn;
 use diesel::prelude::*;
 
 use crate::schema::{jobs, nodes, vms};
-use crate::{Job, JobState, JobTarget, Observed, Outcome, StateChange, StoreError, VmState};
+use crate::{Domain, Job, JobState, JobTarget, Outcome, StateChange, StoreError, VmState};
 
 pub(crate) fn job_target(conn: &mut Conn, job: &Job) -> Result<JobTarget, StoreError> {
     match job.target_kind.as_str() {
@@ -242,7 +243,7 @@ fn set_state(
 pub(crate) fn apply(
     conn: &mut Conn,
     node_id: i32,
-    observed: &[Observed],
+    observed: &[Domain],
     lists_stopped: bool,
     now: i64,
 ) -> Result<Vec<StateChange>, StoreError> {
@@ -404,7 +405,7 @@ pub(crate) fn request_sync(
     node_id: i32,
 ) -> Result<i32, StoreError> {
     super::nodes::get(conn, node_id)?;
-    let job = super::jobs::create(conn, actor, "sync", "node", node_id, "")?;
+    let job = super::jobs::create(conn, actor, &JobAction::Sync, node_id)?;
     super::audit::record(
         conn,
         Some(actor),

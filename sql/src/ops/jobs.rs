@@ -5,16 +5,14 @@ use diesel::prelude::*;
 
 use crate::jobs::{JobRow, job_columns, to_job};
 use crate::schema::{jobs, vm_grants, vms};
-use crate::{Caller, Job, JobFilter, JobKind, JobState, Permission, StoreError};
+use crate::{Caller, Job, JobAction, JobFilter, JobKind, JobState, Permission, StoreError};
 
 /// Record a pending job a user asked for, inside the caller's transaction.
 pub(crate) fn create(
     conn: &mut Conn,
     caller: &Caller,
-    action: &str,
-    target_kind: &str,
+    action: &JobAction,
     target_id: i32,
-    params: &str,
 ) -> Result<i32, StoreError> {
     record(
         conn,
@@ -22,9 +20,7 @@ pub(crate) fn create(
         JobKind::User,
         None,
         action,
-        target_kind,
         target_id,
-        params,
     )
 }
 
@@ -34,17 +30,15 @@ pub(crate) fn record(
     created_by: Option<i32>,
     kind: JobKind,
     origin_id: Option<i32>,
-    action: &str,
-    target_kind: &str,
+    action: &JobAction,
     target_id: i32,
-    params: &str,
 ) -> Result<i32, StoreError> {
     Ok(diesel::insert_into(jobs::table)
         .values((
-            jobs::action.eq(action),
-            jobs::target_kind.eq(target_kind),
+            jobs::action.eq(action.name()),
+            jobs::target_kind.eq(action.target_kind().as_str()),
             jobs::target_id.eq(target_id),
-            jobs::params.eq(params),
+            jobs::params.eq(action.params()),
             jobs::state.eq(JobState::Pending.as_str()),
             jobs::created_by.eq(created_by),
             jobs::created_at.eq(crate::now()),

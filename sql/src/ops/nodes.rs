@@ -1,5 +1,6 @@
 //! Node queries.
 
+use crate::JobAction;
 use crate::db::{Conn, on_backend};
 use diesel::prelude::*;
 
@@ -106,7 +107,7 @@ pub(crate) fn create(
         &format!("registered node '{}' ({} {uri})", new.name, new.transport),
     )?;
     // Its inventory is read as soon as a scheduler runs.
-    super::jobs::create(conn, actor, "sync", "node", id, "")?;
+    super::jobs::create(conn, actor, &JobAction::Sync, id)?;
     Ok(id)
 }
 

@@ -1,5 +1,6 @@
 //! Schedule queries.
 
+use crate::JobAction;
 use crate::db::Conn;
 use diesel::prelude::*;
 
@@ -278,10 +279,8 @@ pub(crate) fn fire(conn: &mut Conn, id: i32, now: i64) -> Result<bool, StoreErro
             schedule.created_by,
             JobKind::Recurring,
             Some(id),
-            &schedule.action,
-            "vm",
+            &JobAction::parse(&schedule.action, &schedule.params)?,
             schedule.vm_id,
-            &schedule.params,
         )?;
     }
     let remaining = match schedule.remaining {

@@ -1,5 +1,6 @@
 //! Storage pool and volume queries.
 
+use crate::JobAction;
 use crate::db::Conn;
 use diesel::prelude::*;
 
@@ -204,10 +205,8 @@ pub(crate) fn create_volume(
     let job = super::jobs::create(
         conn,
         actor,
-        "create-volume",
-        "node",
+        &JobAction::CreateVolume { volume: id },
         found.node_id,
-        &format!("volume={id}"),
     )?;
     super::audit::record(
         conn,
@@ -237,10 +236,8 @@ pub(crate) fn delete_volume(
     let job = super::jobs::create(
         conn,
         actor,
-        "delete-volume",
-        "node",
+        &JobAction::DeleteVolume { volume },
         owner.node_id,
-        &format!("volume={volume}"),
     )?;
     super::audit::record(
         conn,

@@ -1,5 +1,6 @@
 //! Trigger queries.
 
+use crate::JobAction;
 use crate::db::{Conn, on_backend};
 use diesel::prelude::*;
 
@@ -193,10 +194,8 @@ fn fire(conn: &mut Conn, trigger: &Trigger, now: i64, why: &str) -> Result<(), S
         trigger.created_by,
         JobKind::Event,
         Some(trigger.id),
-        &trigger.action,
-        "vm",
+        &JobAction::parse(&trigger.action, &trigger.params)?,
         trigger.target_vm,
-        &trigger.params,
     )?;
     diesel::update(triggers::table.find(trigger.id))
         .set(triggers::fired_at.eq(now))

@@ -1,5 +1,6 @@
 //! VM queries.
 
+use crate::JobAction;
 use crate::db::{Conn, on_backend};
 use diesel::prelude::*;
 
@@ -9,8 +10,8 @@ use crate::schema::{
 use crate::validate::shown;
 use crate::vms::{check_sizes, random_mac};
 use crate::{
-    Caller, Disk, GlobalOptions, NewDisk, NewVif, NewVm, Permission, PowerAction, Role, StoreError,
-    Vif, Vm, VmDetail, VmFilter, VmState, VmType, VmUpdate,
+    Caller, Disk, GlobalOptions, NewDisk, NewVif, NewVm, Permission, PowerAction, Resize, Role,
+    StoreError, Vif, Vm, VmDetail, VmFilter, VmState, VmType,
 };
 
 type VmRow = (
@@ -462,7 +463,7 @@ pub(crate) fn create(
     for disk in &new.disks {
         insert_disk(conn, caller, new.node, id, disk)?;
     }
-    let job = super::jobs::create(conn, caller, "create", "vm", id, "")?;
+    let job = super::jobs::create(conn, caller, &JobAction::Define, id)?;
     super::audit::record(
         conn,
         Some(caller),
@@ -481,7 +482,7 @@ pub(crate) fn update(
     conn: &mut Conn,
     caller: &Caller,
     id: i32,
-    update: &VmUpdate,
+    update: &Resize,
     limits: &GlobalOptions,
 ) -> Result<i32, StoreError> {
     let vm = require(conn, caller, id, Permission::Modify)?;
@@ -501,8 +502,13 @@ pub(crate) fn update(
             vms::vcpus.eq(vcpus),
         ))
         .execute(conn)?;
-    let params = format!("memory_kb={memory_kb} max_memory_kb={max_memory_kb} vcpus={vcpus}");
-    let job = super::jobs::create(conn, caller, "update", "vm", id, &params)?;
+    let action = JobAction::Resize(crate::Resize {
+        memory_kb: Some(memory_kb),
+        max_memory_kb: Some(max_memory_kb),
+        vcpus: Some(vcpus),
+    });
+    let params = action.params();
+    let job = super::jobs::create(conn, caller, &action, id)?;
     super::audit::record(
         conn,
         Some(caller),
@@ -532,7 +538,7 @@ pub(crate) fn power(
             words.join(" or ")
         )));
     }
-    let job = super::jobs::create(conn, caller, action.as_str(), "vm", id, "")?;
+    let job = super::jobs::create(conn, caller, &JobAction::Power(action), id)?;
     super::audit::record(
         conn,
         Some(caller),
@@ -552,14 +558,7 @@ pub(crate) fn add_vif(
 ) -> Result<(i32, i32), StoreError> {
     require(conn, caller, vm, Permission::Modify)?;
     let vif_id = insert_vif(conn, vm, vif)?;
-    let job = super::jobs::create(
-        conn,
-        caller,
-        "attach-vif",
-        "vm",
-        vm,
-        &format!("vif={vif_id}"),
-    )?;
+    let job = super::jobs::create(conn, caller, &JobAction::AttachVif { vif: vif_id }, vm)?;
     super::audit::record(
         conn,
         Some(caller),
@@ -590,7 +589,7 @@ pub(crate) fn remove_vif(
             key: format!("id {vif} on VM {vm}"),
         });
     }
-    let job = super::jobs::create(conn, caller, "detach-vif", "vm", vm, &format!("vif={vif}"))?;
+    let job = super::jobs::create(conn, caller, &JobAction::DetachVif { vif }, vm)?;
     super::audit::record(
         conn,
         Some(caller),
@@ -610,14 +609,7 @@ pub(crate) fn add_disk(
 ) -> Result<(i32, i32), StoreError> {
     let found = require(conn, caller, vm, Permission::Modify)?;
     let disk_id = insert_disk(conn, caller, found.node_id, vm, disk)?;
-    let job = super::jobs::create(
-        conn,
-        caller,
-        "attach-disk",
-        "vm",
-        vm,
-        &format!("disk={disk_id}"),
-    )?;
+    let job = super::jobs::create(conn, caller, &JobAction::AttachDisk { disk: disk_id }, vm)?;
     super::audit::record(
         conn,
         Some(caller),
@@ -648,14 +640,7 @@ pub(crate) fn remove_disk(
             key: format!("id {disk} on VM {vm}"),
         });
     }
-    let job = super::jobs::create(
-        conn,
-        caller,
-        "detach-disk",
-        "vm",
-        vm,
-        &format!("disk={disk}"),
-    )?;
+    let job = super::jobs::create(conn, caller, &JobAction::DetachDisk { disk }, vm)?;
     super::audit::record(
         conn,
         Some(caller),

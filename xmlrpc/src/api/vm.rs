@@ -3,7 +3,7 @@
 
 use dxr::{Fault, Value};
 use zentific_sql::{
-    NewDisk, NewVif, NewVm, Permission, PowerAction, Role, Vm, VmFilter, VmState, VmType, VmUpdate,
+    NewDisk, NewVif, NewVm, Permission, PowerAction, Resize, Role, Vm, VmFilter, VmState, VmType,
 };
 
 use crate::fault::{ApiFault, from_store};
@@ -279,7 +279,7 @@ fn create(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
 fn update(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let id = int(params, 1, "id")?;
     let mut f = fields(params, 2, "changes")?;
-    let changes = VmUpdate {
+    let changes = Resize {
         memory_kb: f.opt_long("memory_kb")?,
         max_memory_kb: f.opt_long("max_memory_kb")?,
         vcpus: f.opt_int("vcpus")?,

@@ -8,6 +8,7 @@
 mod events;
 
 use std::sync::Mutex;
+use zentific_sql::PowerAction;
 
 use virt::connect::Connect;
 use virt::domain::{Domain as VirtDomain, DomainState};
@@ -215,12 +216,12 @@ impl Dispatcher for LibvirtDispatcher {
                 u64::try_from(v).map_err(|_| DispatchError::Failed(format!("negative size {v}")))
             };
             let done = match action {
-                Action::Start => found.create(),
-                Action::Pause => found.suspend(),
-                Action::Unpause => found.resume(),
-                Action::Shutdown => found.shutdown(),
-                Action::Reboot => found.reboot(0),
-                Action::Destroy => found.destroy(),
+                Action::Power(PowerAction::Start) => found.create(),
+                Action::Power(PowerAction::Pause) => found.suspend(),
+                Action::Power(PowerAction::Unpause) => found.resume(),
+                Action::Power(PowerAction::Shutdown) => found.shutdown(),
+                Action::Power(PowerAction::Reboot) => found.reboot(0),
+                Action::Power(PowerAction::Destroy) => found.destroy(),
                 Action::SetMemory(kb) => found.set_memory(kib(kb)?),
                 Action::SetMaxMemory(kb) => found.set_max_memory(kib(kb)?),
                 Action::SetVcpus(n) => found.set_vcpus(

@@ -32,6 +32,7 @@ mod vm_record;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use zentific_sql::PowerAction;
 
 use dxr::Value;
 
@@ -130,17 +131,21 @@ impl XenApiDispatcher {
         match action {
             // `VM.start(vm, start_paused, force)`. A suspended VM (reported as stopped)
             // cannot be started, only resumed: xapi's own answer tells us which it is.
-            Action::Start => match self.call_on_vm("VM.start", vm, [no(), no()]) {
-                Err(error) if bad_power_state(&error).is_some_and(|s| s.actual == "suspended") => {
-                    self.call_on_vm("VM.resume", vm, [no(), no()])
+            Action::Power(PowerAction::Start) => {
+                match self.call_on_vm("VM.start", vm, [no(), no()]) {
+                    Err(error)
+                        if bad_power_state(&error).is_some_and(|s| s.actual == "suspended") =>
+                    {
+                        self.call_on_vm("VM.resume", vm, [no(), no()])
+                    }
+                    other => other,
                 }
-                other => other,
-            },
-            Action::Pause => self.call_on_vm("VM.pause", vm, []),
-            Action::Unpause => self.call_on_vm("VM.unpause", vm, []),
-            Action::Shutdown => self.call_on_vm("VM.clean_shutdown", vm, []),
-            Action::Reboot => self.call_on_vm("VM.clean_reboot", vm, []),
-            Action::Destroy => self.call_on_vm("VM.hard_shutdown", vm, []),
+            }
+            Action::Power(PowerAction::Pause) => self.call_on_vm("VM.pause", vm, []),
+            Action::Power(PowerAction::Unpause) => self.call_on_vm("VM.unpause", vm, []),
+            Action::Power(PowerAction::Shutdown) => self.call_on_vm("VM.clean_shutdown", vm, []),
+            Action::Power(PowerAction::Reboot) => self.call_on_vm("VM.clean_reboot", vm, []),
+            Action::Power(PowerAction::Destroy) => self.call_on_vm("VM.hard_shutdown", vm, []),
             // `VM.set_memory` rewrites static_max too and so needs a halted VM;
             // `VM.set_memory_dynamic_range` works on running VMs (it balloons the guest)
             // as well as halted ones. Setting min = max pins the target to the value.
@@ -268,12 +273,12 @@ fn states_in_prose(states: &str) -> String {
 /// What an action does, for messages: "cannot {verb} VM web-1".
 fn verb(action: Action) -> &'static str {
     match action {
-        Action::Start => "start",
-        Action::Pause => "pause",
-        Action::Unpause => "unpause",
-        Action::Shutdown => "shut down",
-        Action::Reboot => "reboot",
-        Action::Destroy => "force off",
+        Action::Power(PowerAction::Start) => "start",
+        Action::Power(PowerAction::Pause) => "pause",
+        Action::Power(PowerAction::Unpause) => "unpause",
+        Action::Power(PowerAction::Shutdown) => "shut down",
+        Action::Power(PowerAction::Reboot) => "reboot",
+        Action::Power(PowerAction::Destroy) => "force off",
         Action::SetMemory(_) => "set the memory of",
         Action::SetMaxMemory(_) => "set the memory ceiling of",
         Action::SetVcpus(_) => "set the vCPUs of",
@@ -380,7 +385,9 @@ mod tests {
     #[test]
     fn bad_power_state_keeps_xapi_words() {
         let error = failure("VM_BAD_POWER_STATE", &["OpaqueRef:1", "halted", "running"]);
-        let DispatchError::WrongState(message) = action_error(error, WEB, Action::Start) else {
+        let DispatchError::WrongState(message) =
+            action_error(error, WEB, Action::Power(PowerAction::Start))
+        else {
             panic!("not WrongState");
         };
         assert_eq!(
@@ -392,7 +399,9 @@ mod tests {
             "VM_BAD_POWER_STATE",
             &["OpaqueRef:1", "paused, suspended, running", "halted"],
         );
-        let DispatchError::WrongState(message) = action_error(error, WEB, Action::Destroy) else {
+        let DispatchError::WrongState(message) =
+            action_error(error, WEB, Action::Power(PowerAction::Destroy))
+        else {
             panic!("not WrongState");
         };
         assert!(
@@ -414,7 +423,11 @@ mod tests {
     #[test]
     fn unknown_handles_and_uuids() {
         for code in ["UUID_INVALID", "HANDLE_INVALID"] {
-            let mapped = action_error(failure(code, &["VM", "x"]), WEB, Action::Pause);
+            let mapped = action_error(
+                failure(code, &["VM", "x"]),
+                WEB,
+                Action::Power(PowerAction::Pause),
+            );
             assert!(matches!(mapped, DispatchError::NoSuchDomain(_)), "{code}");
         }
     }

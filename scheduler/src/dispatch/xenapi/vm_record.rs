@@ -7,8 +7,8 @@
 //! * `power_state`: `Running` → running, `Paused` → paused, `Halted` → stopped,
 //!   `Suspended` → stopped. A suspended VM holds no memory or CPU on the host (its
 //!   memory image sits on a VDI), Zentific has no suspended state, and stopped is the one
-//!   whose consequences match; starting such a VM resumes it (see `Action::Start` in the
-//!   parent module).
+//!   whose consequences match; starting such a VM resumes it (see `PowerAction::Start` in the parent
+//!   module).
 //! * `memory_dynamic_max` → current memory and `memory_static_max` → ceiling, both int64
 //!   byte counts sent as strings, converted to KiB.
 //! * `VCPUs_at_startup` → vCPUs: the number the VM boots with, which
