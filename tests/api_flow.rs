@@ -111,10 +111,22 @@ fn scenario(server: &Server) {
             vec![
                 s(&admin),
                 i(web),
-                st(&[("memory_kb", i(524_288)), ("vcpus", i(2))]),
+                st(&[
+                    ("memory_kb", i(524_288)),
+                    ("max_memory_kb", i(524_288)),
+                    ("vcpus", i(2)),
+                ]),
             ],
         )
         .unwrap();
+    // Memory above the VM's ceiling needs the ceiling raised with it.
+    assert_eq!(
+        code(server.call(
+            "vm.update",
+            vec![s(&admin), i(web), st(&[("memory_kb", i(600_000))])]
+        )),
+        4
+    );
     assert_eq!(
         code(server.call(
             "vm.update",

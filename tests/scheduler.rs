@@ -267,3 +267,112 @@ fn schedules_and_triggers_run_actions() {
         || (vm_state(&server, &admin, db) == "paused").then_some(()),
     );
 }
+
+fn sizes(server: &Server, token: &str, vm: i32) -> (Value, Value, Value) {
+    let got = server.call("vm.get", vec![s(token), i(vm)]).unwrap();
+    (
+        member(&got, "memory_kb").clone(),
+        member(&got, "max_memory_kb").clone(),
+        member(&got, "vcpus").clone(),
+    )
+}
+
+/// Run a job to its end and read the node again, so that `vm.get` shows what the
+/// hypervisor reports.
+fn run_and_reread(server: &Server, token: &str, job: i32) -> Value {
+    let done = finished_job(server, token, job);
+    let node = int(member(
+        &server.call("job.get", vec![s(token), i(job)]).unwrap(),
+        "target",
+    ));
+    let vm = server.call("vm.get", vec![s(token), i(node)]).unwrap();
+    let sync = int(&server
+        .call("node.sync", vec![s(token), member(&vm, "node").clone()])
+        .unwrap());
+    assert_eq!(
+        member(&finished_job(server, token, sync), "state"),
+        &s("succeeded")
+    );
+    done
+}
+
+#[test]
+fn resizes_happen_at_the_hypervisor_and_a_failed_one_changes_nothing() {
+    let server = Server::start_with_scheduler(&fresh_sqlite_database(), &[]);
+    let admin = server.admin();
+    node_on(&server, &admin, "lab", "libvirt", &test_driver_uri());
+    let web = vm_named(&server, &admin, "web"); // running, 256 of 512 MiB, 2 vCPUs
+    let backup = vm_named(&server, &admin, "backup"); // stopped, 128 MiB, 1 vCPU
+    let update = |vm: i32, changes: Value| {
+        int(&server
+            .call("vm.update", vec![s(&admin), i(vm), changes])
+            .unwrap())
+    };
+
+    // Balloon a running VM; its ceiling stays.
+    let job = update(web, st(&[("memory_kb", i(393_216))]));
+    let done = run_and_reread(&server, &admin, job);
+    assert_eq!(member(&done, "state"), &s("succeeded"), "{done:?}");
+    assert_eq!(
+        sizes(&server, &admin, web),
+        (Value::Long(393_216), Value::Long(524_288), i(2))
+    );
+    // vCPUs of a running VM, down.
+    let job = update(web, st(&[("vcpus", i(1))]));
+    assert_eq!(
+        member(&run_and_reread(&server, &admin, job), "state"),
+        &s("succeeded")
+    );
+    assert_eq!(sizes(&server, &admin, web).2, i(1));
+    // A stopped VM's definition: more vCPUs than it had (the ceiling rises), less memory.
+    let job = update(backup, st(&[("memory_kb", i(65_536)), ("vcpus", i(2))]));
+    let done = run_and_reread(&server, &admin, job);
+    assert_eq!(member(&done, "state"), &s("succeeded"), "{done:?}");
+    assert_eq!(sizes(&server, &admin, backup).0, Value::Long(65_536));
+    assert_eq!(sizes(&server, &admin, backup).2, i(2));
+
+    // More vCPUs than the running VM booted with: libvirt refuses, and vm.get stays.
+    let before = sizes(&server, &admin, web);
+    let job = update(web, st(&[("vcpus", i(4))]));
+    let failed = run_and_reread(&server, &admin, job);
+    assert_eq!(member(&failed, "state"), &s("failed"), "{failed:?}");
+    assert_eq!(sizes(&server, &admin, web), before);
+    // Memory above the ceiling is refused at the call, and nothing is recorded.
+    assert_eq!(
+        code(server.call(
+            "vm.update",
+            vec![s(&admin), i(web), st(&[("memory_kb", i(1_048_576))])]
+        )),
+        4
+    );
+}
+
+#[test]
+fn a_change_shows_as_pending_until_its_job_ran() {
+    let server = Server::start(&fresh_sqlite_database(), &[]); // no scheduler
+    let admin = server.admin();
+    let n = node(&server, &admin, "lab");
+    let vm = vm(&server, &admin, n, "waiting");
+    let before = sizes(&server, &admin, vm);
+    let job = int(&server
+        .call(
+            "vm.update",
+            vec![s(&admin), i(vm), st(&[("memory_kb", i(131_072))])],
+        )
+        .unwrap());
+    let got = server.call("vm.get", vec![s(&admin), i(vm)]).unwrap();
+    assert_eq!(
+        sizes(&server, &admin, vm),
+        before,
+        "the record changed before the job ran"
+    );
+    let Value::Array(pending) = member(&got, "pending") else {
+        panic!()
+    };
+    let update = pending
+        .iter()
+        .find(|p| member(p, "job") == &i(job))
+        .expect("the update job is pending");
+    assert_eq!(member(update, "action"), &s("update"));
+    assert_eq!(member(update, "params"), &s("memory_kb=131072"));
+}

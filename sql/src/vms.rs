@@ -76,6 +76,9 @@ pub struct VmDetail {
     pub disks: Vec<Disk>,
     /// The caller's permissions on it.
     pub permissions: Vec<Permission>,
+    /// Its jobs not yet finished (pending or running), oldest first: changes the VM's
+    /// other fields do not show until the hypervisor reports them.
+    pub pending: Vec<crate::Job>,
 }
 
 /// A new interface; the MAC is generated (Xen's 00:16:3e prefix) when not given.

@@ -49,6 +49,18 @@ pub(crate) fn record(
         .get_result(conn)?)
 }
 
+/// A VM's pending and running jobs, oldest first.
+pub(crate) fn unfinished_on_vm(conn: &mut Conn, vm: i32) -> Result<Vec<Job>, StoreError> {
+    let rows: Vec<JobRow> = jobs::table
+        .filter(jobs::target_kind.eq("vm"))
+        .filter(jobs::target_id.eq(vm))
+        .filter(jobs::state.eq_any([JobState::Pending.as_str(), JobState::Running.as_str()]))
+        .order(jobs::id)
+        .select(job_columns!())
+        .load(conn)?;
+    rows.into_iter().map(to_job).collect()
+}
+
 pub(crate) fn get(conn: &mut Conn, id: i32) -> Result<Job, StoreError> {
     let row: Option<JobRow> = jobs::table
         .find(id)

@@ -245,11 +245,13 @@ pub(crate) fn detail(conn: &mut Conn, caller: &Caller, id: i32) -> Result<VmDeta
     let vm = require(conn, caller, id, Permission::View)?;
     let permissions = permissions(conn, caller, &vm)?;
     let (vifs, disks) = devices(conn, id)?;
+    let pending = super::jobs::unfinished_on_vm(conn, id)?;
     Ok(VmDetail {
         vm,
         vifs,
         disks,
         permissions,
+        pending,
     })
 }
 
@@ -487,26 +489,16 @@ pub(crate) fn update(
 ) -> Result<i32, StoreError> {
     let vm = require(conn, caller, id, Permission::Modify)?;
     let memory_kb = update.memory_kb.unwrap_or(vm.memory_kb);
-    let max_memory_kb = update
-        .max_memory_kb
-        .unwrap_or(vm.max_memory_kb.max(memory_kb));
+    let max_memory_kb = update.max_memory_kb.unwrap_or(vm.max_memory_kb);
     let vcpus = update.vcpus.unwrap_or(vm.vcpus);
     check_sizes(memory_kb, max_memory_kb, vcpus, limits)?;
     if let Some(owner) = vm.owner_id {
         check_quota(conn, owner, 1, memory_kb, i64::from(vcpus), Some(id))?;
     }
-    diesel::update(vms::table.find(id))
-        .set((
-            vms::memory_kb.eq(memory_kb),
-            vms::max_memory_kb.eq(max_memory_kb),
-            vms::vcpus.eq(vcpus),
-        ))
-        .execute(conn)?;
-    let action = JobAction::Resize(crate::Resize {
-        memory_kb: Some(memory_kb),
-        max_memory_kb: Some(max_memory_kb),
-        vcpus: Some(vcpus),
-    });
+    // Only the change is recorded, as the job's parameters: the VM's sizes stay what the
+    // hypervisor reported until it reports the new ones (a failed job changes nothing),
+    // and a memory-only change does not touch the ceiling.
+    let action = JobAction::Resize(*update);
     let params = action.params();
     let job = super::jobs::create(conn, caller, &action, id)?;
     super::audit::record(

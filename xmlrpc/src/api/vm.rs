@@ -82,7 +82,7 @@ pub(super) const METHODS: &[Method] = &[
     },
     Method {
         name: "vm.get",
-        help: "One VM: the vm.list struct plus created, vifs [{id, mac, bridge, model}], disks [{id, target, source, size_kb, readonly}] and your permissions on it. Needs view.",
+        help: "One VM: the vm.list struct plus created, vifs [{id, mac, bridge, model}], disks [{id, target, source, size_kb, readonly}], your permissions on it, and pending [{job, action, params, state}]: its jobs not yet finished. Sizes and state are what the hypervisor last reported; a change shows in pending until its job succeeds and the hypervisor reports it. Needs view.",
         params: &[TOKEN, VM_ID],
         returns: Type::Struct,
         access: ANY_USER,
@@ -102,7 +102,7 @@ pub(super) const METHODS: &[Method] = &[
     },
     Method {
         name: "vm.update",
-        help: "Change {memory_kb?, max_memory_kb?, vcpus?}. Needs modify. Returns the id of the job that applies it. Fault 6 over the per-VM limits or the owner's quota.",
+        help: "Change {memory_kb?, max_memory_kb?, vcpus?}: only what is given changes. On a running VM memory and vCPUs change live and in its definition; the memory ceiling changes in the definition (it applies at the next boot, where the hypervisor cannot change it live). Needs modify. Returns the id of the job that applies it; vm.get lists it under pending until then, and a failed job changes nothing. Fault 4 when the sizes contradict each other (memory over the ceiling), 6 over the per-VM limits or the owner's quota.",
         params: &[TOKEN, VM_ID, param("changes", Type::Struct)],
         returns: Type::Int,
         access: ANY_USER,
@@ -250,11 +250,20 @@ fn get(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
         .permissions
         .iter()
         .map(|p| Value::String(p.as_str().into()));
+    let pending = detail.pending.iter().map(|job| {
+        Record::new()
+            .int("job", job.id)
+            .string("action", job.action.name())
+            .string("params", job.action.params())
+            .string("state", job.state.as_str())
+            .build()
+    });
     Ok(vm_record(&detail.vm)
         .time("created", detail.vm.created_at)
         .value("vifs", array(vifs))
         .value("disks", array(disks))
         .value("permissions", array(permissions))
+        .value("pending", array(pending))
         .build())
 }
 
