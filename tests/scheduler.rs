@@ -281,11 +281,11 @@ fn sizes(server: &Server, token: &str, vm: i32) -> (Value, Value, Value) {
 /// hypervisor reports.
 fn run_and_reread(server: &Server, token: &str, job: i32) -> Value {
     let done = finished_job(server, token, job);
-    let node = int(member(
+    let vm = int(member(
         &server.call("job.get", vec![s(token), i(job)]).unwrap(),
         "target",
     ));
-    let vm = server.call("vm.get", vec![s(token), i(node)]).unwrap();
+    let vm = server.call("vm.get", vec![s(token), i(vm)]).unwrap();
     let sync = int(&server
         .call("node.sync", vec![s(token), member(&vm, "node").clone()])
         .unwrap());
@@ -375,4 +375,83 @@ fn a_change_shows_as_pending_until_its_job_ran() {
         .expect("the update job is pending");
     assert_eq!(member(update, "action"), &s("update"));
     assert_eq!(member(update, "params"), &s("memory_kb=131072"));
+}
+
+#[test]
+fn stopped_vms_are_deleted_from_the_hypervisor_and_never_created_ones_at_once() {
+    let server = Server::start_with_scheduler(&fresh_sqlite_database(), &[]);
+    let admin = server.admin();
+    let lab = node_on(&server, &admin, "lab", "libvirt", &test_driver_uri());
+    let web = vm_named(&server, &admin, "web"); // running
+    let backup = vm_named(&server, &admin, "backup"); // stopped
+    assert_eq!(code(server.call("vm.delete", vec![s(&admin), i(web)])), 5);
+
+    let job = int(&server
+        .call("vm.delete", vec![s(&admin), i(backup)])
+        .unwrap());
+    let done = finished_job(&server, &admin, job);
+    assert_eq!(member(&done, "state"), &s("succeeded"), "{done:?}");
+    let sync = int(&server.call("node.sync", vec![s(&admin), i(lab)]).unwrap());
+    assert_eq!(
+        member(&finished_job(&server, &admin, sync), "state"),
+        &s("succeeded")
+    );
+    assert_eq!(code(server.call("vm.get", vec![s(&admin), i(backup)])), 3);
+    let Value::Array(left) = server
+        .call("vm.list", vec![s(&admin), st(&[("node", i(lab))])])
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert!(
+        left.iter().all(|v| member(v, "name") != &s("backup")),
+        "the inventory brought it back: {left:?}"
+    );
+}
+
+#[test]
+fn a_vm_whose_create_never_ran_can_be_deleted_and_frees_its_node() {
+    let server = Server::start(&fresh_sqlite_database(), &[]); // no scheduler
+    let admin = server.admin();
+    let n = node(&server, &admin, "lab");
+    let (_, alice) = user(&server, &admin, "alice", "user");
+    let (_, bob) = user(&server, &admin, "bob", "user");
+    let vm = vm(&server, &alice, n, "never");
+    // Still being created: refused until the create job is cancelled.
+    assert_eq!(code(server.call("vm.delete", vec![s(&alice), i(vm)])), 5);
+    assert_eq!(code(server.call("vm.delete", vec![s(&bob), i(vm)])), 3);
+    let Value::Array(pending) = member(
+        &server.call("vm.get", vec![s(&alice), i(vm)]).unwrap(),
+        "pending",
+    )
+    .clone() else {
+        panic!()
+    };
+    let create = member(&pending[0], "job").clone();
+    server.call("job.cancel", vec![s(&alice), create]).unwrap();
+    let job = int(&server.call("vm.delete", vec![s(&alice), i(vm)]).unwrap());
+    assert_eq!(
+        member(
+            &server.call("job.get", vec![s(&alice), i(job)]).unwrap(),
+            "state"
+        ),
+        &s("succeeded")
+    );
+    assert_eq!(code(server.call("vm.get", vec![s(&alice), i(vm)])), 3);
+    // Its pool is in the way of node.remove, not the VM.
+    let Value::Array(pools) = server
+        .call("storage.list", vec![s(&admin), st(&[("node", i(n))])])
+        .unwrap()
+    else {
+        panic!()
+    };
+    for pool in pools {
+        server
+            .call(
+                "storage.removePool",
+                vec![s(&admin), member(&pool, "id").clone()],
+            )
+            .unwrap();
+    }
+    assert!(server.call("node.remove", vec![s(&admin), i(n)]).is_ok());
 }

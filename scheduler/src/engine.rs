@@ -257,6 +257,7 @@ impl Engine {
         let result = match job.action {
             JobAction::Power(power) => dispatcher.act(domain, Action::Power(power)),
             JobAction::Define => self.define(dispatcher.as_ref(), vm),
+            JobAction::DeleteVm => dispatcher.undefine(domain),
             JobAction::Resize(resize) => resize_actions(resize)
                 .into_iter()
                 .try_for_each(|action| dispatcher.act(domain, action)),
@@ -305,6 +306,7 @@ impl Engine {
             }
             JobAction::Power(_)
             | JobAction::Define
+            | JobAction::DeleteVm
             | JobAction::Resize(_)
             | JobAction::AttachVif { .. }
             | JobAction::DetachVif { .. }

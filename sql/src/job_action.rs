@@ -53,6 +53,8 @@ pub enum JobAction {
         /// The volume's id.
         volume: i32,
     },
+    /// Remove a stopped VM from its hypervisor, then its record (`vm.delete`).
+    DeleteVm,
     /// Delete a volume on a node (`storage.deleteVolume`).
     DeleteVolume {
         /// The volume's id.
@@ -102,6 +104,7 @@ impl JobAction {
             JobAction::Power(power) => power.as_str(),
             JobAction::Define => "create",
             JobAction::Resize(_) => "update",
+            JobAction::DeleteVm => "delete",
             JobAction::AttachVif { .. } => "attach-vif",
             JobAction::DetachVif { .. } => "detach-vif",
             JobAction::AttachDisk { .. } => "attach-disk",
@@ -115,7 +118,9 @@ impl JobAction {
     /// Its parameters as stored: `key=value` pairs separated by spaces.
     pub fn params(&self) -> String {
         match self {
-            JobAction::Power(_) | JobAction::Define | JobAction::Sync => String::new(),
+            JobAction::Power(_) | JobAction::Define | JobAction::DeleteVm | JobAction::Sync => {
+                String::new()
+            }
             JobAction::Resize(resize) => {
                 let mut pairs = Vec::new();
                 if let Some(v) = resize.memory_kb {
@@ -177,6 +182,7 @@ impl JobAction {
         let action = match name {
             "create" => none().map(|_| JobAction::Define)?,
             "sync" => none().map(|_| JobAction::Sync)?,
+            "delete" => none().map(|_| JobAction::DeleteVm)?,
             "update" => JobAction::Resize(resize(&pairs)?),
             "attach-vif" => JobAction::AttachVif { vif: only("vif")? },
             "detach-vif" => JobAction::DetachVif { vif: only("vif")? },
@@ -276,6 +282,7 @@ mod tests {
         let actions = [
             JobAction::Power(PowerAction::Reboot),
             JobAction::Define,
+            JobAction::DeleteVm,
             JobAction::Resize(Resize {
                 memory_kb: Some(524_288),
                 max_memory_kb: None,

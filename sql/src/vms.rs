@@ -330,6 +330,13 @@ impl Store {
         self.after_jobs(self.write(|conn| crate::ops::vms::power(conn, actor, id, action)))
     }
 
+    /// Delete a stopped VM (needs `admin` on it); returns the job. A VM its hypervisor
+    /// never got (its create job failed or was cancelled) is deleted at once and the job
+    /// is already succeeded; otherwise the job undefines it and the record goes then.
+    pub fn delete_vm(&self, actor: &Caller, id: i32) -> Result<i32, StoreError> {
+        self.after_jobs(self.write(|conn| crate::ops::vms::delete(conn, actor, id)))
+    }
+
     /// Add an interface (needs `modify`); returns (interface id, job id).
     pub fn add_vif(&self, actor: &Caller, vm: i32, vif: &NewVif) -> Result<(i32, i32), StoreError> {
         check_vif(vif)?;

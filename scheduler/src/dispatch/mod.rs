@@ -104,6 +104,15 @@ pub trait Dispatcher: Send + Sync {
     /// Define a new domain, left stopped.
     fn define(&self, spec: &DomainSpec) -> Result<(), DispatchError>;
 
+    /// Remove a stopped domain's definition from the node. Transports that cannot are
+    /// refused at `vm.delete` already.
+    fn undefine(&self, domain: DomainRef<'_>) -> Result<(), DispatchError> {
+        Err(DispatchError::Unsupported(format!(
+            "this transport does not undefine domains ({})",
+            domain.name
+        )))
+    }
+
     /// Whether [`Dispatcher::domains`] lists stopped domains too. `xl` knows only running
     /// domains: on such a node a recorded VM missing from the list is stopped, not gone.
     fn lists_stopped_domains(&self) -> bool {

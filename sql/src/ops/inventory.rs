@@ -121,7 +121,12 @@ pub(crate) fn finish_job(
         kind,
         Some(job.target_id),
         &format!("job {job_id} {word}"),
-    )
+    )?;
+    // The hypervisor no longer has the VM: its record goes too.
+    if job.action == crate::JobAction::DeleteVm && *outcome == Outcome::Succeeded {
+        super::vms::forget(conn, job.target_id)?;
+    }
+    Ok(())
 }
 
 fn job_max_attempts(conn: &mut Conn, job_id: i32) -> Result<i32, StoreError> {

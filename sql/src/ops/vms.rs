@@ -5,13 +5,14 @@ use crate::db::{Conn, on_backend};
 use diesel::prelude::*;
 
 use crate::schema::{
-    disks, nodes, notes, quotas, storage_pools, storage_volumes, vifs, vm_grants, vms,
+    disks, jobs, nodes, notes, quotas, schedules, storage_pools, storage_volumes, vifs, vm_grants,
+    vms,
 };
 use crate::validate::shown;
 use crate::vms::{check_sizes, random_mac};
 use crate::{
-    Caller, Disk, GlobalOptions, NewDisk, NewVif, NewVm, Permission, PowerAction, Resize, Role,
-    StoreError, Vif, Vm, VmDetail, VmFilter, VmState, VmType,
+    Caller, Disk, GlobalOptions, JobState, NewDisk, NewVif, NewVm, Permission, PowerAction, Resize,
+    Role, StoreError, Vif, Vm, VmDetail, VmFilter, VmState, VmType,
 };
 
 type VmRow = (
@@ -510,6 +511,92 @@ pub(crate) fn update(
         &format!("{params}; job {job}"),
     )?;
     Ok(job)
+}
+
+/// Delete a stopped VM (needs `admin` on it). A VM its hypervisor never got — its create
+/// job failed or was cancelled — goes at once, with a job recorded as succeeded; any
+/// other is undefined on its node by a job, and its record goes when that succeeds.
+pub(crate) fn delete(conn: &mut Conn, caller: &Caller, id: i32) -> Result<i32, StoreError> {
+    let vm = require(conn, caller, id, Permission::Admin)?;
+    if vm.state != VmState::Stopped {
+        return Err(StoreError::WrongState(format!(
+            "VM '{}' is {}; only a stopped VM can be deleted (shut it down or destroy it first)",
+            vm.name, vm.state
+        )));
+    }
+    let create: Option<(i32, String)> = jobs::table
+        .filter(jobs::target_kind.eq("vm"))
+        .filter(jobs::target_id.eq(id))
+        .filter(jobs::action.eq(JobAction::Define.name()))
+        .order(jobs::id.desc())
+        .select((jobs::id, jobs::state))
+        .first(conn)
+        .optional()?;
+    let never_defined = match create {
+        Some((job, state)) => match JobState::parse(&state, "state")? {
+            JobState::Pending | JobState::Running => {
+                return Err(StoreError::WrongState(format!(
+                    "VM '{}' is still being created by job {job}; cancel that job or wait for it",
+                    vm.name
+                )));
+            }
+            JobState::Failed | JobState::Cancelled => true,
+            JobState::Succeeded => false,
+        },
+        None => false,
+    };
+    let job = super::jobs::create(conn, caller, &JobAction::DeleteVm, id)?;
+    if never_defined {
+        diesel::update(jobs::table.find(job))
+            .set((
+                jobs::state.eq(JobState::Succeeded.as_str()),
+                jobs::finished_at.eq(crate::now()),
+            ))
+            .execute(conn)?;
+        forget(conn, id)?;
+    } else {
+        let transport: String = nodes::table
+            .find(vm.node_id)
+            .select(nodes::transport)
+            .first(conn)?;
+        if transport != crate::Transport::Libvirt.as_str() {
+            return Err(StoreError::WrongState(format!(
+                "deleting a VM defined on a {transport} node is not available yet; only libvirt nodes undefine VMs"
+            )));
+        }
+    }
+    super::audit::record(
+        conn,
+        Some(caller),
+        "vm.delete",
+        "vm",
+        Some(id),
+        &if never_defined {
+            format!(
+                "deleted VM '{}' (never created on its node); job {job}",
+                vm.name
+            )
+        } else {
+            format!(
+                "deleting VM '{}' from node {}; job {job}",
+                vm.name, vm.node_id
+            )
+        },
+    )?;
+    Ok(job)
+}
+
+/// Remove a VM's record; its devices, grants, notes, statistics and triggers go with it
+/// (foreign keys), its schedules here.
+pub(crate) fn forget(conn: &mut Conn, id: i32) -> Result<(), StoreError> {
+    diesel::delete(
+        schedules::table
+            .filter(schedules::target_kind.eq("vm"))
+            .filter(schedules::target_id.eq(id)),
+    )
+    .execute(conn)?;
+    diesel::delete(vms::table.find(id)).execute(conn)?;
+    Ok(())
 }
 
 pub(crate) fn power(

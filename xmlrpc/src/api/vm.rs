@@ -191,6 +191,16 @@ pub(super) const METHODS: &[Method] = &[
         handler: notes,
     },
     Method {
+        name: "vm.delete",
+        help: "Delete a stopped VM (fault 5 otherwise, and while its create job is still pending). Needs the admin permission on it. A VM its node never got (its create job failed or was cancelled) goes at once; any other is undefined on its node by the returned job, and its record, devices, grants, notes, statistics and schedules go when that job succeeds. Returns the job id. Only libvirt nodes undefine VMs so far (fault 5 on xl and XenAPI nodes).",
+        params: &[TOKEN, VM_ID],
+        returns: Type::Int,
+        access: ANY_USER,
+        vm_param: Some((1, Permission::Admin)),
+        work: Work::Write,
+        handler: delete,
+    },
+    Method {
         name: "vm.setNotes",
         help: "Replace the VM's notes (at most 64 KiB). Needs modify. Returns true.",
         params: &[TOKEN, VM_ID, param("text", Type::String)],
@@ -265,6 +275,11 @@ fn get(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
         .value("permissions", array(permissions))
         .value("pending", array(pending))
         .build())
+}
+
+fn delete(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
+    let job = ctx.store.delete_vm(ctx.caller()?, int(params, 1, "id")?)?;
+    Ok(Value::Integer(job))
 }
 
 fn create(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {

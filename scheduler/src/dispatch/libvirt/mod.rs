@@ -284,6 +284,19 @@ impl Dispatcher for LibvirtDispatcher {
         })
     }
 
+    fn undefine(&self, domain: DomainRef<'_>) -> Result<(), DispatchError> {
+        self.with_connection(|connection| {
+            let found = Self::lookup(connection, domain)?;
+            if found.is_active().map_err(|e| classify(&e))? {
+                return Err(DispatchError::WrongState(format!(
+                    "{} is running; stop it before deleting it",
+                    domain.name
+                )));
+            }
+            found.undefine().map_err(|e| classify(&e))
+        })
+    }
+
     fn define(&self, spec: &DomainSpec) -> Result<(), DispatchError> {
         self.with_connection(|connection| {
             let driver = connection.driver_type().map_err(|e| classify(&e))?;
