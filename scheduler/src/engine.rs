@@ -265,8 +265,8 @@ impl Engine {
             | JobAction::DetachVif { .. }
             | JobAction::AttachDisk { .. }
             | JobAction::DetachDisk { .. } => Err(DispatchError::Unsupported(format!(
-                "'{}' is recorded but not carried out by this scheduler version; the change applies when the VM is next defined",
-                job.action
+                "job {} ('{}') was recorded by an earlier version; no transport makes this change, so nothing was changed",
+                job.id, job.action
             ))),
             JobAction::Sync | JobAction::CreateVolume { .. } | JobAction::DeleteVolume { .. } => {
                 Err(DispatchError::Failed(format!(
@@ -300,8 +300,8 @@ impl Engine {
             JobAction::Sync => self.sync(node, dispatcher.as_ref()),
             JobAction::CreateVolume { .. } | JobAction::DeleteVolume { .. } => {
                 Err(DispatchError::Unsupported(format!(
-                    "'{}' on nodes is not carried out by this scheduler version",
-                    job.action
+                    "job {} ('{}') was recorded by an earlier version; no transport makes this change, so nothing was changed",
+                    job.id, job.action
                 )))
             }
             JobAction::Power(_)

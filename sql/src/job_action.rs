@@ -144,6 +144,25 @@ impl JobAction {
         }
     }
 
+    /// Whether the scheduler carries the action out on some transport. The store records
+    /// no job (and so no change) that nothing would carry out: device and volume changes
+    /// are refused until their transports exist.
+    pub fn is_carried_out(&self) -> bool {
+        match self {
+            JobAction::Power(_)
+            | JobAction::Define
+            | JobAction::Resize(_)
+            | JobAction::DeleteVm
+            | JobAction::Sync => true,
+            JobAction::AttachVif { .. }
+            | JobAction::DetachVif { .. }
+            | JobAction::AttachDisk { .. }
+            | JobAction::DetachDisk { .. }
+            | JobAction::CreateVolume { .. }
+            | JobAction::DeleteVolume { .. } => false,
+        }
+    }
+
     /// What the action acts on.
     pub fn target_kind(&self) -> TargetKind {
         match self {

@@ -238,11 +238,12 @@ on_both_backends! {
         let admin = admin(store);
         let n = node(store, &admin, "n1");
         let pool = store.define_pool(&admin, &NewPool { node: n, name: "default".into(), kind: "dir".into(), path: "/var/lib/xen/images".into(), capacity_kb: 1000 }).unwrap();
-        store.create_volume(&admin, pool, &NewVolume { name: "a.img".into(), capacity_kb: 600 }).unwrap();
-        assert!(matches!(store.create_volume(&admin, pool, &NewVolume { name: "b.img".into(), capacity_kb: 600 }), Err(StoreError::OverLimit(_))));
-        let volumes = store.list_volumes(&Caller::system(), pool).unwrap();
-        assert_eq!(volumes[0].path, "/var/lib/xen/images/a.img");
-        assert_eq!(store.list_pools(&Caller::system(), Some(n)).unwrap().iter().find(|p| p.id == pool).unwrap().allocation_kb, 600);
+        // Checked in full (room in the pool), then refused: no transport creates volumes
+        // yet, and nothing is recorded.
+        assert!(matches!(store.create_volume(&admin, pool, &NewVolume { name: "b.img".into(), capacity_kb: 6000 }), Err(StoreError::OverLimit(_))));
+        assert!(matches!(store.create_volume(&admin, pool, &NewVolume { name: "a.img".into(), capacity_kb: 600 }), Err(StoreError::WrongState(_))));
+        assert!(store.list_volumes(&Caller::system(), pool).unwrap().is_empty());
+        assert_eq!(store.list_pools(&Caller::system(), Some(n)).unwrap().iter().find(|p| p.id == pool).unwrap().allocation_kb, 0);
     }
 }
 

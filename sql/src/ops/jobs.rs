@@ -33,6 +33,12 @@ pub(crate) fn record(
     action: &JobAction,
     target_id: i32,
 ) -> Result<i32, StoreError> {
+    if !action.is_carried_out() {
+        // The caller's transaction rolls back with this: no device or volume row either.
+        return Err(StoreError::WrongState(format!(
+            "'{action}' is not available yet: no transport makes this change on a hypervisor, so nothing was recorded (give a new VM its interfaces and disks in vm.create)"
+        )));
+    }
     Ok(diesel::insert_into(jobs::table)
         .values((
             jobs::action.eq(action.name()),

@@ -73,7 +73,7 @@ pub(super) const METHODS: &[Method] = &[
     },
     Method {
         name: "storage.createVolume",
-        help: "Create a volume {name, capacity_kb} in a pool. Returns {id, job}. Fault 6 when the pool lacks room, 8 when the name is taken.",
+        help: "Create a volume {name, capacity_kb} in a pool. Returns {id, job}. Fault 6 when the pool lacks room, 8 when the name is taken. Not available yet: no transport makes this change, so after the checks above the call is refused with fault 5 and nothing is recorded.",
         params: &[
             TOKEN,
             param("pool", Type::Int),
@@ -87,7 +87,7 @@ pub(super) const METHODS: &[Method] = &[
     },
     Method {
         name: "storage.deleteVolume",
-        help: "Delete a volume. Returns the job id.",
+        help: "Delete a volume. Returns the job id. Not available yet: no transport makes this change, so after the checks above the call is refused with fault 5 and nothing is recorded.",
         params: &[TOKEN, param("volume", Type::Int)],
         returns: Type::Int,
         access: Access::Session(Role::Operator),

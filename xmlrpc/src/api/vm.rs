@@ -142,7 +142,7 @@ pub(super) const METHODS: &[Method] = &[
     ),
     Method {
         name: "vm.addVif",
-        help: "Add a network interface {bridge?, mac?, model?} (bridge defaults to xenbr0, the MAC is generated when absent). Needs modify. Returns {id, job}.",
+        help: "Add a network interface {bridge?, mac?, model?} (bridge defaults to xenbr0, the MAC is generated when absent). Needs modify. Returns {id, job}. Not available yet: no transport makes this change, so after the checks above the call is refused with fault 5 and nothing is recorded.",
         params: &[TOKEN, VM_ID, param("vif", Type::Struct)],
         returns: Type::Struct,
         access: ANY_USER,
@@ -152,7 +152,7 @@ pub(super) const METHODS: &[Method] = &[
     },
     Method {
         name: "vm.removeVif",
-        help: "Remove a network interface by its id. Needs modify. Returns a job id.",
+        help: "Remove a network interface by its id. Needs modify. Returns a job id. Not available yet: no transport makes this change, so after the checks above the call is refused with fault 5 and nothing is recorded.",
         params: &[TOKEN, VM_ID, param("vif", Type::Int)],
         returns: Type::Int,
         access: ANY_USER,
@@ -162,7 +162,7 @@ pub(super) const METHODS: &[Method] = &[
     },
     Method {
         name: "vm.addDisk",
-        help: "Add a disk {target, pool + volume or source, size_kb?, readonly?} (sources as in vm.create: a pool volume, or a path inside a pool; other paths admins only, fault 2). Needs modify. Returns {id, job}. Fault 8 when the target is taken.",
+        help: "Add a disk {target, pool + volume or source, size_kb?, readonly?} (sources as in vm.create: a pool volume, or a path inside a pool; other paths admins only, fault 2). Needs modify. Returns {id, job}. Fault 8 when the target is taken. Not available yet: no transport makes this change, so after the checks above the call is refused with fault 5 and nothing is recorded.",
         params: &[TOKEN, VM_ID, param("disk", Type::Struct)],
         returns: Type::Struct,
         access: ANY_USER,
@@ -172,7 +172,7 @@ pub(super) const METHODS: &[Method] = &[
     },
     Method {
         name: "vm.removeDisk",
-        help: "Remove a disk by its id. Needs modify. Returns a job id.",
+        help: "Remove a disk by its id. Needs modify. Returns a job id. Not available yet: no transport makes this change, so after the checks above the call is refused with fault 5 and nothing is recorded.",
         params: &[TOKEN, VM_ID, param("disk", Type::Int)],
         returns: Type::Int,
         access: ANY_USER,
