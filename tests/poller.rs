@@ -40,6 +40,23 @@ fn poller_binary() -> PathBuf {
 
 struct Poller(Child);
 
+impl Poller {
+    /// Start the poller pushing `source` every second to `url` with a node's token.
+    fn start(url: &str, token: &str, source: &str, spool: &std::path::Path) -> Poller {
+        Poller(
+            Command::new(poller_binary())
+                .args(["--server", url, "--token", token, "--source", source])
+                .args(["--interval", "1"])
+                .arg("--spool")
+                .arg(spool)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    }
+}
+
 impl Drop for Poller {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -86,25 +103,7 @@ fn every_sample_arrives_exactly_once_across_a_backend_restart() {
         .trim_start_matches("http://127.0.0.1:")
         .trim_end_matches("/RPC2")
         .to_string();
-    let poller = Poller(
-        Command::new(poller_binary())
-            .args([
-                "--server",
-                &url,
-                "--token",
-                &token,
-                "--source",
-                "libvirt:test:///default",
-                "--interval",
-                "1",
-            ])
-            .arg("--spool")
-            .arg(spool.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let poller = Poller::start(&url, &token, "libvirt:test:///default", spool.path());
     let before = wait_until(Duration::from_secs(30), "three stored samples", || {
         last_seq(&server, &admin, node).filter(|_| {
         matches!(server.call("stats.pushes", vec![s(&admin), i(node), i(10)]), Ok(Value::Array(rows)) if rows.len() >= 3)
@@ -221,17 +220,7 @@ fn domains_a_poller_reports_become_vms() {
         panic!()
     };
     let spool = tempfile::tempdir().unwrap();
-    let _poller = Poller(
-        Command::new(poller_binary())
-            .args(["--server", &server.url, "--token", &token])
-            .args(["--source", "synthetic:3", "--interval", "1"])
-            .arg("--spool")
-            .arg(spool.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _poller = Poller::start(&server.url, &token, "synthetic:3", spool.path());
     let vms = wait_until(Duration::from_secs(30), "three discovered VMs", || {
         let Ok(Value::Array(vms)) =
             server.call("vm.list", vec![s(&admin), st(&[("node", i(node))])])

@@ -25,6 +25,45 @@ pub(crate) fn job_target(conn: &mut Conn, job: &Job) -> Result<JobTarget, StoreE
     }
 }
 
+/// Record a domain found on a node as a VM of it, and audit the find; `how` says more
+/// (`" by its poller"`). Returns the new VM's id.
+pub(crate) fn record_discovered(
+    conn: &mut Conn,
+    node_id: i32,
+    domain: &Domain,
+    how: &str,
+    now: i64,
+) -> Result<i32, StoreError> {
+    let id: i32 = diesel::insert_into(vms::table)
+        .values((
+            vms::uuid.eq(domain.uuid.to_ascii_lowercase()),
+            vms::name.eq(&domain.name),
+            vms::node_id.eq(node_id),
+            vms::vm_type.eq(domain.vm_type.unwrap_or(crate::VmType::Pv).as_str()),
+            vms::os.eq(""),
+            vms::state.eq(domain.state.as_str()),
+            vms::memory_kb.eq(domain.memory_kb),
+            vms::max_memory_kb.eq(domain.max_memory_kb.max(domain.memory_kb)),
+            vms::vcpus.eq(domain.vcpus.max(1)),
+            vms::started_at.eq(domain.state.is_active().then_some(now)),
+            vms::created_at.eq(now),
+        ))
+        .returning(vms::id)
+        .get_result(conn)?;
+    super::audit::record(
+        conn,
+        None,
+        "vm.discovered",
+        "vm",
+        Some(id),
+        &format!(
+            "found '{}' ({}) on node {node_id}{how}",
+            domain.name, domain.state
+        ),
+    )?;
+    Ok(id)
+}
+
 pub(crate) fn finish_job(
     conn: &mut Conn,
     job_id: i32,
@@ -283,36 +322,7 @@ pub(crate) fn apply(
                 let from = VmState::parse(state, "state")?;
                 changes.extend(set_state(conn, *id, node_id, from, domain.state, now)?);
             }
-            None => {
-                let id: i32 = diesel::insert_into(vms::table)
-                    .values((
-                        vms::uuid.eq(domain.uuid.to_ascii_lowercase()),
-                        vms::name.eq(&domain.name),
-                        vms::node_id.eq(node_id),
-                        vms::vm_type.eq(domain.vm_type.unwrap_or(crate::VmType::Pv).as_str()),
-                        vms::os.eq(""),
-                        vms::state.eq(domain.state.as_str()),
-                        vms::memory_kb.eq(domain.memory_kb),
-                        vms::max_memory_kb.eq(domain.max_memory_kb.max(domain.memory_kb)),
-                        vms::vcpus.eq(domain.vcpus.max(1)),
-                        vms::started_at.eq(domain.state.is_active().then_some(now)),
-                        vms::created_at.eq(now),
-                    ))
-                    .returning(vms::id)
-                    .get_result(conn)?;
-                seen.push(id);
-                super::audit::record(
-                    conn,
-                    None,
-                    "vm.discovered",
-                    "vm",
-                    Some(id),
-                    &format!(
-                        "found '{}' ({}) on node {node_id}",
-                        domain.name, domain.state
-                    ),
-                )?;
-            }
+            None => seen.push(record_discovered(conn, node_id, domain, "", now)?),
         }
     }
     for (id, _, _, state) in recorded.iter().filter(|r| !seen.contains(&r.0)) {

@@ -43,34 +43,16 @@ fn discover(
     if taken > 0 {
         return Ok(None);
     }
-    let state = vm_state(&domain.state);
-    let id: i32 = diesel::insert_into(vms::table)
-        .values((
-            vms::uuid.eq(&uuid),
-            vms::name.eq(&domain.name),
-            vms::node_id.eq(node_id),
-            vms::vm_type.eq(crate::VmType::Pv.as_str()),
-            vms::os.eq(""),
-            vms::state.eq(state.as_str()),
-            vms::memory_kb.eq(domain.mem_kb),
-            vms::max_memory_kb.eq(domain.max_mem_kb.max(domain.mem_kb)),
-            vms::vcpus.eq(domain.vcpus.max(1)),
-            vms::started_at.eq(state.is_active().then_some(now)),
-            vms::created_at.eq(now),
-        ))
-        .returning(vms::id)
-        .get_result(conn)?;
-    super::audit::record(
-        conn,
-        None,
-        "vm.discovered",
-        "vm",
-        Some(id),
-        &format!(
-            "found '{}' ({state}) on node {node_id} by its poller",
-            domain.name
-        ),
-    )?;
+    let found = crate::Domain {
+        uuid,
+        name: domain.name.clone(),
+        state: vm_state(&domain.state),
+        memory_kb: domain.mem_kb,
+        max_memory_kb: domain.max_mem_kb,
+        vcpus: domain.vcpus,
+        vm_type: None,
+    };
+    let id = super::inventory::record_discovered(conn, node_id, &found, " by its poller", now)?;
     Ok(Some(id))
 }
 
