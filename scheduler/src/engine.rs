@@ -461,8 +461,8 @@ impl Engine {
         }
     }
 
-    /// Recover interrupted jobs, fire silence triggers, expire grants, roll statistics
-    /// up, reconcile inventories.
+    /// Recover interrupted jobs, mark silent nodes, fire silence triggers, expire grants,
+    /// roll statistics up, prune old events, reconcile inventories.
     fn keep_house(&self) {
         let mut last_reconcile: Option<std::time::Instant> = None;
         let mut last_rollup: Option<std::time::Instant> = None;
@@ -478,6 +478,9 @@ impl Engine {
                 ),
                 Err(e) => tracing::warn!("cannot recover interrupted jobs: {e}"),
             }
+            if let Err(e) = self.store.mark_silent_nodes(now) {
+                tracing::warn!("cannot mark silent nodes: {e}");
+            }
             if let Err(e) = self.store.fire_silence_triggers(now) {
                 tracing::warn!("cannot fire silence triggers: {e}");
             }
@@ -490,6 +493,9 @@ impl Engine {
                 last_rollup = Some(std::time::Instant::now());
                 if let Err(e) = self.store.roll_up_stats(now) {
                     tracing::warn!("cannot roll statistics up: {e}");
+                }
+                if let Err(e) = self.store.prune_events(now) {
+                    tracing::warn!("cannot prune old events: {e}");
                 }
             }
             if last_reconcile.is_none_or(|t| t.elapsed() >= self.settings.reconcile_interval) {

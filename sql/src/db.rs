@@ -54,6 +54,8 @@ pub struct Store {
     pool: std::sync::Arc<R2d2Pool<Manager>>,
     backend: Backend,
     jobs_signal: std::sync::Arc<JobSignal>,
+    /// Wakes `event.next` waiters (see `events.rs`).
+    pub(crate) events: std::sync::Arc<crate::events::EventSignal>,
     /// SQLite takes one writer at a time; writers of this process queue here instead of
     /// in SQLite's busy handler, which sleeps in steps of up to 25 ms.
     sqlite_writer: std::sync::Arc<std::sync::Mutex<()>>,
@@ -158,6 +160,10 @@ impl Store {
             reason,
         };
         let target = parse_url(url)?;
+        let listen_url = match &target {
+            Target::Postgres(url) => Some(url.clone()),
+            Target::Sqlite(_) => None,
+        };
         let backend = match &target {
             Target::Sqlite(_) => Backend::Sqlite,
             Target::Postgres(_) => Backend::Postgres,
@@ -208,6 +214,7 @@ impl Store {
             pool: std::sync::Arc::new(pool),
             backend,
             jobs_signal: Default::default(),
+            events: std::sync::Arc::new(crate::events::EventSignal::new(listen_url)),
             sqlite_writer: Default::default(),
         };
         store.ensure_defaults()?;
@@ -244,12 +251,18 @@ impl Store {
                 None
             }
         };
-        match op(conn) {
-            Ok(value) => {
+        crate::ops::events::discard();
+        // The transaction's events go in last, just before the commit (see ops/events.rs).
+        match op(conn).and_then(|value| Ok((value, crate::ops::events::flush(conn)?))) {
+            Ok((value, wrote_events)) => {
                 <Conn as Connection>::TransactionManager::commit_transaction(conn)?;
+                if wrote_events {
+                    self.events.bump();
+                }
                 Ok(value)
             }
             Err(error) => {
+                crate::ops::events::discard();
                 // The operation's error is the one to report; a failed rollback leaves
                 // the connection broken, and the pool discards it.
                 let _ = <Conn as Connection>::TransactionManager::rollback_transaction(conn);

@@ -86,6 +86,12 @@ pub const OPTION_DEFS: &[OptionDef] = &[
         default: "60",
         rule: OptionRule::IntRange(1, 86_400),
     },
+    OptionDef {
+        name: "event_retention_hours",
+        help: "hours that events are kept for event.next; a client away longer starts again",
+        default: "168",
+        rule: OptionRule::IntRange(1, 24 * 366),
+    },
 ];
 
 impl OptionDef {
@@ -149,6 +155,8 @@ pub struct GlobalOptions {
     pub vm_max_vcpus: i64,
     /// Shortest gap between runs of a non-admin's recurring schedule, seconds.
     pub schedule_min_interval_secs: i64,
+    /// Hours events are kept.
+    pub event_retention_hours: i64,
 }
 
 impl GlobalOptions {
@@ -175,6 +183,7 @@ impl GlobalOptions {
             vm_max_memory_kb: int("vm_max_memory_kb").unwrap_or(16_777_216),
             vm_max_vcpus: int("vm_max_vcpus").unwrap_or(8),
             schedule_min_interval_secs: int("schedule_min_interval_secs").unwrap_or(60),
+            event_retention_hours: int("event_retention_hours").unwrap_or(168),
         }
     }
 }

@@ -152,6 +152,12 @@ impl Store {
         }))
     }
 
+    /// Mark nodes whose poller stopped pushing as silent (an event and an audit entry,
+    /// once per silence); returns how many went silent.
+    pub fn mark_silent_nodes(&self, now: i64) -> Result<usize, StoreError> {
+        self.write(|conn| crate::ops::inventory::mark_silent(conn, now))
+    }
+
     /// Record a state a hypervisor announced for one domain; fires matching triggers.
     pub fn apply_domain_state(
         &self,

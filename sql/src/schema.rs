@@ -51,6 +51,7 @@ diesel::table! {
         poll_interval -> Nullable<Integer>,
         last_seq -> Nullable<BigInt>,
         clock_skew -> Nullable<BigInt>,
+        silent_since -> Nullable<BigInt>,
     }
 }
 
@@ -316,6 +317,28 @@ diesel::joinable!(storage_pools -> nodes (node_id));
 diesel::joinable!(storage_volumes -> storage_pools (pool_id));
 diesel::joinable!(notes -> vms (vm_id));
 
+diesel::table! {
+    events (seq) {
+        seq -> BigInt,
+        at -> BigInt,
+        kind -> Text,
+        target_kind -> Text,
+        target_id -> Nullable<Integer>,
+        owner_id -> Nullable<Integer>,
+        state -> Nullable<Text>,
+        job_id -> Nullable<Integer>,
+        actor -> Text,
+        detail -> Text,
+    }
+}
+
+diesel::table! {
+    event_horizon (id) {
+        id -> Integer,
+        pruned_through -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
@@ -340,4 +363,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     vm_counters,
     stat_rollups,
     stat_watermarks,
+    events,
+    event_horizon,
 );

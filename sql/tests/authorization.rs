@@ -38,6 +38,9 @@ const WITHOUT_CALLER: &[(&str, &str)] = &[
     ("mark_node", "scheduler: node reachability"),
     ("dispatch_node", "scheduler: connecting to a node"),
     ("dispatch_nodes", "scheduler: reconciliation"),
+    ("event_signal", "in-process wake-up of event.next"),
+    ("prune_events", "scheduler housekeeping"),
+    ("mark_silent_nodes", "scheduler housekeeping"),
 ];
 
 /// (name, parameter text) of each `pub fn` inside `impl Store` blocks of `source`.

@@ -597,5 +597,61 @@ mod statistics {
             assert_eq!(hourly.len(), 1);
             assert!((hourly[0].avg - 20.0).abs() < 1e-9, "{hourly:?}");
         }
+
+        fn events_follow_commits_and_old_cursors_are_refused(store: &Store) {
+            let admin = admin(store);
+            let start = store.events_after(&admin, "").unwrap();
+            assert!(start.events.is_empty());
+            let bob = user(store, &admin, "bob", Role::User);
+            // A refused change commits nothing, so it sends nothing either.
+            let again = NewUser {
+                username: "bob".into(),
+                password: "another-password".into(),
+                email: String::new(),
+                role: Role::User,
+                language: None,
+            };
+            assert!(store.create_user(Some(&admin), &again).is_err());
+            let after = store.events_after(&admin, &start.cursor).unwrap();
+            let kinds: Vec<&str> = after.events.iter().map(|e| e.kind.as_str()).collect();
+            assert_eq!(kinds, ["user.create", "session.login"], "{after:?}");
+            // Bob sees only what is about him (his account, his login).
+            let bobs = store.events_after(&bob, &start.cursor).unwrap();
+            assert!(bobs.events.iter().all(|e| e.target_id == Some(bob.user_id())), "{bobs:?}");
+            assert_eq!(bobs.cursor, after.cursor);
+            // Past the retention window the events go, and so does the old cursor.
+            let later = zentific_sql::now() + 400 * 86_400;
+            assert!(store.prune_events(later).unwrap() >= 2);
+            let refused = store.events_after(&admin, &start.cursor).unwrap_err();
+            assert_eq!(refused.fault_code(), fault_code::WRONG_STATE, "{refused}");
+            // The newest cursor is still good, and "" starts at it.
+            assert!(store.events_after(&admin, &after.cursor).unwrap().events.is_empty());
+            assert_eq!(store.events_after(&admin, "").unwrap().cursor, after.cursor);
+            assert_eq!(
+                store.events_after(&admin, "12x").unwrap_err().fault_code(),
+                fault_code::INVALID_VALUE
+            );
+        }
+
+        fn a_silent_poller_is_an_event_once_and_its_return_another(store: &Store) {
+            let admin = admin(store);
+            let n = node(store, &admin, "n1");
+            let now = zentific_sql::now();
+            store.push_sample(n, &sample(1, now, 0, 0)).unwrap();
+            let cursor = store.events_after(&admin, "").unwrap().cursor;
+            assert_eq!(store.mark_silent_nodes(now + 10).unwrap(), 0);
+            assert_eq!(store.mark_silent_nodes(now + 3600).unwrap(), 1);
+            assert_eq!(store.mark_silent_nodes(now + 7200).unwrap(), 0);
+            store.push_sample(n, &sample(2, now + 7200, 0, 0)).unwrap();
+            let states: Vec<Option<String>> = store
+                .events_after(&admin, &cursor)
+                .unwrap()
+                .events
+                .into_iter()
+                .filter(|e| e.kind == "node.status")
+                .map(|e| e.state)
+                .collect();
+            assert_eq!(states, [Some("silent".to_string()), Some("pushing".to_string())]);
+        }
     }
 }

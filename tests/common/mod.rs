@@ -15,13 +15,26 @@ pub use zentific_sql::testing::{fresh_postgres_database, fresh_sqlite_database};
 /// The admin password every test server starts with.
 pub const ADMIN_PASSWORD: &str = "admin-password";
 
-/// A running server; killed when dropped.
+/// A running server; killed when dropped. It is a [`Client`] of itself (`server.call`).
 pub struct Server {
     child: Child,
-    /// `http://127.0.0.1:PORT/RPC2`
-    pub url: String,
+    client: Client,
     /// The database URL it runs on.
     pub database: String,
+}
+
+/// A client of a server's `/RPC2`, for threads that call while a test holds the server.
+#[derive(Clone, Debug)]
+pub struct Client {
+    /// `http://127.0.0.1:PORT/RPC2`
+    pub url: String,
+}
+
+impl std::ops::Deref for Server {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
 }
 
 impl Server {
@@ -81,11 +94,20 @@ impl Server {
             .expect("server did not report its address");
         Server {
             child,
-            url: format!("http://{addr}/RPC2"),
+            client: Client {
+                url: format!("http://{addr}/RPC2"),
+            },
             database: database.to_string(),
         }
     }
 
+    /// Whether the process is still running.
+    pub fn is_alive(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+}
+
+impl Client {
     /// Call a method; `Err` holds the fault.
     pub fn call(&self, method: &str, params: Vec<Value>) -> Result<Value, Fault> {
         let body = MethodCall {
@@ -130,11 +152,6 @@ impl Server {
     /// Log in as the first admin.
     pub fn admin(&self) -> String {
         self.login("admin", ADMIN_PASSWORD)
-    }
-
-    /// Whether the process is still running.
-    pub fn is_alive(&mut self) -> bool {
-        self.child.try_wait().expect("try_wait").is_none()
     }
 }
 

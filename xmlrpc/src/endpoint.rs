@@ -112,17 +112,29 @@ async fn handle(app: Arc<App>, body: &[u8]) -> Result<Answer, Fault> {
         .registry
         .get(&name)
         .map_or(Work::Cpu, |m| m.work.max(Work::Read));
-    let inline = match work {
-        Work::Cpu => true,
-        Work::Read => app.store.backend() == Backend::Sqlite,
-        Work::Write => false,
-    };
-    let value = if inline {
-        app.registry.call(&app.store, &name, &params)
-    } else {
-        // Waiting work leaves this worker thread (its other tasks move elsewhere
-        // meanwhile), which is cheaper than a round trip through the blocking pool.
-        tokio::task::block_in_place(|| app.registry.call(&app.store, &name, &params))
+    let reads_inline = app.store.backend() == Backend::Sqlite;
+    let value = match work {
+        Work::Cpu => app.registry.call(&app.store, &name, &params),
+        Work::Read | Work::Write => run(&app, &name, &params, work == Work::Read && reads_inline),
+        Work::Wait => {
+            let call = |params: Vec<Value>| {
+                let app = app.clone();
+                let name = name.clone();
+                async move { run(&app, &name, &params, reads_inline) }
+            };
+            crate::api::event::wait(&app.store, params, call).await
+        }
     };
     value.map(Answer::Value)
+}
+
+/// One registry call that touches the database: on this worker thread when `inline`,
+/// else leaving it (its other tasks move elsewhere meanwhile), which is cheaper than a
+/// round trip through the blocking pool.
+fn run(app: &App, name: &str, params: &[Value], inline: bool) -> Result<Value, Fault> {
+    if inline {
+        app.registry.call(&app.store, name, params)
+    } else {
+        tokio::task::block_in_place(|| app.registry.call(&app.store, name, params))
+    }
 }

@@ -135,6 +135,9 @@ pub enum Work {
     /// Writes (or hashes passwords): always off the async worker, since a write may wait
     /// on another writer's lock.
     Write,
+    /// A long poll (`event.next`): a read the endpoint repeats as events commit, waiting
+    /// asynchronously in between (see `api/event.rs`).
+    Wait,
 }
 
 /// What a handler gets besides its parameters.

@@ -3,6 +3,7 @@
 use crate::db::Conn;
 use diesel::prelude::*;
 
+use super::events::Extra;
 use crate::schema::audit_log;
 use crate::{AuditEntry, AuditFilter, Caller, StoreError};
 
@@ -18,7 +19,8 @@ struct NewEntry<'a> {
     detail: &'a str,
 }
 
-/// Append to the audit log, inside the caller's transaction. `actor` `None` is the system.
+/// Append to the audit log, inside the caller's transaction, and send it on the event
+/// stream. `actor` `None` is the system.
 pub(crate) fn record(
     conn: &mut Conn,
     actor: Option<&Caller>,
@@ -27,6 +29,28 @@ pub(crate) fn record(
     target_id: Option<i32>,
     detail: &str,
 ) -> Result<(), StoreError> {
+    record_with(
+        conn,
+        actor,
+        action,
+        target_kind,
+        target_id,
+        detail,
+        Extra::default(),
+    )
+}
+
+/// [`record`], with the state word or job the event carries.
+pub(crate) fn record_with(
+    conn: &mut Conn,
+    actor: Option<&Caller>,
+    action: &str,
+    target_kind: &str,
+    target_id: Option<i32>,
+    detail: &str,
+    extra: Extra<'_>,
+) -> Result<(), StoreError> {
+    super::events::record(conn, actor, action, target_kind, target_id, detail, extra)?;
     diesel::insert_into(audit_log::table)
         .values(NewEntry {
             at: crate::now(),

@@ -107,6 +107,7 @@ pub(crate) fn finish_job(
             &scrubbed
         }
     };
+    let retries_left = job.attempts < job_max_attempts(conn, job_id)?;
     let changed = match outcome {
         Outcome::Succeeded => diesel::update(mine)
             .set((
@@ -125,7 +126,7 @@ pub(crate) fn finish_job(
             .execute(conn)?,
         Outcome::Retry {
             error, not_before, ..
-        } if job.attempts < job_max_attempts(conn, job_id)? => diesel::update(mine)
+        } if retries_left => diesel::update(mine)
             .set((
                 jobs::state.eq(JobState::Pending.as_str()),
                 jobs::not_before.eq(*not_before),
@@ -148,18 +149,31 @@ pub(crate) fn finish_job(
     let word = match outcome {
         Outcome::Succeeded => "succeeded".to_string(),
         Outcome::Failed { error, .. } => format!("failed: {error}"),
-        Outcome::Retry { error, .. } => {
+        Outcome::Retry { error, .. } if retries_left => {
             format!("attempt {} failed, will retry: {error}", job.attempts)
+        }
+        Outcome::Retry { error, .. } => {
+            format!("failed: {error} (gave up after {} attempts)", job.attempts)
         }
     };
     let kind = job.target_kind.as_str();
-    super::audit::record(
+    let state = match outcome {
+        Outcome::Succeeded => JobState::Succeeded,
+        Outcome::Failed { .. } => JobState::Failed,
+        Outcome::Retry { .. } if retries_left => JobState::Pending,
+        Outcome::Retry { .. } => JobState::Failed,
+    };
+    super::audit::record_with(
         conn,
         None,
         &format!("job.{}", job.action),
         kind,
         Some(job.target_id),
         &format!("job {job_id} {word}"),
+        super::events::Extra {
+            state: Some(state.as_str()),
+            job: Some(job_id),
+        },
     )?;
     // The hypervisor no longer has the VM: its record goes too.
     if job.action == crate::JobAction::DeleteVm && *outcome == Outcome::Succeeded {
@@ -209,7 +223,7 @@ pub(crate) fn recover_interrupted(
         .load(conn)?;
     let (mut resumed, mut failed) = (0, 0);
     for (id, attempts, max_attempts, action, kind, target) in rows {
-        let detail = if attempts < max_attempts {
+        let (state, detail) = if attempts < max_attempts {
             diesel::update(jobs::table.find(id))
                 .set((
                     jobs::state.eq(JobState::Pending.as_str()),
@@ -218,7 +232,10 @@ pub(crate) fn recover_interrupted(
                 ))
                 .execute(conn)?;
             resumed += 1;
-            format!("job {id} interrupted by a scheduler stop; resumed")
+            (
+                JobState::Pending,
+                format!("job {id} interrupted by a scheduler stop; resumed"),
+            )
         } else {
             diesel::update(jobs::table.find(id))
                 .set((
@@ -229,15 +246,22 @@ pub(crate) fn recover_interrupted(
                 ))
                 .execute(conn)?;
             failed += 1;
-            format!("job {id} interrupted by a scheduler stop; failed (no attempts left)")
+            (
+                JobState::Failed,
+                format!("job {id} interrupted by a scheduler stop; failed (no attempts left)"),
+            )
         };
-        super::audit::record(
+        super::audit::record_with(
             conn,
             None,
             &format!("job.{action}"),
             &kind,
             Some(target),
             &detail,
+            super::events::Extra {
+                state: Some(state.as_str()),
+                job: Some(id),
+            },
         )?;
     }
     Ok((resumed, failed))
@@ -268,14 +292,7 @@ fn set_state(
             .set(vms::started_at.eq(started_at))
             .execute(conn)?;
     }
-    super::audit::record(
-        conn,
-        None,
-        "vm.state",
-        "vm",
-        Some(vm_id),
-        &format!("{from} → {to}"),
-    )?;
+    vm_state(conn, vm_id, to, &format!("{from} → {to}"))?;
     Ok(Some(StateChange {
         vm_id,
         node_id,
@@ -409,9 +426,102 @@ pub(crate) fn mark_node(
         } else {
             format!("unreachable: {detail}")
         };
-        super::audit::record(conn, None, "node.status", "node", Some(node_id), &word)?;
+        super::audit::record_with(
+            conn,
+            None,
+            "node.status",
+            "node",
+            Some(node_id),
+            &word,
+            super::events::Extra {
+                state: Some(if reachable {
+                    "reachable"
+                } else {
+                    "unreachable"
+                }),
+                job: None,
+            },
+        )?;
     }
     Ok(())
+}
+
+/// Audit a node's new status (`reachable`, `unreachable`, `silent`, `pushing`) and send
+/// it on the event stream.
+pub(crate) fn node_status(
+    conn: &mut Conn,
+    node_id: i32,
+    state: &str,
+    detail: &str,
+) -> Result<(), StoreError> {
+    super::audit::record_with(
+        conn,
+        None,
+        "node.status",
+        "node",
+        Some(node_id),
+        detail,
+        super::events::Extra::state(state),
+    )
+}
+
+/// Audit a VM's new state and send it on the event stream.
+pub(crate) fn vm_state(
+    conn: &mut Conn,
+    vm_id: i32,
+    state: VmState,
+    detail: &str,
+) -> Result<(), StoreError> {
+    super::audit::record_with(
+        conn,
+        None,
+        "vm.state",
+        "vm",
+        Some(vm_id),
+        detail,
+        super::events::Extra::state(state.as_str()),
+    )
+}
+
+/// Mark nodes whose poller has not pushed for three of its intervals (at least 30 s) as
+/// silent, once per silence; returns how many went silent now.
+pub(crate) fn mark_silent(conn: &mut Conn, now: i64) -> Result<usize, StoreError> {
+    let quiet: Vec<(i32, i64, Option<i32>)> = nodes::table
+        .filter(nodes::silent_since.is_null())
+        .filter(nodes::last_seen.is_not_null())
+        .select((
+            nodes::id,
+            nodes::last_seen.assume_not_null(),
+            nodes::poll_interval,
+        ))
+        .load(conn)?;
+    let mut marked = 0;
+    for (node_id, last_seen, interval) in quiet {
+        let allowed = (3 * i64::from(interval.unwrap_or(10))).max(30);
+        if now - last_seen <= allowed {
+            continue;
+        }
+        diesel::update(nodes::table.find(node_id))
+            .set(nodes::silent_since.eq(now))
+            .execute(conn)?;
+        super::audit::record_with(
+            conn,
+            None,
+            "node.status",
+            "node",
+            Some(node_id),
+            &format!(
+                "silent: no statistics from its poller for {}s",
+                now - last_seen
+            ),
+            super::events::Extra {
+                state: Some("silent"),
+                job: None,
+            },
+        )?;
+        marked += 1;
+    }
+    Ok(marked)
 }
 
 pub(crate) fn request_sync(

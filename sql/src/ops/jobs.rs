@@ -39,7 +39,7 @@ pub(crate) fn record(
             "'{action}' is not available yet: no transport makes this change on a hypervisor, so nothing was recorded (give a new VM its interfaces and disks in vm.create)"
         )));
     }
-    Ok(diesel::insert_into(jobs::table)
+    let id: i32 = diesel::insert_into(jobs::table)
         .values((
             jobs::action.eq(action.name()),
             jobs::target_kind.eq(action.target_kind().as_str()),
@@ -52,7 +52,32 @@ pub(crate) fn record(
             jobs::origin_id.eq(origin_id),
         ))
         .returning(jobs::id)
-        .get_result(conn)?)
+        .get_result(conn)?;
+    job_event(conn, id, action, target_id, JobState::Pending, "")?;
+    Ok(id)
+}
+
+/// Send a job's new state on the event stream (its outcomes are audited as well).
+pub(crate) fn job_event(
+    conn: &mut Conn,
+    id: i32,
+    action: &JobAction,
+    target_id: i32,
+    state: JobState,
+    detail: &str,
+) -> Result<(), StoreError> {
+    super::events::record(
+        conn,
+        None,
+        &format!("job.{action}"),
+        action.target_kind().as_str(),
+        Some(target_id),
+        detail,
+        super::events::Extra {
+            state: Some(state.as_str()),
+            job: Some(id),
+        },
+    )
 }
 
 /// A VM's pending and running jobs, oldest first.
@@ -162,13 +187,17 @@ pub(crate) fn cancel(conn: &mut Conn, caller: &Caller, id: i32) -> Result<(), St
         )));
     }
     let (kind, target) = (job.target_kind.clone(), job.target_id);
-    super::audit::record(
+    super::audit::record_with(
         conn,
         Some(caller),
         "job.cancel",
         &kind,
         Some(target),
         &format!("cancelled job {id} ({})", job.action),
+        super::events::Extra {
+            state: Some(JobState::Cancelled.as_str()),
+            job: Some(id),
+        },
     )
 }
 
@@ -203,5 +232,14 @@ pub(crate) fn take(conn: &mut Conn, id: i32, worker: &str, now: i64) -> Result<J
             jobs::heartbeat.eq(now),
         ))
         .execute(conn)?;
-    get(conn, id)
+    let job = get(conn, id)?;
+    job_event(
+        conn,
+        id,
+        &job.action,
+        job.target_id,
+        JobState::Running,
+        &format!("attempt {}", job.attempts),
+    )?;
+    Ok(job)
 }

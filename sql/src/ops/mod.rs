@@ -8,6 +8,7 @@
 #![allow(clippy::too_many_arguments)]
 
 pub(crate) mod audit;
+pub(crate) mod events;
 pub(crate) mod inventory;
 pub(crate) mod jobs;
 pub(crate) mod nodes;

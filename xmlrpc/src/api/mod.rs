@@ -4,6 +4,7 @@
 
 mod audit;
 mod config;
+pub(crate) mod event;
 mod job;
 mod node;
 mod schedule;
@@ -31,6 +32,7 @@ pub fn methods() -> Vec<Method> {
         trigger::METHODS,
         stats::METHODS,
         audit::METHODS,
+        event::METHODS,
         system::METHODS,
     ]
     .concat()
