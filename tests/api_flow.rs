@@ -55,26 +55,25 @@ fn scenario(server: &Server) {
     let detail = server.call("vm.get", vec![s(&admin), i(web)]).unwrap();
     assert_eq!(member(&detail, "state"), &s("stopped"));
     assert_eq!(member(&detail, "memory_kb"), &Value::Long(262_144));
-    // Device changes are checked (a taken target is 8, a missing device 3), then
-    // refused with 5: no transport makes them yet, and nothing is recorded.
-    assert_eq!(
-        code(server.call(
+    // Device changes are checked (a taken target is 8, a missing device 3) and recorded
+    // as jobs (no scheduler runs here): vm.get lists them as pending, not as devices.
+    let added = server
+        .call(
             "vm.addVif",
             vec![s(&admin), i(web), st(&[("bridge", s("xenbr1"))])],
-        )),
-        5
-    );
-    assert_eq!(
-        code(server.call(
+        )
+        .unwrap();
+    let vif_job = member(&added, "job").clone();
+    server
+        .call(
             "vm.addDisk",
             vec![
                 s(&admin),
                 i(web),
-                st(&[("target", s("xvdb")), ("source", s("/srv/b.img"))])
-            ]
-        )),
-        5
-    );
+                st(&[("target", s("xvdb")), ("source", s("/srv/b.img"))]),
+            ],
+        )
+        .unwrap();
     assert_eq!(
         code(server.call(
             "vm.addDisk",
@@ -87,23 +86,35 @@ fn scenario(server: &Server) {
         8
     );
     let detail = server.call("vm.get", vec![s(&admin), i(web)]).unwrap();
-    let (Value::Array(vifs), Value::Array(disks)) =
-        (member(&detail, "vifs"), member(&detail, "disks"))
-    else {
+    let (Value::Array(vifs), Value::Array(disks), Value::Array(pending)) = (
+        member(&detail, "vifs"),
+        member(&detail, "disks"),
+        member(&detail, "pending"),
+    ) else {
         panic!()
     };
     assert_eq!(
         (vifs.len(), disks.len()),
         (0, 1),
-        "a refused device was recorded"
+        "a device its job has not made is listed"
+    );
+    assert!(
+        pending.iter().any(|p| member(p, "job") == &vif_job),
+        "{pending:?}"
     );
     let disk = disks[0].clone();
+    server
+        .call(
+            "vm.removeDisk",
+            vec![s(&admin), i(web), member(&disk, "id").clone()],
+        )
+        .unwrap();
     assert_eq!(
         code(server.call(
             "vm.removeDisk",
             vec![s(&admin), i(web), member(&disk, "id").clone()]
         )),
-        5
+        8
     );
     assert_eq!(
         code(server.call("vm.removeDisk", vec![s(&admin), i(web), i(99_999)])),
@@ -173,8 +184,15 @@ fn scenario(server: &Server) {
         panic!()
     };
     let actions: Vec<&Value> = pending.iter().map(|j| member(j, "action")).collect();
-    // The refused device changes left no jobs.
-    let expected = ["start", "update", "create"];
+    // Newest first; the refused disk at a taken target left no job.
+    let expected = [
+        "start",
+        "update",
+        "detach-disk",
+        "attach-disk",
+        "attach-vif",
+        "create",
+    ];
     assert_eq!(
         actions,
         expected
@@ -317,16 +335,27 @@ fn scenario(server: &Server) {
         )),
         6
     );
-    assert_eq!(
-        code(server.call(
+    server
+        .call(
             "storage.createVolume",
             vec![
                 s(&admin),
                 i(pool),
                 st(&[("name", s("a.img")), ("capacity_kb", i(600_000))]),
             ],
+        )
+        .unwrap();
+    // The volume being made holds its room: 500,000 more KiB do not fit.
+    assert_eq!(
+        code(server.call(
+            "storage.createVolume",
+            vec![
+                s(&admin),
+                i(pool),
+                st(&[("name", s("c.img")), ("capacity_kb", i(500_000))]),
+            ],
         )),
-        5
+        6
     );
     let Value::Array(volumes) = server
         .call("storage.volumes", vec![s(&admin), i(pool)])
@@ -334,7 +363,8 @@ fn scenario(server: &Server) {
     else {
         panic!()
     };
-    assert!(volumes.is_empty(), "a refused volume was recorded");
+    assert_eq!(volumes.len(), 1);
+    assert_eq!(member(&volumes[0], "state"), &s("adding"));
 
     // Multicall: each call on its own, faults in place.
     let batch = arr(vec![

@@ -313,10 +313,16 @@ fn resizes_happen_at_the_hypervisor_and_a_failed_one_changes_nothing() {
     let job = update(web, st(&[("memory_kb", i(393_216))]));
     let done = run_and_reread(&server, &admin, job);
     assert_eq!(member(&done, "state"), &s("succeeded"), "{done:?}");
+    assert_eq!(member(&done, "applies"), &s("now"), "{done:?}");
     assert_eq!(
         sizes(&server, &admin, web),
         (Value::Long(393_216), Value::Long(524_288), i(2))
     );
+    // A running VM's ceiling changes in its definition: for the next boot.
+    let job = update(web, st(&[("max_memory_kb", i(655_360))]));
+    let done = run_and_reread(&server, &admin, job);
+    assert_eq!(member(&done, "state"), &s("succeeded"), "{done:?}");
+    assert_eq!(member(&done, "applies"), &s("next boot"), "{done:?}");
     // vCPUs of a running VM, down.
     let job = update(web, st(&[("vcpus", i(1))]));
     assert_eq!(

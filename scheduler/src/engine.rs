@@ -14,9 +14,13 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use zentific_sql::{Job, JobAction, JobTarget, Node, Outcome, Resize, Store, StoreError, Vm};
+use zentific_sql::{
+    Job, JobAction, JobSubject, JobTarget, Node, Outcome, Resize, Store, StoreError, Vm,
+};
 
-use crate::dispatch::{self, Action, DispatchError, Dispatcher, DomainRef, DomainSpec};
+use crate::dispatch::{
+    self, Action, Applied, Device, DispatchError, Dispatcher, DomainRef, DomainSpec,
+};
 
 /// Fault codes of the public API that job failures carry.
 use zentific_sql::fault_code as fault;
@@ -250,33 +254,13 @@ impl Engine {
             Ok(d) => d,
             Err(e) => return self.failure(job, node, e),
         };
-        let domain = DomainRef {
-            uuid: &vm.uuid,
-            name: &vm.name,
+        let subject = match self.store.job_subject(job) {
+            Ok(subject) => subject,
+            Err(e) => return subject_gone(e),
         };
-        let result = match job.action {
-            JobAction::Power(power) => dispatcher.act(domain, Action::Power(power)),
-            JobAction::Define => self.define(dispatcher.as_ref(), vm),
-            JobAction::DeleteVm => dispatcher.undefine(domain),
-            JobAction::Resize(resize) => resize_actions(resize)
-                .into_iter()
-                .try_for_each(|action| dispatcher.act(domain, action)),
-            JobAction::AttachVif { .. }
-            | JobAction::DetachVif { .. }
-            | JobAction::AttachDisk { .. }
-            | JobAction::DetachDisk { .. } => Err(DispatchError::Unsupported(format!(
-                "job {} ('{}') was recorded by an earlier version; no transport makes this change, so nothing was changed",
-                job.id, job.action
-            ))),
-            JobAction::Sync | JobAction::CreateVolume { .. } | JobAction::DeleteVolume { .. } => {
-                Err(DispatchError::Failed(format!(
-                    "'{}' acts on a node, but job {} names VM {}",
-                    job.action, job.id, vm.id
-                )))
-            }
-        };
+        let result = self.carry_out(dispatcher.as_ref(), job, vm, &subject);
         match result {
-            Ok(()) => {
+            Ok(applied) => {
                 // The hypervisor's view of the result; events may have said it already.
                 if let Err(e) = self.sync(node, dispatcher.as_ref()) {
                     tracing::warn!(
@@ -285,9 +269,82 @@ impl Engine {
                         job.id
                     );
                 }
-                Outcome::Succeeded
+                match applied {
+                    Applied::Now => Outcome::Succeeded,
+                    Applied::NextBoot => Outcome::SucceededAtNextBoot,
+                }
             }
             Err(e) => self.failure(job, node, e),
+        }
+    }
+
+    /// Carry a VM job's action out on its hypervisor.
+    fn carry_out(
+        &self,
+        dispatcher: &dyn Dispatcher,
+        job: &Job,
+        vm: &Vm,
+        subject: &JobSubject,
+    ) -> Result<Applied, DispatchError> {
+        let domain = DomainRef {
+            uuid: &vm.uuid,
+            name: &vm.name,
+        };
+        let mismatch = || {
+            DispatchError::Failed(format!(
+                "job {} ('{}') names no record it can act on",
+                job.id, job.action
+            ))
+        };
+        match (job.action, subject) {
+            (JobAction::Power(power), _) => dispatcher.act(domain, Action::Power(power)),
+            (JobAction::Define, _) => self.define(dispatcher, vm).map(|()| Applied::Now),
+            (JobAction::DeleteVm, _) => dispatcher.undefine(domain).map(|()| Applied::Now),
+            (JobAction::Resize(resize), _) => resize_actions(resize)
+                .into_iter()
+                .try_fold(Applied::Now, |applied, action| {
+                    dispatcher.act(domain, action).map(|a| applied.and(a))
+                }),
+            (JobAction::AttachVif { .. }, JobSubject::Vif(vif)) => {
+                dispatcher.attach(domain, Device::Vif(vif))
+            }
+            (JobAction::DetachVif { .. }, JobSubject::Vif(vif)) => {
+                dispatcher.detach(domain, Device::Vif(vif))
+            }
+            (JobAction::AttachDisk { .. }, JobSubject::Disk(disk)) => {
+                dispatcher.attach(domain, Device::Disk(disk))
+            }
+            (JobAction::DetachDisk { .. }, JobSubject::Disk(disk)) => {
+                dispatcher.detach(domain, Device::Disk(disk))
+            }
+            (JobAction::Snapshot { .. }, JobSubject::Snapshot(snapshot)) => {
+                dispatcher.snapshot(domain, &snapshot.name)?;
+                expect_snapshot(dispatcher, domain, &snapshot.name, true)
+            }
+            (JobAction::Revert { .. }, JobSubject::Snapshot(snapshot)) => dispatcher
+                .revert(domain, &snapshot.name)
+                .map(|()| Applied::Now),
+            (JobAction::DeleteSnapshot { .. }, JobSubject::Snapshot(snapshot)) => {
+                dispatcher.delete_snapshot(domain, &snapshot.name)?;
+                expect_snapshot(dispatcher, domain, &snapshot.name, false)
+            }
+            (
+                JobAction::AttachVif { .. }
+                | JobAction::DetachVif { .. }
+                | JobAction::AttachDisk { .. }
+                | JobAction::DetachDisk { .. }
+                | JobAction::Snapshot { .. }
+                | JobAction::Revert { .. }
+                | JobAction::DeleteSnapshot { .. },
+                _,
+            ) => Err(mismatch()),
+            (
+                JobAction::Sync | JobAction::CreateVolume { .. } | JobAction::DeleteVolume { .. },
+                _,
+            ) => Err(DispatchError::Failed(format!(
+                "'{}' acts on a node, but job {} names VM {}",
+                job.action, job.id, job.target_id
+            ))),
         }
     }
 
@@ -296,22 +353,35 @@ impl Engine {
             Ok(d) => d,
             Err(e) => return self.failure(job, node, e),
         };
-        let result = match job.action {
-            JobAction::Sync => self.sync(node, dispatcher.as_ref()),
-            JobAction::CreateVolume { .. } | JobAction::DeleteVolume { .. } => {
-                Err(DispatchError::Unsupported(format!(
-                    "job {} ('{}') was recorded by an earlier version; no transport makes this change, so nothing was changed",
-                    job.id, job.action
-                )))
+        let subject = match self.store.job_subject(job) {
+            Ok(subject) => subject,
+            Err(e) => return subject_gone(e),
+        };
+        let result = match (job.action, &subject) {
+            (JobAction::Sync, _) => self.sync(node, dispatcher.as_ref()),
+            (JobAction::CreateVolume { .. }, JobSubject::Volume { volume, pool }) => {
+                dispatcher.create_volume(pool, volume)
             }
-            JobAction::Power(_)
-            | JobAction::Define
-            | JobAction::DeleteVm
-            | JobAction::Resize(_)
-            | JobAction::AttachVif { .. }
-            | JobAction::DetachVif { .. }
-            | JobAction::AttachDisk { .. }
-            | JobAction::DetachDisk { .. } => Err(DispatchError::Failed(format!(
+            (JobAction::DeleteVolume { .. }, JobSubject::Volume { volume, pool }) => {
+                dispatcher.delete_volume(pool, volume)
+            }
+            (JobAction::CreateVolume { .. } | JobAction::DeleteVolume { .. }, _) => Err(
+                DispatchError::Failed(format!("job {} ('{}') names no volume", job.id, job.action)),
+            ),
+            (
+                JobAction::Power(_)
+                | JobAction::Define
+                | JobAction::DeleteVm
+                | JobAction::Resize(_)
+                | JobAction::AttachVif { .. }
+                | JobAction::DetachVif { .. }
+                | JobAction::AttachDisk { .. }
+                | JobAction::DetachDisk { .. }
+                | JobAction::Snapshot { .. }
+                | JobAction::Revert { .. }
+                | JobAction::DeleteSnapshot { .. },
+                _,
+            ) => Err(DispatchError::Failed(format!(
                 "'{}' acts on a VM, but job {} names node {}",
                 job.action, job.id, node.id
             ))),
@@ -534,6 +604,37 @@ fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+/// The outcome of a job whose device, volume or snapshot record cannot be read.
+fn subject_gone(error: StoreError) -> Outcome {
+    Outcome::Failed {
+        fault: error.fault_code(),
+        error: format!("nothing was changed: {error}"),
+    }
+}
+
+/// Check that a snapshot job left the hypervisor with (or without) the snapshot.
+fn expect_snapshot(
+    dispatcher: &dyn Dispatcher,
+    domain: DomainRef<'_>,
+    name: &str,
+    present: bool,
+) -> Result<Applied, DispatchError> {
+    let names = dispatcher.snapshot_names(domain)?;
+    if names.iter().any(|n| n == name) == present {
+        Ok(Applied::Now)
+    } else {
+        Err(DispatchError::Failed(format!(
+            "the hypervisor accepted the change, but {} {} a snapshot '{name}'",
+            domain.name,
+            if present {
+                "does not list"
+            } else {
+                "still lists"
+            }
+        )))
+    }
 }
 
 /// The dispatcher actions of a resize, the ceiling first, so that raising memory above

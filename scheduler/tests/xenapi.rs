@@ -177,14 +177,14 @@ impl Drop for Simulator {
     }
 }
 
-fn wrong_state(result: Result<(), DispatchError>) -> String {
+fn wrong_state<T: std::fmt::Debug>(result: Result<T, DispatchError>) -> String {
     match result {
         Err(DispatchError::WrongState(message)) => message,
         other => panic!("expected WrongState, got {other:?}"),
     }
 }
 
-fn failed(result: Result<(), DispatchError>) -> String {
+fn failed<T: std::fmt::Debug>(result: Result<T, DispatchError>) -> String {
     match result {
         Err(DispatchError::Failed(message)) => message,
         other => panic!("expected Failed, got {other:?}"),

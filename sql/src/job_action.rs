@@ -6,7 +6,7 @@
 //! [`JobAction::name`] / [`JobAction::params`] convert between the two forms, and only
 //! here.
 
-use crate::{PowerAction, StoreError, validate::shown};
+use crate::{PowerAction, StoreError, Transport, validate::shown};
 
 /// A change of a VM's sizes; `None` leaves that size alone.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -60,6 +60,21 @@ pub enum JobAction {
         /// The volume's id.
         volume: i32,
     },
+    /// Take a recorded snapshot of a VM's disks (`vm.snapshot`).
+    Snapshot {
+        /// The snapshot's id.
+        snapshot: i32,
+    },
+    /// Bring a VM back to a snapshot (`vm.revert`, or a schedule: the lab reset).
+    Revert {
+        /// The snapshot's id.
+        snapshot: i32,
+    },
+    /// Delete a snapshot (`vm.deleteSnapshot`).
+    DeleteSnapshot {
+        /// The snapshot's id.
+        snapshot: i32,
+    },
     /// Read a node's inventory (`node.sync`, registration).
     Sync,
 }
@@ -95,7 +110,7 @@ const POWER: [PowerAction; 6] = [
 impl JobAction {
     /// The actions schedules and triggers may run on a VM, by name.
     pub const SCHEDULABLE: &'static [&'static str] = &[
-        "start", "pause", "unpause", "shutdown", "reboot", "destroy", "update",
+        "start", "pause", "unpause", "shutdown", "reboot", "destroy", "update", "revert",
     ];
 
     /// The action's name, as stored and as `job.get` shows it.
@@ -111,6 +126,9 @@ impl JobAction {
             JobAction::DetachDisk { .. } => "detach-disk",
             JobAction::CreateVolume { .. } => "create-volume",
             JobAction::DeleteVolume { .. } => "delete-volume",
+            JobAction::Snapshot { .. } => "snapshot",
+            JobAction::Revert { .. } => "revert",
+            JobAction::DeleteSnapshot { .. } => "delete-snapshot",
             JobAction::Sync => "sync",
         }
     }
@@ -141,25 +159,48 @@ impl JobAction {
             JobAction::CreateVolume { volume } | JobAction::DeleteVolume { volume } => {
                 format!("volume={volume}")
             }
+            JobAction::Snapshot { snapshot }
+            | JobAction::Revert { snapshot }
+            | JobAction::DeleteSnapshot { snapshot } => format!("snapshot={snapshot}"),
         }
     }
 
-    /// Whether the scheduler carries the action out on some transport. The store records
-    /// no job (and so no change) that nothing would carry out: device and volume changes
-    /// are refused until their transports exist.
-    pub fn is_carried_out(&self) -> bool {
-        match self {
-            JobAction::Power(_)
-            | JobAction::Define
-            | JobAction::Resize(_)
-            | JobAction::DeleteVm
-            | JobAction::Sync => true,
+    /// Why a node's transport cannot carry the action out, if it cannot: the one table of
+    /// what each transport does. The store records no job (and so no change) that its
+    /// node's transport would refuse.
+    pub fn unavailable_on(&self, transport: Transport) -> Option<&'static str> {
+        let devices = matches!(
+            self,
             JobAction::AttachVif { .. }
-            | JobAction::DetachVif { .. }
-            | JobAction::AttachDisk { .. }
-            | JobAction::DetachDisk { .. }
-            | JobAction::CreateVolume { .. }
-            | JobAction::DeleteVolume { .. } => false,
+                | JobAction::DetachVif { .. }
+                | JobAction::AttachDisk { .. }
+                | JobAction::DetachDisk { .. }
+        );
+        let volumes = matches!(
+            self,
+            JobAction::CreateVolume { .. } | JobAction::DeleteVolume { .. }
+        );
+        let snapshots = matches!(
+            self,
+            JobAction::Snapshot { .. }
+                | JobAction::Revert { .. }
+                | JobAction::DeleteSnapshot { .. }
+        );
+        match transport {
+            Transport::Libvirt => None,
+            Transport::Ssh | Transport::Xenapi if devices => Some(
+                "changing a VM's interfaces and disks is available on libvirt nodes only so far",
+            ),
+            Transport::Ssh | Transport::Xenapi if volumes => {
+                Some("creating and deleting volumes is available on libvirt nodes only so far")
+            }
+            Transport::Ssh | Transport::Xenapi if snapshots => {
+                Some("snapshots are available on libvirt nodes only so far")
+            }
+            Transport::Ssh | Transport::Xenapi if *self == JobAction::DeleteVm => {
+                Some("deleting a VM from its node is available on libvirt nodes only so far")
+            }
+            Transport::Ssh | Transport::Xenapi => None,
         }
     }
 
@@ -216,6 +257,15 @@ impl JobAction {
             },
             "delete-volume" => JobAction::DeleteVolume {
                 volume: only("volume")?,
+            },
+            "snapshot" => JobAction::Snapshot {
+                snapshot: only("snapshot")?,
+            },
+            "revert" => JobAction::Revert {
+                snapshot: only("snapshot")?,
+            },
+            "delete-snapshot" => JobAction::DeleteSnapshot {
+                snapshot: only("snapshot")?,
             },
             other => match POWER.iter().find(|p| p.as_str() == other) {
                 Some(power) => none().map(|_| JobAction::Power(*power))?,
@@ -313,6 +363,9 @@ mod tests {
             JobAction::DetachDisk { disk: 4 },
             JobAction::CreateVolume { volume: 5 },
             JobAction::DeleteVolume { volume: 5 },
+            JobAction::Snapshot { snapshot: 6 },
+            JobAction::Revert { snapshot: 6 },
+            JobAction::DeleteSnapshot { snapshot: 6 },
             JobAction::Sync,
         ];
         for action in actions {

@@ -40,6 +40,9 @@ pub struct Job {
     pub fault: i32,
     /// The scheduler (`host:pid`) that ran it last; empty before that.
     pub worker: String,
+    /// For a succeeded change, where it took effect: `now`, or `next boot` when only the
+    /// persistent definition could change; empty when not said.
+    pub applies: String,
 }
 
 /// Filters of `job.list`; `None` matches all.
@@ -69,7 +72,7 @@ pub(crate) type JobRow = (
         Option<i64>,
         Option<i64>,
     ),
-    (String, Option<i32>, i64, i32, String),
+    (String, Option<i32>, i64, i32, String, String),
 );
 
 /// The columns [`JobRow`] reads, in order.
@@ -96,6 +99,7 @@ macro_rules! job_columns {
                 crate::schema::jobs::not_before,
                 crate::schema::jobs::fault,
                 crate::schema::jobs::worker,
+                crate::schema::jobs::applies,
             ),
         )
     };
@@ -119,7 +123,7 @@ pub(crate) fn to_job(row: JobRow) -> Result<Job, StoreError> {
             started_at,
             finished_at,
         ),
-        (kind, origin_id, not_before, fault, worker),
+        (kind, origin_id, not_before, fault, worker, applies),
     ) = row;
     Ok(Job {
         id,
@@ -138,6 +142,7 @@ pub(crate) fn to_job(row: JobRow) -> Result<Job, StoreError> {
         not_before,
         fault,
         worker,
+        applies,
     })
 }
 

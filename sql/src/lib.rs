@@ -33,6 +33,7 @@ mod schedules;
 mod scheduling;
 pub mod schema;
 mod sessions;
+mod snapshots;
 mod stats;
 mod storage;
 mod triggers;
@@ -53,8 +54,9 @@ pub use jobs::{Job, JobFilter};
 pub use nodes::{NewNode, Node, NodeUpdate, RegisteredNode};
 pub use options::{GlobalOptions, OPTION_DEFS, OptionDef, OptionValue};
 pub use schedules::{Calendar, NewSchedule, Schedule, ScheduleUpdate};
-pub use scheduling::{Domain, JobTarget, Outcome, StateChange};
+pub use scheduling::{Domain, JobSubject, JobTarget, Outcome, StateChange};
 pub use sessions::{Caller, SESSION_TTL_SECS};
+pub use snapshots::Snapshot;
 pub use stats::{
     DomainSample, HostSample, NODE_METRICS, Point, PushOutcome, Sample, VM_METRICS, VbdCounters,
     VifCounters,

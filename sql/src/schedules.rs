@@ -134,7 +134,7 @@ pub struct ScheduleUpdate {
 
 /// The permission a VM action needs.
 pub(crate) fn permission_for(action: &str) -> Permission {
-    if action == "update" {
+    if action == "update" || action == "revert" {
         Permission::Modify
     } else {
         Permission::Power

@@ -25,6 +25,9 @@ pub enum JobTarget {
 pub enum Outcome {
     /// Done.
     Succeeded,
+    /// Done, on the persistent definition only: the change takes effect at the VM's next
+    /// boot (`applies: "next boot"`).
+    SucceededAtNextBoot,
     /// Given up.
     Failed {
         /// The API fault code that fits the failure (see [`crate::Job::fault`]).
@@ -42,6 +45,26 @@ pub enum Outcome {
         /// Earliest next attempt.
         not_before: i64,
     },
+}
+
+/// The record a device, volume or snapshot job is about, as the engine needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JobSubject {
+    /// The action names no record (power, resize, define, delete, sync).
+    None,
+    /// The interface being attached or detached.
+    Vif(crate::Vif),
+    /// The disk being attached or detached.
+    Disk(crate::Disk),
+    /// The volume being created or deleted, and its pool.
+    Volume {
+        /// The volume.
+        volume: crate::Volume,
+        /// Its pool.
+        pool: crate::Pool,
+    },
+    /// The snapshot being taken, reverted to or deleted.
+    Snapshot(crate::Snapshot),
 }
 
 /// A domain as a hypervisor reports it: what every transport's `domains()` answers and
@@ -150,6 +173,12 @@ impl Store {
         self.after_jobs(self.write(|conn| {
             crate::ops::inventory::apply(conn, node_id, observed, lists_stopped, crate::now())
         }))
+    }
+
+    /// The device, volume or snapshot record a job names; [`StoreError::NotFound`] when it
+    /// is gone or belongs to another VM or node than the job's target.
+    pub fn job_subject(&self, job: &Job) -> Result<JobSubject, StoreError> {
+        self.read(|conn| crate::ops::inventory::subject(conn, job))
     }
 
     /// Mark nodes whose poller stopped pushing as silent (an event and an audit entry,

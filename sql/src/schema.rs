@@ -91,6 +91,7 @@ diesel::table! {
         mac -> Text,
         bridge -> Text,
         model -> Text,
+        state -> Text,
     }
 }
 
@@ -102,6 +103,7 @@ diesel::table! {
         source -> Text,
         size_kb -> BigInt,
         readonly -> Bool,
+        state -> Text,
     }
 }
 
@@ -125,6 +127,7 @@ diesel::table! {
         path -> Text,
         capacity_kb -> BigInt,
         allocation_kb -> BigInt,
+        state -> Text,
     }
 }
 
@@ -175,6 +178,7 @@ diesel::table! {
         worker -> Text,
         heartbeat -> Nullable<BigInt>,
         fault -> Integer,
+        applies -> Text,
     }
 }
 
@@ -312,6 +316,7 @@ diesel::joinable!(quotas -> users (user_id));
 diesel::joinable!(vms -> nodes (node_id));
 diesel::joinable!(vm_grants -> vms (vm_id));
 diesel::joinable!(vifs -> vms (vm_id));
+diesel::joinable!(snapshots -> vms (vm_id));
 diesel::joinable!(disks -> vms (vm_id));
 diesel::joinable!(storage_pools -> nodes (node_id));
 diesel::joinable!(storage_volumes -> storage_pools (pool_id));
@@ -329,6 +334,17 @@ diesel::table! {
         job_id -> Nullable<Integer>,
         actor -> Text,
         detail -> Text,
+    }
+}
+
+diesel::table! {
+    snapshots (id) {
+        id -> Integer,
+        vm_id -> Integer,
+        name -> Text,
+        created_at -> BigInt,
+        vm_state -> Text,
+        state -> Text,
     }
 }
 
@@ -365,4 +381,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     stat_watermarks,
     events,
     event_horizon,
+    snapshots,
 );

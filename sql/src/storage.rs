@@ -37,6 +37,8 @@ pub struct Volume {
     pub capacity_kb: i64,
     /// Allocated, KiB.
     pub allocation_kb: i64,
+    /// `present`, or `adding` while the job that creates it runs.
+    pub state: String,
 }
 
 /// What `storage.definePool` takes.

@@ -38,6 +38,7 @@ const WITHOUT_CALLER: &[(&str, &str)] = &[
     ("mark_node", "scheduler: node reachability"),
     ("dispatch_node", "scheduler: connecting to a node"),
     ("dispatch_nodes", "scheduler: reconciliation"),
+    ("job_subject", "scheduler worker"),
     ("event_signal", "in-process wake-up of event.next"),
     ("prune_events", "scheduler housekeeping"),
     ("mark_silent_nodes", "scheduler housekeeping"),

@@ -32,6 +32,36 @@ pub enum Action {
     SetVcpus(i32),
 }
 
+/// Where a change took effect: on the running domain (or a stopped one's whole
+/// definition), or only on the persistent definition, for the next boot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// In effect now.
+    Now,
+    /// Written to the persistent definition; the running domain has it after its next boot.
+    NextBoot,
+}
+
+impl Applied {
+    /// The later of two: a change made of several steps applies when its last one does.
+    pub fn and(self, other: Applied) -> Applied {
+        if self == Applied::NextBoot || other == Applied::NextBoot {
+            Applied::NextBoot
+        } else {
+            Applied::Now
+        }
+    }
+}
+
+/// A device to attach or detach.
+#[derive(Clone, Copy, Debug)]
+pub enum Device<'a> {
+    /// A network interface.
+    Vif(&'a zentific_sql::Vif),
+    /// A disk.
+    Disk(&'a zentific_sql::Disk),
+}
+
 /// What `vm.create` asks a hypervisor to define (and leave stopped).
 #[derive(Clone, Debug)]
 pub struct DomainSpec {
@@ -98,8 +128,8 @@ pub trait Dispatcher: Send + Sync {
     /// Every domain on the node (the inventory).
     fn domains(&self) -> Result<Vec<Domain>, DispatchError>;
 
-    /// Carry out a lifecycle or resource action on a domain.
-    fn act(&self, domain: DomainRef<'_>, action: Action) -> Result<(), DispatchError>;
+    /// Carry out a lifecycle or resource action on a domain; says where it took effect.
+    fn act(&self, domain: DomainRef<'_>, action: Action) -> Result<Applied, DispatchError>;
 
     /// Define a new domain, left stopped.
     fn define(&self, spec: &DomainSpec) -> Result<(), DispatchError>;
@@ -110,6 +140,70 @@ pub trait Dispatcher: Send + Sync {
         Err(DispatchError::Unsupported(format!(
             "this transport does not undefine domains ({})",
             domain.name
+        )))
+    }
+
+    /// Attach a device to a domain (live where the hypervisor can, else to its persistent
+    /// definition). The store refuses device changes on transports that lack them
+    /// ([`zentific_sql::JobAction::unavailable_on`]); these defaults are never reached then.
+    fn attach(&self, domain: DomainRef<'_>, device: Device<'_>) -> Result<Applied, DispatchError> {
+        let _ = device;
+        Err(unsupported("attaching devices", domain))
+    }
+
+    /// Detach a device from a domain (live where the hypervisor can, else from its
+    /// persistent definition).
+    fn detach(&self, domain: DomainRef<'_>, device: Device<'_>) -> Result<Applied, DispatchError> {
+        let _ = device;
+        Err(unsupported("detaching devices", domain))
+    }
+
+    /// Take a snapshot of a domain named `name`.
+    fn snapshot(&self, domain: DomainRef<'_>, name: &str) -> Result<(), DispatchError> {
+        let _ = name;
+        Err(unsupported("snapshots", domain))
+    }
+
+    /// Bring a domain back to its snapshot `name`.
+    fn revert(&self, domain: DomainRef<'_>, name: &str) -> Result<(), DispatchError> {
+        let _ = name;
+        Err(unsupported("snapshots", domain))
+    }
+
+    /// Delete a domain's snapshot `name`.
+    fn delete_snapshot(&self, domain: DomainRef<'_>, name: &str) -> Result<(), DispatchError> {
+        let _ = name;
+        Err(unsupported("snapshots", domain))
+    }
+
+    /// The names of a domain's snapshots.
+    fn snapshot_names(&self, domain: DomainRef<'_>) -> Result<Vec<String>, DispatchError> {
+        Err(unsupported("snapshots", domain))
+    }
+
+    /// Create a volume in a pool of the node.
+    fn create_volume(
+        &self,
+        pool: &zentific_sql::Pool,
+        volume: &zentific_sql::Volume,
+    ) -> Result<(), DispatchError> {
+        let _ = volume;
+        Err(DispatchError::Unsupported(format!(
+            "this transport does not create volumes (pool {})",
+            pool.name
+        )))
+    }
+
+    /// Delete a volume from a pool of the node.
+    fn delete_volume(
+        &self,
+        pool: &zentific_sql::Pool,
+        volume: &zentific_sql::Volume,
+    ) -> Result<(), DispatchError> {
+        let _ = volume;
+        Err(DispatchError::Unsupported(format!(
+            "this transport does not delete volumes (pool {})",
+            pool.name
         )))
     }
 
@@ -126,6 +220,13 @@ pub trait Dispatcher: Send + Sync {
         Ok(false)
     }
 }
+fn unsupported(what: &str, domain: DomainRef<'_>) -> DispatchError {
+    DispatchError::Unsupported(format!(
+        "this transport does not do {what} ({})",
+        domain.name
+    ))
+}
+
 pub mod libvirt;
 pub mod ssh;
 pub mod xenapi;

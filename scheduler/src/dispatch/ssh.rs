@@ -48,7 +48,7 @@ pub use self::xl_list::{
     XlDomainDetails, XlListEntry, XlListError, domains_from_xl_list, parse_xl_list,
     parse_xl_list_long,
 };
-use super::{Action, DispatchError, Dispatcher, Domain, DomainRef, DomainSpec};
+use super::{Action, Applied, DispatchError, Dispatcher, Domain, DomainRef, DomainSpec};
 use zentific_sql::VmState;
 
 /// Where [`SshDispatcher::define`] writes domain configurations unless told otherwise.
@@ -444,7 +444,7 @@ impl Dispatcher for SshDispatcher {
             .map_err(|error| DispatchError::Failed(error.to_string()))
     }
 
-    fn act(&self, domain: DomainRef<'_>, action: Action) -> Result<(), DispatchError> {
+    fn act(&self, domain: DomainRef<'_>, action: Action) -> Result<Applied, DispatchError> {
         let name = domain.name;
         validate_domain_name(name).map_err(|error| DispatchError::Failed(error.to_string()))?;
         let size_argument = |kib: i64| {
@@ -481,13 +481,13 @@ impl Dispatcher for SshDispatcher {
                 number = size_argument(kib)?;
                 return self
                     .xl(&["mem-set", name, &number], IfConnectionLost::Fail)
-                    .map(drop);
+                    .map(|_| Applied::Now);
             }
             Action::SetMaxMemory(kib) => {
                 number = size_argument(kib)?;
                 return self
                     .xl(&["mem-max", name, &number], IfConnectionLost::Fail)
-                    .map(drop);
+                    .map(|_| Applied::Now);
             }
             Action::SetVcpus(count) => {
                 if count < 1 {
@@ -498,7 +498,7 @@ impl Dispatcher for SshDispatcher {
                 number = count.to_string();
                 return self
                     .xl(&["vcpu-set", name, &number], IfConnectionLost::Fail)
-                    .map(drop);
+                    .map(|_| Applied::Now);
             }
         };
         let output = self.xl(&args, IfConnectionLost::Fail)?;
@@ -510,7 +510,7 @@ impl Dispatcher for SshDispatcher {
         {
             return Err(xl_failure::classify_xl_failure(&output.stderr));
         }
-        Ok(())
+        Ok(Applied::Now)
     }
 
     fn define(&self, spec: &DomainSpec) -> Result<(), DispatchError> {

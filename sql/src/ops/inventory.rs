@@ -86,7 +86,7 @@ pub(crate) fn finish_job(
     };
     let scrubbed;
     let outcome = match outcome {
-        Outcome::Succeeded => outcome,
+        Outcome::Succeeded | Outcome::SucceededAtNextBoot => outcome,
         Outcome::Failed { fault, error } => {
             scrubbed = Outcome::Failed {
                 fault: *fault,
@@ -109,11 +109,15 @@ pub(crate) fn finish_job(
     };
     let retries_left = job.attempts < job_max_attempts(conn, job_id)?;
     let changed = match outcome {
-        Outcome::Succeeded => diesel::update(mine)
+        Outcome::Succeeded | Outcome::SucceededAtNextBoot => diesel::update(mine)
             .set((
                 jobs::state.eq(JobState::Succeeded.as_str()),
                 jobs::finished_at.eq(now),
                 jobs::error.eq(""),
+                jobs::applies.eq(match outcome {
+                    Outcome::SucceededAtNextBoot => "next boot",
+                    _ => "now",
+                }),
             ))
             .execute(conn)?,
         Outcome::Failed { fault, error } => diesel::update(mine)
@@ -148,6 +152,7 @@ pub(crate) fn finish_job(
     }
     let word = match outcome {
         Outcome::Succeeded => "succeeded".to_string(),
+        Outcome::SucceededAtNextBoot => "succeeded; applies at the next boot".to_string(),
         Outcome::Failed { error, .. } => format!("failed: {error}"),
         Outcome::Retry { error, .. } if retries_left => {
             format!("attempt {} failed, will retry: {error}", job.attempts)
@@ -158,7 +163,7 @@ pub(crate) fn finish_job(
     };
     let kind = job.target_kind.as_str();
     let state = match outcome {
-        Outcome::Succeeded => JobState::Succeeded,
+        Outcome::Succeeded | Outcome::SucceededAtNextBoot => JobState::Succeeded,
         Outcome::Failed { .. } => JobState::Failed,
         Outcome::Retry { .. } if retries_left => JobState::Pending,
         Outcome::Retry { .. } => JobState::Failed,
@@ -175,9 +180,160 @@ pub(crate) fn finish_job(
             job: Some(job_id),
         },
     )?;
-    // The hypervisor no longer has the VM: its record goes too.
-    if job.action == crate::JobAction::DeleteVm && *outcome == Outcome::Succeeded {
-        super::vms::forget(conn, job.target_id)?;
+    settle(conn, &job, state)
+}
+
+pub(crate) fn subject(conn: &mut Conn, job: &Job) -> Result<crate::JobSubject, StoreError> {
+    use crate::JobSubject;
+    use crate::schema::{disks, vifs};
+    let gone = |kind: &'static str, id: i32| StoreError::NotFound {
+        kind,
+        key: format!("id {id} named by job {}", job.id),
+    };
+    Ok(match job.action {
+        JobAction::AttachVif { vif } | JobAction::DetachVif { vif } => {
+            let row: Option<(i32, String, String, String)> = vifs::table
+                .filter(vifs::id.eq(vif))
+                .filter(vifs::vm_id.eq(job.target_id))
+                .select((vifs::id, vifs::mac, vifs::bridge, vifs::model))
+                .first(conn)
+                .optional()?;
+            let (id, mac, bridge, model) = row.ok_or_else(|| gone("interface", vif))?;
+            JobSubject::Vif(crate::Vif {
+                id,
+                mac,
+                bridge,
+                model,
+            })
+        }
+        JobAction::AttachDisk { disk } | JobAction::DetachDisk { disk } => {
+            let row: Option<(i32, String, String, i64, bool)> = disks::table
+                .filter(disks::id.eq(disk))
+                .filter(disks::vm_id.eq(job.target_id))
+                .select((
+                    disks::id,
+                    disks::target,
+                    disks::source,
+                    disks::size_kb,
+                    disks::readonly,
+                ))
+                .first(conn)
+                .optional()?;
+            let (id, target, source, size_kb, readonly) = row.ok_or_else(|| gone("disk", disk))?;
+            JobSubject::Disk(crate::Disk {
+                id,
+                target,
+                source,
+                size_kb,
+                readonly,
+            })
+        }
+        JobAction::CreateVolume { volume } | JobAction::DeleteVolume { volume } => {
+            let (volume, pool) = super::storage::volume_and_pool(conn, volume)?;
+            if pool.node_id != job.target_id {
+                return Err(gone("volume", volume.id));
+            }
+            JobSubject::Volume { volume, pool }
+        }
+        JobAction::Snapshot { snapshot }
+        | JobAction::Revert { snapshot }
+        | JobAction::DeleteSnapshot { snapshot } => {
+            JobSubject::Snapshot(super::snapshots::of_job(conn, job.target_id, snapshot)?)
+        }
+        JobAction::Power(_)
+        | JobAction::Define
+        | JobAction::Resize(_)
+        | JobAction::DeleteVm
+        | JobAction::Sync => JobSubject::None,
+    })
+}
+
+/// What a finished job means for the records it was about: a device, volume or snapshot
+/// being made becomes present when its job succeeds and goes when it fails; one being
+/// removed goes when its job succeeds. A VM deleted on its hypervisor loses its record.
+fn settle(conn: &mut Conn, job: &Job, state: JobState) -> Result<(), StoreError> {
+    use super::PRESENT;
+    use crate::schema::{disks, snapshots, storage_pools, storage_volumes, vifs};
+    let succeeded = match state {
+        JobState::Succeeded => true,
+        JobState::Failed | JobState::Cancelled => false,
+        JobState::Pending | JobState::Running => return Ok(()),
+    };
+    match (job.action, succeeded) {
+        (JobAction::AttachVif { vif }, true) => {
+            diesel::update(vifs::table.find(vif))
+                .set(vifs::state.eq(PRESENT))
+                .execute(conn)?;
+        }
+        (JobAction::AttachVif { vif }, false) | (JobAction::DetachVif { vif }, true) => {
+            diesel::delete(vifs::table.find(vif)).execute(conn)?;
+        }
+        (JobAction::AttachDisk { disk }, true) => {
+            diesel::update(disks::table.find(disk))
+                .set(disks::state.eq(PRESENT))
+                .execute(conn)?;
+        }
+        (JobAction::AttachDisk { disk }, false) | (JobAction::DetachDisk { disk }, true) => {
+            diesel::delete(disks::table.find(disk)).execute(conn)?;
+        }
+        (JobAction::Snapshot { snapshot }, true) => {
+            diesel::update(snapshots::table.find(snapshot))
+                .set(snapshots::state.eq(PRESENT))
+                .execute(conn)?;
+        }
+        (JobAction::Snapshot { snapshot }, false)
+        | (JobAction::DeleteSnapshot { snapshot }, true) => {
+            diesel::delete(snapshots::table.find(snapshot)).execute(conn)?;
+        }
+        (JobAction::CreateVolume { volume }, true) => {
+            let (pool, size): (i32, i64) = storage_volumes::table
+                .find(volume)
+                .select((storage_volumes::pool_id, storage_volumes::capacity_kb))
+                .first(conn)?;
+            diesel::update(storage_volumes::table.find(volume))
+                .set((
+                    storage_volumes::state.eq(PRESENT),
+                    storage_volumes::allocation_kb.eq(size),
+                ))
+                .execute(conn)?;
+            diesel::update(storage_pools::table.find(pool))
+                .set(storage_pools::allocation_kb.eq(storage_pools::allocation_kb + size))
+                .execute(conn)?;
+        }
+        (JobAction::CreateVolume { volume }, false) => {
+            diesel::delete(storage_volumes::table.find(volume)).execute(conn)?;
+        }
+        (JobAction::DeleteVolume { volume }, true) => {
+            let found: Option<(i32, i64, String)> = storage_volumes::table
+                .find(volume)
+                .select((
+                    storage_volumes::pool_id,
+                    storage_volumes::allocation_kb,
+                    storage_volumes::state,
+                ))
+                .first(conn)
+                .optional()?;
+            if let Some((pool, size, _)) = found {
+                diesel::delete(storage_volumes::table.find(volume)).execute(conn)?;
+                diesel::update(storage_pools::table.find(pool))
+                    .set(storage_pools::allocation_kb.eq(storage_pools::allocation_kb - size))
+                    .execute(conn)?;
+            }
+        }
+        (JobAction::DeleteVm, true) => super::vms::forget(conn, job.target_id)?,
+        (
+            JobAction::DetachVif { .. }
+            | JobAction::DetachDisk { .. }
+            | JobAction::DeleteSnapshot { .. }
+            | JobAction::DeleteVolume { .. }
+            | JobAction::DeleteVm
+            | JobAction::Power(_)
+            | JobAction::Define
+            | JobAction::Resize(_)
+            | JobAction::Revert { .. }
+            | JobAction::Sync,
+            _,
+        ) => {}
     }
     Ok(())
 }

@@ -33,10 +33,11 @@ pub(crate) fn record(
     action: &JobAction,
     target_id: i32,
 ) -> Result<i32, StoreError> {
-    if !action.is_carried_out() {
+    let transport = target_transport(conn, action, target_id)?;
+    if let Some(why) = action.unavailable_on(transport) {
         // The caller's transaction rolls back with this: no device or volume row either.
         return Err(StoreError::WrongState(format!(
-            "'{action}' is not available yet: no transport makes this change on a hypervisor, so nothing was recorded (give a new VM its interfaces and disks in vm.create)"
+            "'{action}' cannot be done on this {transport} node, so nothing was recorded: {why}"
         )));
     }
     let id: i32 = diesel::insert_into(jobs::table)
@@ -55,6 +56,51 @@ pub(crate) fn record(
         .get_result(conn)?;
     job_event(conn, id, action, target_id, JobState::Pending, "")?;
     Ok(id)
+}
+
+/// Refuse an action already waiting or running on the same target (a second detach of
+/// one disk, a second revert): [`StoreError::Conflict`] naming the job.
+pub(crate) fn refuse_repeat(
+    conn: &mut Conn,
+    target_id: i32,
+    action: &JobAction,
+) -> Result<(), StoreError> {
+    let waiting: Option<i32> = jobs::table
+        .filter(jobs::target_kind.eq(action.target_kind().as_str()))
+        .filter(jobs::target_id.eq(target_id))
+        .filter(jobs::action.eq(action.name()))
+        .filter(jobs::params.eq(action.params()))
+        .filter(jobs::state.eq_any([JobState::Pending.as_str(), JobState::Running.as_str()]))
+        .select(jobs::id)
+        .first(conn)
+        .optional()?;
+    match waiting {
+        Some(job) => Err(StoreError::Conflict(format!(
+            "job {job} already does this ({action} {})",
+            action.params()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The transport of the node a job would run on.
+fn target_transport(
+    conn: &mut Conn,
+    action: &JobAction,
+    target_id: i32,
+) -> Result<crate::Transport, StoreError> {
+    let node = match action.target_kind() {
+        crate::TargetKind::Node => target_id,
+        crate::TargetKind::Vm => vms::table
+            .find(target_id)
+            .select(vms::node_id)
+            .first(conn)?,
+    };
+    let word: String = crate::schema::nodes::table
+        .find(node)
+        .select(crate::schema::nodes::transport)
+        .first(conn)?;
+    crate::Transport::parse(&word, "transport")
 }
 
 /// Send a job's new state on the event stream (its outcomes are audited as well).

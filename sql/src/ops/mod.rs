@@ -7,6 +7,12 @@
 //! SKIP LOCKED`, advisory locks) the function matches on the connection and says why.
 #![allow(clippy::too_many_arguments)]
 
+/// The state of a device, volume or snapshot row whose job has not succeeded yet; such
+/// rows are listed as pending changes, not as what the VM or pool has.
+pub(crate) const ADDING: &str = "adding";
+/// The state of a device, volume or snapshot row the hypervisor has.
+pub(crate) const PRESENT: &str = "present";
+
 pub(crate) mod audit;
 pub(crate) mod events;
 pub(crate) mod inventory;
@@ -15,6 +21,7 @@ pub(crate) mod nodes;
 pub(crate) mod options;
 pub(crate) mod schedules;
 pub(crate) mod sessions;
+pub(crate) mod snapshots;
 pub(crate) mod stats;
 pub(crate) mod storage;
 pub(crate) mod triggers;

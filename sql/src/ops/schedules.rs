@@ -114,6 +114,9 @@ pub(crate) fn create(
     needs: Permission,
 ) -> Result<i32, StoreError> {
     super::vms::require(conn, actor, new.vm_id, needs)?;
+    if let JobAction::Revert { snapshot } = JobAction::parse(&new.action, &new.params)? {
+        super::snapshots::present(conn, new.vm_id, snapshot)?;
+    }
     let taken: i64 = schedules::table
         .filter(schedules::name.eq(&new.name))
         .count()

@@ -8,7 +8,7 @@ use crate::schema::{nodes, storage_pools, storage_volumes};
 use crate::{Caller, NewPool, NewVolume, Pool, StoreError, Volume};
 
 type PoolRow = (i32, i32, String, String, String, i64, i64);
-type VolumeRow = (i32, i32, String, String, i64, i64);
+type VolumeRow = (i32, i32, String, String, i64, i64, String);
 
 macro_rules! pool_columns {
     () => {
@@ -33,6 +33,7 @@ macro_rules! volume_columns {
             storage_volumes::path,
             storage_volumes::capacity_kb,
             storage_volumes::allocation_kb,
+            storage_volumes::state,
         )
     };
 }
@@ -49,7 +50,7 @@ fn to_pool((id, node_id, name, kind, path, capacity_kb, allocation_kb): PoolRow)
     }
 }
 
-fn to_volume((id, pool_id, name, path, capacity_kb, allocation_kb): VolumeRow) -> Volume {
+fn to_volume((id, pool_id, name, path, capacity_kb, allocation_kb, state): VolumeRow) -> Volume {
     Volume {
         id,
         pool_id,
@@ -57,6 +58,7 @@ fn to_volume((id, pool_id, name, path, capacity_kb, allocation_kb): VolumeRow) -
         path,
         capacity_kb,
         allocation_kb,
+        state,
     }
 }
 
@@ -68,6 +70,20 @@ fn pool(conn: &mut Conn, id: i32) -> Result<Pool, StoreError> {
         .optional()?;
     row.map(to_pool)
         .ok_or_else(|| StoreError::not_found("storage pool", id))
+}
+
+/// A volume (in any state) and its pool.
+pub(crate) fn volume_and_pool(conn: &mut Conn, id: i32) -> Result<(Volume, Pool), StoreError> {
+    let row: Option<VolumeRow> = storage_volumes::table
+        .find(id)
+        .select(volume_columns!())
+        .first(conn)
+        .optional()?;
+    let volume = row
+        .map(to_volume)
+        .ok_or_else(|| StoreError::not_found("volume", id))?;
+    let pool = pool(conn, volume.pool_id)?;
+    Ok((volume, pool))
 }
 
 pub(crate) fn pools(conn: &mut Conn, node: Option<i32>) -> Result<Vec<Pool>, StoreError> {
@@ -181,7 +197,13 @@ pub(crate) fn create_volume(
             found.name, new.name
         )));
     }
-    let free = found.capacity_kb - found.allocation_kb;
+    // Volumes still being made hold their space already.
+    let reserved: Vec<i64> = storage_volumes::table
+        .filter(storage_volumes::pool_id.eq(pool_id))
+        .filter(storage_volumes::state.eq(super::ADDING))
+        .select(storage_volumes::capacity_kb)
+        .load(conn)?;
+    let free = found.capacity_kb - found.allocation_kb - reserved.iter().sum::<i64>();
     if new.capacity_kb > free {
         return Err(StoreError::OverLimit(format!(
             "pool '{}' has {free} KiB free; the volume needs {} KiB",
@@ -196,12 +218,10 @@ pub(crate) fn create_volume(
             storage_volumes::path.eq(&path),
             storage_volumes::capacity_kb.eq(new.capacity_kb),
             storage_volumes::allocation_kb.eq(0i64),
+            storage_volumes::state.eq(super::ADDING),
         ))
         .returning(storage_volumes::id)
         .get_result(conn)?;
-    diesel::update(storage_pools::table.find(pool_id))
-        .set(storage_pools::allocation_kb.eq(found.allocation_kb + new.capacity_kb))
-        .execute(conn)?;
     let job = super::jobs::create(
         conn,
         actor,
@@ -231,14 +251,25 @@ pub(crate) fn delete_volume(
         .optional()?;
     let found = row
         .map(to_volume)
+        .filter(|v| v.state == super::PRESENT)
         .ok_or_else(|| StoreError::not_found("volume", volume))?;
     let owner = pool(conn, found.pool_id)?;
-    let job = super::jobs::create(
-        conn,
-        actor,
-        &JobAction::DeleteVolume { volume },
-        owner.node_id,
-    )?;
+    let user: Option<i32> = crate::schema::disks::table
+        .inner_join(crate::schema::vms::table)
+        .filter(crate::schema::vms::node_id.eq(owner.node_id))
+        .filter(crate::schema::disks::source.eq(&found.path))
+        .select(crate::schema::disks::vm_id)
+        .first(conn)
+        .optional()?;
+    if let Some(vm) = user {
+        return Err(StoreError::WrongState(format!(
+            "volume '{}' is a disk of VM {vm}; remove the disk first",
+            found.name
+        )));
+    }
+    let action = JobAction::DeleteVolume { volume };
+    super::jobs::refuse_repeat(conn, owner.node_id, &action)?;
+    let job = super::jobs::create(conn, actor, &action, owner.node_id)?;
     super::audit::record(
         conn,
         Some(actor),

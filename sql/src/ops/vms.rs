@@ -205,11 +205,13 @@ pub(crate) fn list(
 pub(crate) fn devices(conn: &mut Conn, id: i32) -> Result<(Vec<Vif>, Vec<Disk>), StoreError> {
     let vif_rows: Vec<(i32, String, String, String)> = vifs::table
         .filter(vifs::vm_id.eq(id))
+        .filter(vifs::state.eq(super::PRESENT))
         .select((vifs::id, vifs::mac, vifs::bridge, vifs::model))
         .order(vifs::id)
         .load(conn)?;
     let disk_rows: Vec<(i32, String, String, i64, bool)> = disks::table
         .filter(disks::vm_id.eq(id))
+        .filter(disks::state.eq(super::PRESENT))
         .select((
             disks::id,
             disks::target,
@@ -299,7 +301,7 @@ fn check_quota(
     Ok(())
 }
 
-fn insert_vif(conn: &mut Conn, vm: i32, vif: &NewVif) -> Result<i32, StoreError> {
+fn insert_vif(conn: &mut Conn, vm: i32, vif: &NewVif, state: &str) -> Result<i32, StoreError> {
     let mac = vif
         .mac
         .as_deref()
@@ -320,6 +322,7 @@ fn insert_vif(conn: &mut Conn, vm: i32, vif: &NewVif) -> Result<i32, StoreError>
             vifs::mac.eq(&mac),
             vifs::bridge.eq(&vif.bridge),
             vifs::model.eq(&vif.model),
+            vifs::state.eq(state),
         ))
         .returning(vifs::id)
         .get_result(conn)?)
@@ -340,6 +343,7 @@ fn disk_source(
             .filter(storage_pools::id.eq(pool))
             .filter(storage_pools::node_id.eq(node))
             .filter(storage_volumes::name.eq(volume))
+            .filter(storage_volumes::state.eq(super::PRESENT))
             .select(storage_volumes::path)
             .first(conn)
             .optional()?;
@@ -387,6 +391,7 @@ fn insert_disk(
     node: i32,
     vm: i32,
     disk: &NewDisk,
+    state: &str,
 ) -> Result<i32, StoreError> {
     let source = disk_source(conn, caller, node, disk)?;
     let taken: i64 = disks::table
@@ -407,6 +412,7 @@ fn insert_disk(
             disks::source.eq(&source),
             disks::size_kb.eq(disk.size_kb),
             disks::readonly.eq(disk.readonly),
+            disks::state.eq(state),
         ))
         .returning(disks::id)
         .get_result(conn)?)
@@ -461,10 +467,10 @@ pub(crate) fn create(
         .get_result(conn)
         .map_err(|e| crate::error::conflict_on_unique(e, "the VM name"))?;
     for vif in &new.vifs {
-        insert_vif(conn, id, vif)?;
+        insert_vif(conn, id, vif, super::PRESENT)?;
     }
     for disk in &new.disks {
-        insert_disk(conn, caller, new.node, id, disk)?;
+        insert_disk(conn, caller, new.node, id, disk, super::PRESENT)?;
     }
     let job = super::jobs::create(conn, caller, &JobAction::Define, id)?;
     super::audit::record(
@@ -554,16 +560,6 @@ pub(crate) fn delete(conn: &mut Conn, caller: &Caller, id: i32) -> Result<i32, S
             ))
             .execute(conn)?;
         forget(conn, id)?;
-    } else {
-        let transport: String = nodes::table
-            .find(vm.node_id)
-            .select(nodes::transport)
-            .first(conn)?;
-        if transport != crate::Transport::Libvirt.as_str() {
-            return Err(StoreError::WrongState(format!(
-                "deleting a VM defined on a {transport} node is not available yet; only libvirt nodes undefine VMs"
-            )));
-        }
     }
     super::audit::record(
         conn,
@@ -636,7 +632,7 @@ pub(crate) fn add_vif(
     vif: &NewVif,
 ) -> Result<(i32, i32), StoreError> {
     require(conn, caller, vm, Permission::Modify)?;
-    let vif_id = insert_vif(conn, vm, vif)?;
+    let vif_id = insert_vif(conn, vm, vif, super::ADDING)?;
     let job = super::jobs::create(conn, caller, &JobAction::AttachVif { vif: vif_id }, vm)?;
     super::audit::record(
         conn,
@@ -656,19 +652,21 @@ pub(crate) fn remove_vif(
     vif: i32,
 ) -> Result<i32, StoreError> {
     require(conn, caller, vm, Permission::Modify)?;
-    let gone = diesel::delete(
-        vifs::table
-            .filter(vifs::id.eq(vif))
-            .filter(vifs::vm_id.eq(vm)),
-    )
-    .execute(conn)?;
-    if gone == 0 {
+    let present: i64 = vifs::table
+        .filter(vifs::id.eq(vif))
+        .filter(vifs::vm_id.eq(vm))
+        .filter(vifs::state.eq(super::PRESENT))
+        .count()
+        .get_result(conn)?;
+    if present == 0 {
         return Err(StoreError::NotFound {
             kind: "interface",
             key: format!("id {vif} on VM {vm}"),
         });
     }
-    let job = super::jobs::create(conn, caller, &JobAction::DetachVif { vif }, vm)?;
+    let action = JobAction::DetachVif { vif };
+    super::jobs::refuse_repeat(conn, vm, &action)?;
+    let job = super::jobs::create(conn, caller, &action, vm)?;
     super::audit::record(
         conn,
         Some(caller),
@@ -687,7 +685,7 @@ pub(crate) fn add_disk(
     disk: &NewDisk,
 ) -> Result<(i32, i32), StoreError> {
     let found = require(conn, caller, vm, Permission::Modify)?;
-    let disk_id = insert_disk(conn, caller, found.node_id, vm, disk)?;
+    let disk_id = insert_disk(conn, caller, found.node_id, vm, disk, super::ADDING)?;
     let job = super::jobs::create(conn, caller, &JobAction::AttachDisk { disk: disk_id }, vm)?;
     super::audit::record(
         conn,
@@ -707,19 +705,21 @@ pub(crate) fn remove_disk(
     disk: i32,
 ) -> Result<i32, StoreError> {
     require(conn, caller, vm, Permission::Modify)?;
-    let gone = diesel::delete(
-        disks::table
-            .filter(disks::id.eq(disk))
-            .filter(disks::vm_id.eq(vm)),
-    )
-    .execute(conn)?;
-    if gone == 0 {
+    let present: i64 = disks::table
+        .filter(disks::id.eq(disk))
+        .filter(disks::vm_id.eq(vm))
+        .filter(disks::state.eq(super::PRESENT))
+        .count()
+        .get_result(conn)?;
+    if present == 0 {
         return Err(StoreError::NotFound {
             kind: "disk",
             key: format!("id {disk} on VM {vm}"),
         });
     }
-    let job = super::jobs::create(conn, caller, &JobAction::DetachDisk { disk }, vm)?;
+    let action = JobAction::DetachDisk { disk };
+    super::jobs::refuse_repeat(conn, vm, &action)?;
+    let job = super::jobs::create(conn, caller, &action, vm)?;
     super::audit::record(
         conn,
         Some(caller),

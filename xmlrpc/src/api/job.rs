@@ -26,6 +26,7 @@ fn job_record(job: &Job) -> Value {
         .opt_time("not_before", (job.not_before > 0).then_some(job.not_before))
         .int("fault", job.fault)
         .string("worker", &job.worker)
+        .string("applies", &job.applies)
         .build()
 }
 

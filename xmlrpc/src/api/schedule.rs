@@ -7,7 +7,8 @@ use crate::fault::{ApiFault, from_store};
 use crate::params::{Fields, Record, array, done, fields, int};
 use crate::registry::{Access, Ctx, Method, TOKEN, Type, Work, param};
 
-/// Action parameters as a struct `{memory_kb?, max_memory_kb?, vcpus?}` ↔ `k=v` text.
+/// Action parameters as a struct `{memory_kb?, max_memory_kb?, vcpus?}` (update) or
+/// `{snapshot}` (revert) ↔ `k=v` text.
 pub(crate) fn read_action_params(f: &mut Fields<'_>) -> Result<String, Fault> {
     let Some(mut p) = f.opt_fields("params")? else {
         return Ok(String::new());
@@ -16,6 +17,7 @@ pub(crate) fn read_action_params(f: &mut Fields<'_>) -> Result<String, Fault> {
         ("memory_kb", p.opt_long("memory_kb")?),
         ("max_memory_kb", p.opt_long("max_memory_kb")?),
         ("vcpus", p.opt_long("vcpus")?),
+        ("snapshot", p.opt_long("snapshot")?),
     ];
     p.finish()?;
     Ok(pairs
@@ -66,7 +68,7 @@ const ANY_USER: Access = Access::Session(Role::User);
 pub(super) const METHODS: &[Method] = &[
     Method {
         name: "schedule.create",
-        help: "Run a VM action on a calendar: {name, vm, action, cron, timezone? (default UTC), missed? (skip | run_once, default skip), ends? (dateTime), count? (number of runs), params? {memory_kb?, max_memory_kb?, vcpus?} for the update action}. cron has 5 fields (minute hour day month weekday) or 6 with seconds first. action is start, pause, unpause, shutdown, reboot, destroy or update; you need power (modify for update) on the VM. Returns the id. Fault 4 names a malformed field.",
+        help: "Run a VM action on a calendar: {name, vm, action, cron, timezone? (default UTC), missed? (skip | run_once, default skip), ends? (dateTime), count? (number of runs), params? {memory_kb?, max_memory_kb?, vcpus?} for the update action, {snapshot} (an id from vm.snapshots) for revert}. cron has 5 fields (minute hour day month weekday) or 6 with seconds first. action is start, pause, unpause, shutdown, reboot, destroy, update or revert (a lab reset: revert every night to a clean snapshot); you need power (modify for update and revert) on the VM. Returns the id. Fault 4 names a malformed field.",
         params: &[TOKEN, param("schedule", Type::Struct)],
         returns: Type::Int,
         access: ANY_USER,

@@ -27,6 +27,7 @@ fn volume_record(volume: &Volume) -> Value {
         .string("path", &volume.path)
         .long("capacity_kb", volume.capacity_kb)
         .long("allocation_kb", volume.allocation_kb)
+        .string("state", &volume.state)
         .build()
 }
 
@@ -43,7 +44,7 @@ pub(super) const METHODS: &[Method] = &[
     },
     Method {
         name: "storage.volumes",
-        help: "The volumes of a pool as {id, pool, name, path, capacity_kb, allocation_kb}. Fault 3 when there is no such pool.",
+        help: "The volumes of a pool as {id, pool, name, path, capacity_kb, allocation_kb, state}; state is present, or adding while the job that creates it runs (its space is held meanwhile; a failed job removes it). Fault 3 when there is no such pool.",
         params: &[TOKEN, param("pool", Type::Int)],
         returns: Type::Array,
         access: Access::Session(Role::User),
@@ -73,7 +74,7 @@ pub(super) const METHODS: &[Method] = &[
     },
     Method {
         name: "storage.createVolume",
-        help: "Create a volume {name, capacity_kb} in a pool. Returns {id, job}. Fault 6 when the pool lacks room, 8 when the name is taken. Not available yet: no transport makes this change, so after the checks above the call is refused with fault 5 and nothing is recorded.",
+        help: "Create a volume {name, capacity_kb} in a pool. Returns {id, job}. Fault 6 when the pool lacks room (volumes being made hold their room), 8 when the name is taken. The volume is made in the node's libvirt pool of the same name (a dir pool the node lacks is defined at the pool's path); storage.volumes shows it as adding until its job succeeds, and the pool's allocation grows then. Available on libvirt nodes (fault 5 on xl and XenAPI nodes, nothing recorded).",
         params: &[
             TOKEN,
             param("pool", Type::Int),
@@ -87,7 +88,7 @@ pub(super) const METHODS: &[Method] = &[
     },
     Method {
         name: "storage.deleteVolume",
-        help: "Delete a volume. Returns the job id. Not available yet: no transport makes this change, so after the checks above the call is refused with fault 5 and nothing is recorded.",
+        help: "Delete a volume (fault 5 while it is a VM's disk). Returns the job id; the volume and its allocation go when the job succeeds. Available on libvirt nodes (fault 5 on xl and XenAPI nodes, nothing recorded).",
         params: &[TOKEN, param("volume", Type::Int)],
         returns: Type::Int,
         access: Access::Session(Role::Operator),

@@ -142,7 +142,7 @@ pub(super) const METHODS: &[Method] = &[
     ),
     Method {
         name: "vm.addVif",
-        help: "Add a network interface {bridge?, mac?, model?} (bridge defaults to xenbr0, the MAC is generated when absent). Needs modify. Returns {id, job}. Not available yet: no transport makes this change, so after the checks above the call is refused with fault 5 and nothing is recorded.",
+        help: "Add a network interface {bridge?, mac?, model?} (bridge defaults to xenbr0, the MAC is generated when absent). Needs modify. Returns {id, job}; the interface shows in vm.get once the job succeeds (a failed job removes it). On a running VM the device changes live where the hypervisor can hot-plug, else in its definition (the job's applies says \"next boot\"). Available on libvirt nodes (fault 5 on xl and XenAPI nodes, nothing recorded).",
         params: &[TOKEN, VM_ID, param("vif", Type::Struct)],
         returns: Type::Struct,
         access: ANY_USER,
@@ -152,7 +152,7 @@ pub(super) const METHODS: &[Method] = &[
     },
     Method {
         name: "vm.removeVif",
-        help: "Remove a network interface by its id. Needs modify. Returns a job id. Not available yet: no transport makes this change, so after the checks above the call is refused with fault 5 and nothing is recorded.",
+        help: "Remove a network interface by its id (fault 8 while another job already removes it). Needs modify. Returns a job id; the interface stays in vm.get until the job succeeds. On a running VM the device changes live where the hypervisor can hot-plug, else in its definition (the job's applies says \"next boot\"). Available on libvirt nodes (fault 5 on xl and XenAPI nodes, nothing recorded).",
         params: &[TOKEN, VM_ID, param("vif", Type::Int)],
         returns: Type::Int,
         access: ANY_USER,
@@ -162,7 +162,7 @@ pub(super) const METHODS: &[Method] = &[
     },
     Method {
         name: "vm.addDisk",
-        help: "Add a disk {target, pool + volume or source, size_kb?, readonly?} (sources as in vm.create: a pool volume, or a path inside a pool; other paths admins only, fault 2). Needs modify. Returns {id, job}. Fault 8 when the target is taken. Not available yet: no transport makes this change, so after the checks above the call is refused with fault 5 and nothing is recorded.",
+        help: "Add a disk {target, pool + volume or source, size_kb?, readonly?} (sources as in vm.create: a pool volume, or a path inside a pool; other paths admins only, fault 2). Needs modify. Returns {id, job}. Fault 8 when the target is taken. The disk shows in vm.get once the job succeeds (a failed job removes it). On a running VM the device changes live where the hypervisor can hot-plug, else in its definition (the job's applies says \"next boot\"). Available on libvirt nodes (fault 5 on xl and XenAPI nodes, nothing recorded).",
         params: &[TOKEN, VM_ID, param("disk", Type::Struct)],
         returns: Type::Struct,
         access: ANY_USER,
@@ -172,7 +172,7 @@ pub(super) const METHODS: &[Method] = &[
     },
     Method {
         name: "vm.removeDisk",
-        help: "Remove a disk by its id. Needs modify. Returns a job id. Not available yet: no transport makes this change, so after the checks above the call is refused with fault 5 and nothing is recorded.",
+        help: "Remove a disk by its id (fault 8 while another job already removes it). Needs modify. Returns a job id; the disk stays in vm.get until the job succeeds. On a running VM the device changes live where the hypervisor can hot-plug, else in its definition (the job's applies says \"next boot\"). Available on libvirt nodes (fault 5 on xl and XenAPI nodes, nothing recorded).",
         params: &[TOKEN, VM_ID, param("disk", Type::Int)],
         returns: Type::Int,
         access: ANY_USER,
@@ -192,13 +192,53 @@ pub(super) const METHODS: &[Method] = &[
     },
     Method {
         name: "vm.delete",
-        help: "Delete a stopped VM (fault 5 otherwise, and while its create job is still pending). Needs the admin permission on it. A VM its node never got (its create job failed or was cancelled) goes at once; any other is undefined on its node by the returned job, and its record, devices, grants, notes, statistics and schedules go when that job succeeds. Returns the job id. Only libvirt nodes undefine VMs so far (fault 5 on xl and XenAPI nodes).",
+        help: "Delete a stopped VM (fault 5 otherwise, and while its create job is still pending). Needs the admin permission on it. A VM its node never got (its create job failed or was cancelled) goes at once; any other is undefined on its node by the returned job, and its record, devices, grants, notes, statistics and schedules go when that job succeeds. Returns the job id. Only libvirt nodes undefine VMs so far (fault 5 on xl and XenAPI nodes, nothing recorded).",
         params: &[TOKEN, VM_ID],
         returns: Type::Int,
         access: ANY_USER,
         vm_param: Some((1, Permission::Admin)),
         work: Work::Write,
         handler: delete,
+    },
+    Method {
+        name: "vm.snapshot",
+        help: "Take a snapshot of the VM named name (letters, digits, . _ -): of a running VM with its memory where the hypervisor can. Needs modify. Returns the job id; vm.snapshots lists it once the job succeeds. Fault 8 when the VM has (or is making) a snapshot of that name. Available on libvirt nodes (fault 5 on xl and XenAPI nodes, nothing recorded).",
+        params: &[TOKEN, VM_ID, param("name", Type::String)],
+        returns: Type::Int,
+        access: ANY_USER,
+        vm_param: Some((1, Permission::Modify)),
+        work: Work::Write,
+        handler: snapshot,
+    },
+    Method {
+        name: "vm.snapshots",
+        help: "The VM's snapshots, oldest first, as [{id, name, created, state}]: state is the VM's state when it was taken. A schedule reverts to one with action revert and params snapshot=ID (the lab reset). Needs view.",
+        params: &[TOKEN, VM_ID],
+        returns: Type::Array,
+        access: ANY_USER,
+        vm_param: Some((1, Permission::View)),
+        work: Work::Read,
+        handler: snapshots,
+    },
+    Method {
+        name: "vm.revert",
+        help: "Bring the VM back to its snapshot name: its disks (and, for a snapshot of a running VM, its memory and state) become what they were. What changed since is lost. Needs modify. Returns the job id. Fault 3 when there is no such snapshot, 8 while another revert to it waits.",
+        params: &[TOKEN, VM_ID, param("name", Type::String)],
+        returns: Type::Int,
+        access: ANY_USER,
+        vm_param: Some((1, Permission::Modify)),
+        work: Work::Write,
+        handler: revert,
+    },
+    Method {
+        name: "vm.deleteSnapshot",
+        help: "Delete the VM's snapshot name; the VM itself is unchanged. Needs modify. Returns the job id; vm.snapshots lists it until the job succeeds. Fault 3 when there is no such snapshot.",
+        params: &[TOKEN, VM_ID, param("name", Type::String)],
+        returns: Type::Int,
+        access: ANY_USER,
+        vm_param: Some((1, Permission::Modify)),
+        work: Work::Write,
+        handler: delete_snapshot,
     },
     Method {
         name: "vm.setNotes",
@@ -279,6 +319,45 @@ fn get(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
 
 fn delete(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let job = ctx.store.delete_vm(ctx.caller()?, int(params, 1, "id")?)?;
+    Ok(Value::Integer(job))
+}
+
+fn snapshot(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
+    let job = ctx.store.snapshot_vm(
+        ctx.caller()?,
+        int(params, 1, "id")?,
+        string(params, 2, "name")?,
+    )?;
+    Ok(Value::Integer(job))
+}
+
+fn snapshots(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
+    let list = ctx.store.snapshots(ctx.caller()?, int(params, 1, "id")?)?;
+    Ok(array(list.iter().map(|snapshot| {
+        Record::new()
+            .int("id", snapshot.id)
+            .string("name", &snapshot.name)
+            .time("created", snapshot.created_at)
+            .string("state", &snapshot.vm_state)
+            .build()
+    })))
+}
+
+fn revert(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
+    let job = ctx.store.revert_vm(
+        ctx.caller()?,
+        int(params, 1, "id")?,
+        string(params, 2, "name")?,
+    )?;
+    Ok(Value::Integer(job))
+}
+
+fn delete_snapshot(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
+    let job = ctx.store.delete_snapshot(
+        ctx.caller()?,
+        int(params, 1, "id")?,
+        string(params, 2, "name")?,
+    )?;
     Ok(Value::Integer(job))
 }
 

@@ -5,6 +5,7 @@
 //! the next call. Lifecycle events come from `virConnectDomainEventRegisterAny` (see
 //! [`events`]), so state changes reach the inventory without waiting for reconciliation.
 
+mod definition;
 mod events;
 
 use std::sync::Mutex;
@@ -15,7 +16,9 @@ use virt::domain::{Domain as VirtDomain, DomainState};
 use virt::error::ErrorNumber;
 use zentific_sql::{VmState, VmType};
 
-use super::{Action, DispatchError, Dispatcher, Domain, DomainRef, DomainSpec, EventSink};
+use super::{
+    Action, Applied, Device, DispatchError, Dispatcher, Domain, DomainRef, DomainSpec, EventSink,
+};
 
 /// A node reached through libvirt.
 pub struct LibvirtDispatcher {
@@ -68,14 +71,6 @@ fn state_of(state: DomainState) -> VmState {
         DomainState::Crashed => VmState::Crashed,
         DomainState::NoState => VmState::Unknown,
     }
-}
-
-fn escape_xml(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('\'', "&apos;")
-        .replace('"', "&quot;")
 }
 
 impl LibvirtDispatcher {
@@ -135,6 +130,92 @@ impl LibvirtDispatcher {
             .map_err(|e| classify(&e))
     }
 
+    /// Attach or detach a device: live and in the persistent definition where the driver
+    /// can; where it has no hot-plug (the test driver) or the domain is stopped, by
+    /// redefining the persistent definition with the device added or removed, which a
+    /// running domain sees at its next boot. Checked afterwards in the definition.
+    fn change_device(
+        &self,
+        domain: DomainRef<'_>,
+        device: Device<'_>,
+        attach: bool,
+    ) -> Result<Applied, DispatchError> {
+        self.with_connection(|connection| {
+            let found = Self::lookup(connection, domain)?;
+            let driver = connection.driver_type().map_err(|e| classify(&e))?;
+            let active = found.is_active().map_err(|e| classify(&e))?;
+            let mut applied = Applied::Now;
+            let live = if active {
+                let xml = definition::device_xml(&driver, device);
+                let flags = virt_sys::VIR_DOMAIN_AFFECT_LIVE | virt_sys::VIR_DOMAIN_AFFECT_CONFIG;
+                if attach {
+                    found.attach_device_flags(&xml, flags)
+                } else {
+                    found.detach_device_flags(&xml, flags)
+                }
+            } else {
+                Ok(())
+            };
+            match live {
+                Ok(()) if active => {}
+                Err(e)
+                    if !matches!(
+                        e.code().known(),
+                        Some(ErrorNumber::NoSupport | ErrorNumber::OperationUnsupported)
+                    ) =>
+                {
+                    return Err(classify(&e));
+                }
+                _ => {
+                    if active {
+                        tracing::info!(
+                            domain = domain.name,
+                            "no hot-plug on this driver; the device changes at the next boot"
+                        );
+                        applied = Applied::NextBoot;
+                    }
+                    let defined = found
+                        .xml_desc(virt_sys::VIR_DOMAIN_XML_INACTIVE)
+                        .map_err(|e| classify(&e))?;
+                    let edited = if attach {
+                        definition::with_device(&defined, &driver, device)
+                    } else {
+                        definition::without_device(&defined, device)
+                    }
+                    .map_err(|why| DispatchError::Failed(format!("{}: {why}", domain.name)))?;
+                    connection
+                        .define_domain_xml(&edited)
+                        .map_err(|e| classify(&e))?;
+                }
+            }
+            let defined = found
+                .xml_desc(virt_sys::VIR_DOMAIN_XML_INACTIVE)
+                .map_err(|e| classify(&e))?;
+            if definition::has_device(&defined, device) != attach {
+                return Err(DispatchError::Failed(format!(
+                    "libvirt accepted the change, but the definition of {} does not show it",
+                    domain.name
+                )));
+            }
+            Ok(applied)
+        })
+    }
+
+    /// Run `f` on a domain's snapshot `name`.
+    fn on_snapshot(
+        &self,
+        domain: DomainRef<'_>,
+        name: &str,
+        f: impl FnOnce(&virt::domain_snapshot::DomainSnapshot) -> Result<(), virt::error::Error>,
+    ) -> Result<(), DispatchError> {
+        self.with_connection(|connection| {
+            let found = Self::lookup(connection, domain)?;
+            VirtDomain::lookup_snapshot_by_name(&found, name, 0)
+                .and_then(|snapshot| f(&snapshot))
+                .map_err(|e| classify(&e))
+        })
+    }
+
     fn describe(domain: &VirtDomain) -> Result<Domain, DispatchError> {
         let info = domain.info().map_err(|e| classify(&e))?;
         let vm_type = match domain.os_type().map_err(|e| classify(&e))?.as_str() {
@@ -152,49 +233,36 @@ impl LibvirtDispatcher {
             vm_type,
         })
     }
+}
 
-    /// The domain XML for a new domain, in the dialect of the connection's driver.
-    fn domain_xml(driver: &str, spec: &DomainSpec) -> String {
-        let (domain_type, os_type, bus) = match driver.to_ascii_lowercase().as_str() {
-            "xen" => (
-                "xen",
-                if spec.vm_type == VmType::Hvm {
-                    "hvm"
-                } else {
-                    "linux"
-                },
-                "xen",
-            ),
-            "test" => ("test", "hvm", "virtio"),
-            _ => ("kvm", "hvm", "virtio"),
-        };
-        let mut devices = String::new();
-        for (target, source, readonly) in &spec.disks {
-            devices.push_str(&format!(
-                "<disk type='file' device='disk'><source file='{}'/><target dev='{}' bus='{bus}'/>{}</disk>",
-                escape_xml(source),
-                escape_xml(target),
-                if *readonly { "<readonly/>" } else { "" }
-            ));
+/// The node's libvirt storage pool for a Zentific pool (same name); a `dir` pool the
+/// node lacks is defined and started at the pool's path.
+fn storage_pool(
+    connection: &Connect,
+    pool: &zentific_sql::Pool,
+) -> Result<virt::storage_pool::StoragePool, DispatchError> {
+    if let Ok(found) = connection.lookup_storage_pool_by_name(&pool.name) {
+        if !found.is_active().map_err(|e| classify(&e))? {
+            found.create(0).map_err(|e| classify(&e))?;
         }
-        for (mac, bridge) in &spec.vifs {
-            devices.push_str(&format!(
-                "<interface type='bridge'><mac address='{}'/><source bridge='{}'/></interface>",
-                escape_xml(mac),
-                escape_xml(bridge)
-            ));
-        }
-        format!(
-            "<domain type='{domain_type}'><name>{}</name><uuid>{}</uuid><memory unit='KiB'>{}</memory>\
-             <currentMemory unit='KiB'>{}</currentMemory><vcpu>{}</vcpu><os><type>{os_type}</type></os>\
-             <devices>{devices}</devices></domain>",
-            escape_xml(&spec.name),
-            escape_xml(&spec.uuid),
-            spec.max_memory_kb,
-            spec.memory_kb,
-            spec.vcpus
-        )
+        return Ok(found);
     }
+    if pool.kind != "dir" {
+        return Err(DispatchError::Failed(format!(
+            "the node has no libvirt storage pool named '{}'; define it there (virsh pool-define-as) first",
+            pool.name
+        )));
+    }
+    let xml = format!(
+        "<pool type='dir'><name>{}</name><target><path>{}</path></target></pool>",
+        definition::escape_xml(&pool.name),
+        definition::escape_xml(&pool.path)
+    );
+    let defined = connection
+        .define_storage_pool_xml(&xml, 0)
+        .map_err(|e| classify(&e))?;
+    defined.create(0).map_err(|e| classify(&e))?;
+    Ok(defined)
 }
 
 /// Where a size change goes, in order: the running domain, then its persistent definition
@@ -246,41 +314,133 @@ impl Dispatcher for LibvirtDispatcher {
         })
     }
 
-    fn act(&self, domain: DomainRef<'_>, action: Action) -> Result<(), DispatchError> {
+    fn act(&self, domain: DomainRef<'_>, action: Action) -> Result<Applied, DispatchError> {
         self.with_connection(|connection| {
             let found = Self::lookup(connection, domain)?;
             let kib = |v: i64| {
                 u64::try_from(v).map_err(|_| DispatchError::Failed(format!("negative size {v}")))
             };
-            let done = match action {
-                Action::Power(PowerAction::Start) => found.create(),
-                Action::Power(PowerAction::Pause) => found.suspend(),
-                Action::Power(PowerAction::Unpause) => found.resume(),
-                Action::Power(PowerAction::Shutdown) => found.shutdown(),
-                Action::Power(PowerAction::Reboot) => found.reboot(0),
-                Action::Power(PowerAction::Destroy) => found.destroy(),
+            let active = found.is_active().map_err(|e| classify(&e))?;
+            let (done, applied) = match action {
+                Action::Power(power) => (
+                    match power {
+                        PowerAction::Start => found.create().map(drop),
+                        PowerAction::Pause => found.suspend(),
+                        PowerAction::Unpause => found.resume(),
+                        PowerAction::Shutdown => found.shutdown(),
+                        PowerAction::Reboot => found.reboot(0),
+                        PowerAction::Destroy => found.destroy(),
+                    },
+                    Applied::Now,
+                ),
                 Action::SetMemory(kb) => {
                     let kb = kib(kb)?;
-                    resize_scopes(&found)?
-                        .into_iter()
-                        .try_for_each(|scope| found.set_memory_flags(kb, scope))
+                    (
+                        resize_scopes(&found)?
+                            .into_iter()
+                            .try_for_each(|scope| found.set_memory_flags(kb, scope)),
+                        Applied::Now,
+                    )
                 }
                 // The ceiling of a running domain cannot change: it is set in the
                 // persistent definition and applies at the next boot.
-                Action::SetMaxMemory(kb) => found.set_memory_flags(
-                    kib(kb)?,
-                    virt_sys::VIR_DOMAIN_MEM_MAXIMUM | virt_sys::VIR_DOMAIN_MEM_CONFIG,
+                Action::SetMaxMemory(kb) => (
+                    found.set_memory_flags(
+                        kib(kb)?,
+                        virt_sys::VIR_DOMAIN_MEM_MAXIMUM | virt_sys::VIR_DOMAIN_MEM_CONFIG,
+                    ),
+                    if active {
+                        Applied::NextBoot
+                    } else {
+                        Applied::Now
+                    },
                 ),
                 Action::SetVcpus(n) => {
                     let n = u32::try_from(n)
                         .map_err(|_| DispatchError::Failed(format!("bad vCPU count {n}")))?;
                     raise_vcpu_ceiling(&found, n)?;
-                    resize_scopes(&found)?
-                        .into_iter()
-                        .try_for_each(|scope| found.set_vcpus_flags(n, scope))
+                    (
+                        resize_scopes(&found)?
+                            .into_iter()
+                            .try_for_each(|scope| found.set_vcpus_flags(n, scope)),
+                        Applied::Now,
+                    )
                 }
             };
-            done.map(|_| ()).map_err(|e| classify(&e))
+            done.map(|_| applied).map_err(|e| classify(&e))
+        })
+    }
+
+    fn attach(&self, domain: DomainRef<'_>, device: Device<'_>) -> Result<Applied, DispatchError> {
+        self.change_device(domain, device, true)
+    }
+
+    fn detach(&self, domain: DomainRef<'_>, device: Device<'_>) -> Result<Applied, DispatchError> {
+        self.change_device(domain, device, false)
+    }
+
+    fn snapshot(&self, domain: DomainRef<'_>, name: &str) -> Result<(), DispatchError> {
+        self.with_connection(|connection| {
+            let found = Self::lookup(connection, domain)?;
+            let xml = format!(
+                "<domainsnapshot><name>{}</name><description>taken by Zentific</description></domainsnapshot>",
+                definition::escape_xml(name)
+            );
+            found
+                .create_snapshot_xml(&xml, 0)
+                .map(drop)
+                .map_err(|e| classify(&e))
+        })
+    }
+
+    fn revert(&self, domain: DomainRef<'_>, name: &str) -> Result<(), DispatchError> {
+        self.on_snapshot(domain, name, |snapshot| snapshot.revert(0))
+    }
+
+    fn delete_snapshot(&self, domain: DomainRef<'_>, name: &str) -> Result<(), DispatchError> {
+        self.on_snapshot(domain, name, |snapshot| snapshot.delete(0))
+    }
+
+    fn snapshot_names(&self, domain: DomainRef<'_>) -> Result<Vec<String>, DispatchError> {
+        self.with_connection(|connection| {
+            let found = Self::lookup(connection, domain)?;
+            let snapshots = found.list_all_snapshots(0).map_err(|e| classify(&e))?;
+            snapshots
+                .iter()
+                .map(|s| s.name().map_err(|e| classify(&e)))
+                .collect()
+        })
+    }
+
+    fn create_volume(
+        &self,
+        pool: &zentific_sql::Pool,
+        volume: &zentific_sql::Volume,
+    ) -> Result<(), DispatchError> {
+        self.with_connection(|connection| {
+            let found = storage_pool(connection, pool)?;
+            let xml = format!(
+                "<volume><name>{}</name><capacity unit='KiB'>{}</capacity><target><format type='raw'/></target></volume>",
+                definition::escape_xml(&volume.name),
+                volume.capacity_kb
+            );
+            virt::storage_vol::StorageVol::create_xml(&found, &xml, 0)
+                .map(drop)
+                .map_err(|e| classify(&e))
+        })
+    }
+
+    fn delete_volume(
+        &self,
+        pool: &zentific_sql::Pool,
+        volume: &zentific_sql::Volume,
+    ) -> Result<(), DispatchError> {
+        self.with_connection(|connection| {
+            let found = storage_pool(connection, pool)?;
+            found
+                .lookup_storage_vol_by_name(&volume.name)
+                .and_then(|v| v.delete(0))
+                .map_err(|e| classify(&e))
         })
     }
 
@@ -301,7 +461,7 @@ impl Dispatcher for LibvirtDispatcher {
         self.with_connection(|connection| {
             let driver = connection.driver_type().map_err(|e| classify(&e))?;
             connection
-                .define_domain_xml(&Self::domain_xml(&driver, spec))
+                .define_domain_xml(&definition::domain_xml(&driver, spec))
                 .map(|_| ())
                 .map_err(|e| classify(&e))
         })
@@ -315,36 +475,5 @@ impl Dispatcher for LibvirtDispatcher {
             .unwrap_or_else(|e| e.into_inner())
             .push(subscription);
         Ok(true)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn domain_xml_escapes_and_picks_the_dialect() {
-        let spec = DomainSpec {
-            uuid: "6f1d3c58-9a7e-4b34-9f0e-3f6a4c1b2d7e".into(),
-            name: "web<1>".into(),
-            vm_type: VmType::Pv,
-            memory_kb: 262_144,
-            max_memory_kb: 524_288,
-            vcpus: 2,
-            disks: vec![("xvda".into(), "/srv/a'b.img".into(), true)],
-            vifs: vec![("00:16:3e:00:00:01".into(), "xenbr0".into())],
-        };
-        let xml = LibvirtDispatcher::domain_xml("Xen", &spec);
-        assert!(
-            xml.contains("<domain type='xen'>") && xml.contains("<type>linux</type>"),
-            "{xml}"
-        );
-        assert!(
-            xml.contains("web&lt;1&gt;")
-                && xml.contains("/srv/a&apos;b.img")
-                && xml.contains("<readonly/>"),
-            "{xml}"
-        );
-        assert!(LibvirtDispatcher::domain_xml("QEMU", &spec).contains("<domain type='kvm'>"));
     }
 }

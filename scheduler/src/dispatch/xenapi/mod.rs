@@ -40,7 +40,7 @@ use self::events::EventWatcher;
 use self::rpc::{RpcTransport, XapiError, int64_arg};
 use self::session::Session;
 use crate::dispatch::{
-    Action, DispatchError, Dispatcher, Domain, DomainRef, DomainSpec, EventSink,
+    Action, Applied, DispatchError, Dispatcher, Domain, DomainRef, DomainSpec, EventSink,
 };
 
 /// Longest wait for a read (`VM.get_all_records`, `VM.get_by_uuid`).
@@ -196,9 +196,10 @@ impl Dispatcher for XenApiDispatcher {
         Ok(domains)
     }
 
-    fn act(&self, domain: DomainRef<'_>, action: Action) -> Result<(), DispatchError> {
+    fn act(&self, domain: DomainRef<'_>, action: Action) -> Result<Applied, DispatchError> {
         self.vm_reference(domain)
             .and_then(|vm| self.perform(&vm, action))
+            .map(|()| Applied::Now)
             .map_err(|error| action_error(error, domain, action))
     }
 
