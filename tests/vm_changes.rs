@@ -288,7 +288,13 @@ fn volumes_are_made_in_the_nodes_pool_and_counted_when_they_exist() {
 fn changes_a_transport_cannot_make_are_refused_at_the_call() {
     let server = Server::sqlite(); // no scheduler: only what the API records
     let admin = server.admin();
-    let node = node_on(&server, &admin, "xl", "ssh", "ssh://root@192.0.2.1/");
+    let node = node_on(
+        &server,
+        &admin,
+        "xcp",
+        "xenapi",
+        "https://root:secret@192.0.2.1/",
+    );
     pool(&server, &admin, node, "images", "/srv/xen");
     let vm = vm(&server, &admin, node, "guest");
     let refusals = [

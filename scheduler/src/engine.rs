@@ -238,6 +238,10 @@ impl Engine {
                 fault: fault::WRONG_STATE,
                 error: format!("wrong state: {words}"),
             },
+            DispatchError::Refused(words) => Outcome::Failed {
+                fault: fault::INVALID_VALUE,
+                error: format!("refused: {words}"),
+            },
             DispatchError::NoSuchDomain(words) => Outcome::Failed {
                 fault: fault::NOT_FOUND,
                 error: format!("the hypervisor does not know the domain: {words}"),
@@ -296,7 +300,7 @@ impl Engine {
                 job.id, job.action
             ))
         };
-        match (job.action, subject) {
+        let applied = match (job.action, subject) {
             (JobAction::Power(power), _) => dispatcher.act(domain, Action::Power(power)),
             (JobAction::Define, _) => self.define(dispatcher, vm).map(|()| Applied::Now),
             (JobAction::DeleteVm, _) => dispatcher.undefine(domain).map(|()| Applied::Now),
@@ -345,7 +349,10 @@ impl Engine {
                 "'{}' acts on a node, but job {} names VM {}",
                 job.action, job.id, job.target_id
             ))),
-        }
+        }?;
+        // The definition for the next boot, where the transport keeps one itself.
+        self.keep_definition(dispatcher, vm, job.action, subject)?;
+        Ok(applied)
     }
 
     fn dispatch_node(&self, job: &Job, node: &Node) -> Outcome {
@@ -393,11 +400,16 @@ impl Engine {
     }
 
     fn define(&self, dispatcher: &dyn Dispatcher, vm: &Vm) -> Result<(), DispatchError> {
+        dispatcher.define(&self.spec_of(vm)?)
+    }
+
+    /// The VM as its definition describes it: its recorded sizes and present devices.
+    fn spec_of(&self, vm: &Vm) -> Result<DomainSpec, DispatchError> {
         let (vifs, disks) = self
             .store
             .vm_devices(vm.id)
             .map_err(|e| DispatchError::Failed(e.to_string()))?;
-        dispatcher.define(&DomainSpec {
+        Ok(DomainSpec {
             uuid: vm.uuid.clone(),
             name: vm.name.clone(),
             vm_type: vm.vm_type,
@@ -410,6 +422,44 @@ impl Engine {
                 .collect(),
             vifs: vifs.into_iter().map(|v| (v.mac, v.bridge)).collect(),
         })
+    }
+
+    /// After a change made live (or to a stopped domain), the definition the transport
+    /// keeps for the next boot: the VM's, with the change.
+    fn keep_definition(
+        &self,
+        dispatcher: &dyn Dispatcher,
+        vm: &Vm,
+        action: JobAction,
+        subject: &JobSubject,
+    ) -> Result<(), DispatchError> {
+        let mut spec = self.spec_of(vm)?;
+        match (action, subject) {
+            (JobAction::Resize(resize), _) => {
+                spec.memory_kb = resize.memory_kb.unwrap_or(spec.memory_kb);
+                spec.max_memory_kb = resize
+                    .max_memory_kb
+                    .unwrap_or(spec.max_memory_kb)
+                    .max(spec.memory_kb);
+                spec.vcpus = resize.vcpus.unwrap_or(spec.vcpus);
+            }
+            (JobAction::AttachVif { .. }, JobSubject::Vif(vif)) => {
+                spec.vifs.push((vif.mac.clone(), vif.bridge.clone()));
+            }
+            (JobAction::DetachVif { .. }, JobSubject::Vif(vif)) => {
+                spec.vifs
+                    .retain(|(mac, _)| !mac.eq_ignore_ascii_case(&vif.mac));
+            }
+            (JobAction::AttachDisk { .. }, JobSubject::Disk(disk)) => {
+                spec.disks
+                    .push((disk.target.clone(), disk.source.clone(), disk.readonly));
+            }
+            (JobAction::DetachDisk { .. }, JobSubject::Disk(disk)) => {
+                spec.disks.retain(|(target, ..)| *target != disk.target);
+            }
+            _ => return Ok(()),
+        }
+        dispatcher.keep_definition(&spec)
     }
 
     /// Read a node's domains into the inventory.

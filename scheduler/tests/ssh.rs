@@ -157,8 +157,12 @@ fn each_action_runs_its_xl_command_once_and_changes_the_domain() {
             &["list", "-v"],
             &["list", "-l"],
             &["unpause", "web1"],
+            // Sizes change live only for a listed (running) domain.
+            &["list", "-v", "web1"],
             &["mem-set", "web1", "262144k"],
+            &["list", "-v", "web1"],
             &["mem-max", "web1", "786432k"],
+            &["list", "-v", "web1"],
             &["vcpu-set", "web1", "1"],
             &["reboot", "web1"],
             &["shutdown", "web1"],
@@ -231,7 +235,7 @@ fn refusals_for_the_domains_state_are_wrong_state_in_xls_words() {
         .act(web1(), Action::SetMemory(4 * 1024 * 1024))
         .expect_err("above ceiling");
     assert!(
-        matches!(&too_much, DispatchError::Failed(message) if message.contains("memory_dynamic_max must be less than or equal to memory_static_max")),
+        matches!(&too_much, DispatchError::Refused(message) if message.contains("memory_dynamic_max must be less than or equal to memory_static_max")),
         "{too_much:?}"
     );
 }
@@ -249,7 +253,6 @@ fn unknown_domains_are_no_such_domain() {
         Action::Power(PowerAction::Pause),
         Action::Power(PowerAction::Unpause),
         Action::Power(PowerAction::Destroy),
-        Action::SetVcpus(1),
     ] {
         assert_eq!(
             dispatcher.act(ghost, action),
@@ -259,6 +262,12 @@ fn unknown_domains_are_no_such_domain() {
             "{action:?}"
         );
     }
+    // Not running and not defined by Zentific: nothing to resize either.
+    let resize = dispatcher.act(ghost, Action::SetVcpus(1));
+    assert!(
+        matches!(&resize, Err(DispatchError::NoSuchDomain(message)) if message.contains("has no configuration")),
+        "{resize:?}"
+    );
     let never_defined = dispatcher
         .act(ghost, Action::Power(PowerAction::Start))
         .expect_err("no config");
@@ -517,4 +526,160 @@ fn a_missing_xl_program_is_a_failure_not_an_outage() {
             "/nonexistent/xl: command not found on the node".into()
         ))
     );
+}
+
+/// A domain defined with one file-backed disk in the test sshd's config directory.
+fn define_with_file_disk(
+    sshd: &TestSshd,
+    dispatcher: &SshDispatcher,
+) -> (DomainSpec, std::path::PathBuf) {
+    let disk = sshd.config_dir().join("app1-disk.img");
+    fs::create_dir_all(sshd.config_dir()).unwrap();
+    fs::write(&disk, b"the original disk").unwrap();
+    let app1 = DomainSpec {
+        disks: vec![("xvda".into(), disk.to_string_lossy().into_owned(), false)],
+        ..spec("app1", WEB1_UUID)
+    };
+    dispatcher.define(&app1).expect("define");
+    (app1, disk)
+}
+
+#[test]
+fn a_stopped_domains_changes_go_to_its_configuration_only() {
+    let sshd = TestSshd::start();
+    let dispatcher = connect(&sshd);
+    let (app1, _) = define_with_file_disk(&sshd, &dispatcher);
+    let domain = DomainRef {
+        uuid: WEB1_UUID,
+        name: "app1",
+    };
+    // Not running: no xl resize runs, and the change is the new configuration.
+    assert_eq!(
+        dispatcher.act(domain, Action::SetVcpus(4)),
+        Ok(zentific_scheduler::dispatch::Applied::Now)
+    );
+    dispatcher
+        .keep_definition(&DomainSpec {
+            vcpus: 4,
+            ..app1.clone()
+        })
+        .expect("rewrite");
+    let written = fs::read_to_string(sshd.config_dir().join("app1.cfg")).unwrap();
+    assert!(written.contains("vcpus = 4\n"), "{written}");
+    assert!(
+        sshd.xl_calls()
+            .iter()
+            .all(|call| call.first().map(String::as_str) == Some("list")),
+        "{:?}",
+        sshd.xl_calls()
+    );
+    // A domain Zentific did not define is not given a configuration.
+    dispatcher
+        .keep_definition(&spec("elsewhere", DB1_UUID))
+        .expect("nothing to keep");
+    assert!(!sshd.config_dir().join("elsewhere.cfg").exists());
+    let unknown = dispatcher.act(
+        DomainRef {
+            uuid: DB1_UUID,
+            name: "elsewhere",
+        },
+        Action::SetVcpus(2),
+    );
+    assert!(
+        matches!(unknown, Err(DispatchError::NoSuchDomain(_))),
+        "{unknown:?}"
+    );
+}
+
+#[test]
+fn snapshots_of_a_stopped_domain_copy_its_disk_files_back_and_forth() {
+    let sshd = TestSshd::start();
+    let dispatcher = connect(&sshd);
+    let (_, disk) = define_with_file_disk(&sshd, &dispatcher);
+    let domain = DomainRef {
+        uuid: WEB1_UUID,
+        name: "app1",
+    };
+    dispatcher.snapshot(domain, "clean").expect("snapshot");
+    assert_eq!(dispatcher.snapshot_names(domain).unwrap(), ["clean"]);
+    assert!(
+        dispatcher.snapshot(domain, "clean").is_err(),
+        "names are unique"
+    );
+    fs::write(&disk, b"rm -rf / with impunity").unwrap();
+    dispatcher.revert(domain, "clean").expect("revert");
+    assert_eq!(fs::read(&disk).unwrap(), b"the original disk");
+    dispatcher.delete_snapshot(domain, "clean").expect("delete");
+    assert!(dispatcher.snapshot_names(domain).unwrap().is_empty());
+    assert!(dispatcher.revert(domain, "clean").is_err());
+    assert!(dispatcher.snapshot(domain, "../escape").is_err());
+
+    // A running domain is refused: its disks would be copied mid-write.
+    sshd.seed_domains(&[("app1", 5, WEB1_UUID, 256, 2)]);
+    let running = dispatcher.snapshot(domain, "live");
+    assert!(
+        matches!(running, Err(DispatchError::WrongState(_))),
+        "{running:?}"
+    );
+    // A block-device disk is refused with the reason.
+    let lvm = DomainRef {
+        uuid: DB1_UUID,
+        name: "lvm1",
+    };
+    dispatcher.define(&spec("lvm1", DB1_UUID)).unwrap();
+    let refused = dispatcher.snapshot(lvm, "clean");
+    assert!(
+        matches!(refused, Err(DispatchError::Refused(_))),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn volumes_are_sparse_files_in_dir_pools_and_undefine_removes_the_configuration() {
+    let sshd = TestSshd::start();
+    let dispatcher = connect(&sshd);
+    let pool_dir = sshd.config_dir().join("pool");
+    let pool = zentific_sql::Pool {
+        id: 1,
+        node_id: 1,
+        name: "images".into(),
+        kind: "dir".into(),
+        path: pool_dir.to_string_lossy().into_owned(),
+        capacity_kb: 1 << 30,
+        allocation_kb: 0,
+    };
+    let volume = zentific_sql::Volume {
+        id: 1,
+        pool_id: 1,
+        name: "data.img".into(),
+        path: pool_dir.join("data.img").to_string_lossy().into_owned(),
+        capacity_kb: 4096,
+        allocation_kb: 0,
+        state: "adding".into(),
+    };
+    dispatcher.create_volume(&pool, &volume).expect("create");
+    let made = fs::metadata(pool_dir.join("data.img")).unwrap();
+    assert_eq!(made.len(), 4096 * 1024);
+    assert!(dispatcher.create_volume(&pool, &volume).is_err(), "exists");
+    dispatcher.delete_volume(&pool, &volume).expect("delete");
+    assert!(!pool_dir.join("data.img").exists());
+    let lvm = zentific_sql::Pool {
+        kind: "lvm".into(),
+        ..pool.clone()
+    };
+    assert!(matches!(
+        dispatcher.create_volume(&lvm, &volume),
+        Err(DispatchError::Refused(_))
+    ));
+
+    let (_, _) = define_with_file_disk(&sshd, &dispatcher);
+    let domain = DomainRef {
+        uuid: WEB1_UUID,
+        name: "app1",
+    };
+    dispatcher.snapshot(domain, "clean").unwrap();
+    dispatcher.undefine(domain).expect("undefine");
+    assert!(!sshd.config_dir().join("app1.cfg").exists());
+    assert!(!sshd.config_dir().join("snapshots/app1").exists());
+    assert!(dispatcher.undefine(domain).is_err(), "already gone");
 }

@@ -187,20 +187,20 @@ impl JobAction {
                 | JobAction::DeleteSnapshot { .. }
         );
         match transport {
-            Transport::Libvirt => None,
-            Transport::Ssh | Transport::Xenapi if devices => Some(
-                "changing a VM's interfaces and disks is available on libvirt nodes only so far",
+            Transport::Libvirt | Transport::Ssh => None,
+            Transport::Xenapi if devices => Some(
+                "changing a VM's interfaces and disks is available on libvirt and xl nodes only so far",
             ),
-            Transport::Ssh | Transport::Xenapi if volumes => {
-                Some("creating and deleting volumes is available on libvirt nodes only so far")
+            Transport::Xenapi if volumes => Some(
+                "creating and deleting volumes is available on libvirt and xl nodes only so far",
+            ),
+            Transport::Xenapi if snapshots => {
+                Some("snapshots are available on libvirt and xl nodes only so far")
             }
-            Transport::Ssh | Transport::Xenapi if snapshots => {
-                Some("snapshots are available on libvirt nodes only so far")
+            Transport::Xenapi if *self == JobAction::DeleteVm => {
+                Some("deleting a VM from its node is available on libvirt and xl nodes only so far")
             }
-            Transport::Ssh | Transport::Xenapi if *self == JobAction::DeleteVm => {
-                Some("deleting a VM from its node is available on libvirt nodes only so far")
-            }
-            Transport::Ssh | Transport::Xenapi => None,
+            Transport::Xenapi => None,
         }
     }
 

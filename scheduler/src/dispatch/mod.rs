@@ -108,6 +108,10 @@ pub enum DispatchError {
     /// The hypervisor does not know the domain.
     #[error("no such domain: {0}")]
     NoSuchDomain(String),
+    /// The hypervisor refused the value asked for (over a ceiling, more vCPUs than the
+    /// host has, a disk kind the transport cannot snapshot): fault 4.
+    #[error("refused: {0}")]
+    Refused(String),
     /// The hypervisor refused for another reason.
     #[error("hypervisor error: {0}")]
     Failed(String),
@@ -205,6 +209,14 @@ pub trait Dispatcher: Send + Sync {
             "this transport does not delete volumes (pool {})",
             pool.name
         )))
+    }
+
+    /// Make `spec` the domain's definition for its next boot, after a change that was made
+    /// live (or refused live because the domain is stopped). Transports whose hypervisor
+    /// keeps the definition itself (libvirt, XenAPI) need nothing here.
+    fn keep_definition(&self, spec: &DomainSpec) -> Result<(), DispatchError> {
+        let _ = spec;
+        Ok(())
     }
 
     /// Whether [`Dispatcher::domains`] lists stopped domains too. `xl` knows only running

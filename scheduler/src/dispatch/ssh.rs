@@ -12,6 +12,13 @@
 //! | [`Action::SetMemory`] / [`Action::SetMaxMemory`] | `xl mem-set\|mem-max <name> <KiB>k` |
 //! | [`Action::SetVcpus`] | `xl vcpu-set <name> <n>` |
 //! | [`Dispatcher::define`] | writes `<config_dir>/<name>.cfg` through a remote `sh` reading stdin |
+//! | [`Dispatcher::keep_definition`] | rewrites that file after a change, for the next boot (only a file Zentific wrote) |
+//! | [`Dispatcher::attach`] / [`Dispatcher::detach`] | `xl network-attach <name> mac=… bridge=…`, `xl network-detach <name> <mac>`, `xl block-attach <name> 'format=raw, vdev=…, access=…, target=…'`, `xl block-detach <name> <vdev>` on a running domain; the configuration alone for a stopped one |
+//! | [`Dispatcher::undefine`] | removes the configuration (and snapshots) of a stopped domain |
+//! | snapshots, volumes | copies of a stopped domain's disk files; sparse files in `dir` pools (see [`node_files`]) |
+//!
+//! A size or device change to a domain xl does not list (a stopped one) is made in its
+//! configuration only, and only if Zentific wrote that configuration.
 //!
 //! Domains are addressed by name (xl does not take UUIDs); names are checked before use
 //! (see [`xl_config::validate_domain_name`]) and every argument is shell-quoted, so nothing
@@ -31,6 +38,7 @@
 //! threads (the engine's workers), never from inside a tokio runtime.
 
 mod master;
+mod node_files;
 mod xl_config;
 mod xl_failure;
 mod xl_list;
@@ -48,7 +56,7 @@ pub use self::xl_list::{
     XlDomainDetails, XlListEntry, XlListError, domains_from_xl_list, parse_xl_list,
     parse_xl_list_long,
 };
-use super::{Action, Applied, DispatchError, Dispatcher, Domain, DomainRef, DomainSpec};
+use super::{Action, Applied, Device, DispatchError, Dispatcher, Domain, DomainRef, DomainSpec};
 use zentific_sql::VmState;
 
 /// Where [`SshDispatcher::define`] writes domain configurations unless told otherwise.
@@ -316,20 +324,6 @@ fn is_uuid(text: &str) -> bool {
         })
 }
 
-/// Writes a domain configuration read from stdin to `$1/$2` atomically: replaces a file
-/// for the same UUID (`$3`), refuses one for another domain.
-const WRITE_CONFIG_SCRIPT: &str = r#"set -e
-dir=$1 file=$1/$2 uuid=$3
-tmp=$dir/.$2.$$
-trap 'rm -f "$tmp"' EXIT
-mkdir -p "$dir"
-cat > "$tmp"
-if [ -e "$file" ] && ! grep -qx "uuid = \"$uuid\"" "$file"; then
-    echo "$file already exists for another domain (uuid is not $uuid)" >&2
-    exit 1
-fi
-mv -f "$tmp" "$file""#;
-
 /// A [`Dispatcher`] running `xl` on one node over a multiplexed SSH connection.
 ///
 /// Its calls block (on the dispatcher's own runtime): use it from plain threads, not from
@@ -426,6 +420,104 @@ impl SshDispatcher {
     }
 }
 
+impl SshDispatcher {
+    /// Whether xl lists the domain (it knows only running and paused ones).
+    fn running(&self, name: &str) -> Result<bool, DispatchError> {
+        match self.list_one(name) {
+            Ok(_) => Ok(true),
+            Err(DispatchError::NoSuchDomain(_)) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// For a change to a domain xl does not list: its configuration must be Zentific's,
+    /// so that [`Dispatcher::keep_definition`] can make the change there.
+    fn stopped_with_config(&self, name: &str) -> Result<Applied, DispatchError> {
+        if self.has_config(name)? {
+            Ok(Applied::Now)
+        } else {
+            Err(DispatchError::NoSuchDomain(format!(
+                "{name} is not running and has no configuration in {}; nothing to change",
+                self.config_dir
+            )))
+        }
+    }
+
+    /// Snapshots copy disk files: only of a stopped domain.
+    fn require_stopped(&self, domain: DomainRef<'_>, what: &str) -> Result<(), DispatchError> {
+        validate_domain_name(domain.name)
+            .map_err(|error| DispatchError::Failed(error.to_string()))?;
+        if self.running(domain.name)? {
+            return Err(DispatchError::WrongState(format!(
+                "{} is running; on xl nodes a {what} copies its disk files, so shut it down first",
+                domain.name
+            )));
+        }
+        Ok(())
+    }
+
+    /// `xl network-attach|network-detach|block-attach|block-detach` on a running domain;
+    /// a stopped one changes in its configuration only (written by the engine through
+    /// [`Dispatcher::keep_definition`]).
+    fn change_device(
+        &self,
+        domain: DomainRef<'_>,
+        device: Device<'_>,
+        attach: bool,
+    ) -> Result<Applied, DispatchError> {
+        let name = domain.name;
+        validate_domain_name(name).map_err(|error| DispatchError::Failed(error.to_string()))?;
+        if !self.running(name)? {
+            return self.stopped_with_config(name);
+        }
+        let args: Vec<String> = match (device, attach) {
+            (Device::Vif(vif), true) => {
+                // Checked as for a configuration file, then passed as xl's own arguments.
+                xl_config::vif_spec(&vif.mac, &vif.bridge)
+                    .map_err(|error| DispatchError::Refused(error.to_string()))?;
+                let mut args = vec![
+                    "network-attach".to_owned(),
+                    name.to_owned(),
+                    format!("mac={}", vif.mac.to_ascii_lowercase()),
+                    format!("bridge={}", vif.bridge),
+                ];
+                if !vif.model.is_empty() {
+                    xl_config::check_word("model", &vif.model)
+                        .map_err(|error| DispatchError::Refused(error.to_string()))?;
+                    args.push(format!("model={}", vif.model));
+                }
+                args
+            }
+            (Device::Vif(vif), false) => vec![
+                "network-detach".to_owned(),
+                name.to_owned(),
+                vif.mac.to_ascii_lowercase(),
+            ],
+            (Device::Disk(disk), true) => {
+                let spec = xl_config::disk_spec(&disk.target, &disk.source, disk.readonly)
+                    .map_err(|error| DispatchError::Refused(error.to_string()))?;
+                vec![
+                    "block-attach".to_owned(),
+                    name.to_owned(),
+                    spec.trim_matches('\'').to_owned(),
+                ]
+            }
+            (Device::Disk(disk), false) => {
+                xl_config::disk_spec(&disk.target, "/", false)
+                    .map_err(|error| DispatchError::Refused(error.to_string()))?;
+                vec![
+                    "block-detach".to_owned(),
+                    name.to_owned(),
+                    disk.target.clone(),
+                ]
+            }
+        };
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.xl(&args, IfConnectionLost::Fail)?;
+        Ok(Applied::Now)
+    }
+}
+
 impl Dispatcher for SshDispatcher {
     fn domains(&self) -> Result<Vec<Domain>, DispatchError> {
         let listing = self.xl(&["list", "-v"], IfConnectionLost::RunAgain)?;
@@ -447,6 +539,14 @@ impl Dispatcher for SshDispatcher {
     fn act(&self, domain: DomainRef<'_>, action: Action) -> Result<Applied, DispatchError> {
         let name = domain.name;
         validate_domain_name(name).map_err(|error| DispatchError::Failed(error.to_string()))?;
+        // A stopped domain's sizes live in its configuration only.
+        if matches!(
+            action,
+            Action::SetMemory(_) | Action::SetMaxMemory(_) | Action::SetVcpus(_)
+        ) && !self.running(name)?
+        {
+            return self.stopped_with_config(name);
+        }
         let size_argument = |kib: i64| {
             if kib > 0 {
                 Ok(format!("{kib}k"))
@@ -514,34 +614,69 @@ impl Dispatcher for SshDispatcher {
     }
 
     fn define(&self, spec: &DomainSpec) -> Result<(), DispatchError> {
-        let config =
-            render_xl_config(spec).map_err(|error| DispatchError::Failed(error.to_string()))?;
-        let output = self.connection.run(&RemoteCommand {
-            program: "sh",
-            args: vec![
-                "-c".to_owned(),
-                WRITE_CONFIG_SCRIPT.to_owned(),
-                "zentific-define".to_owned(),
-                self.config_dir.clone(),
-                format!("{}.cfg", spec.name),
-                spec.uuid.to_ascii_lowercase(),
-            ],
-            stdin: Some(config.as_bytes()),
-            // Writing the same file twice is harmless.
-            if_connection_lost: IfConnectionLost::RunAgain,
-        })?;
-        if output.exit_code != 0 {
-            let reason = output.stderr.trim();
-            return Err(DispatchError::Failed(if reason.is_empty() {
-                format!(
-                    "writing {}/{}.cfg failed with exit code {}",
-                    self.config_dir, spec.name, output.exit_code
-                )
-            } else {
-                reason.to_owned()
-            }));
+        self.write_config(spec, false).map(drop)
+    }
+
+    fn keep_definition(&self, spec: &DomainSpec) -> Result<(), DispatchError> {
+        if !self.write_config(spec, true)? {
+            tracing::info!(
+                domain = spec.name,
+                "no Zentific configuration on the node: the change is live only"
+            );
         }
         Ok(())
+    }
+
+    fn undefine(&self, domain: DomainRef<'_>) -> Result<(), DispatchError> {
+        if self.running(domain.name)? {
+            return Err(DispatchError::WrongState(format!(
+                "{} is running; stop it before deleting it",
+                domain.name
+            )));
+        }
+        self.remove_config(domain.name, domain.uuid)
+    }
+
+    fn attach(&self, domain: DomainRef<'_>, device: Device<'_>) -> Result<Applied, DispatchError> {
+        self.change_device(domain, device, true)
+    }
+
+    fn detach(&self, domain: DomainRef<'_>, device: Device<'_>) -> Result<Applied, DispatchError> {
+        self.change_device(domain, device, false)
+    }
+
+    fn snapshot(&self, domain: DomainRef<'_>, name: &str) -> Result<(), DispatchError> {
+        self.require_stopped(domain, "snapshot")?;
+        self.copy_snapshot(domain.name, name)
+    }
+
+    fn revert(&self, domain: DomainRef<'_>, name: &str) -> Result<(), DispatchError> {
+        self.require_stopped(domain, "revert")?;
+        self.restore_snapshot(domain.name, name)
+    }
+
+    fn delete_snapshot(&self, domain: DomainRef<'_>, name: &str) -> Result<(), DispatchError> {
+        self.remove_snapshot(domain.name, name)
+    }
+
+    fn snapshot_names(&self, domain: DomainRef<'_>) -> Result<Vec<String>, DispatchError> {
+        self.list_snapshots(domain.name)
+    }
+
+    fn create_volume(
+        &self,
+        pool: &zentific_sql::Pool,
+        volume: &zentific_sql::Volume,
+    ) -> Result<(), DispatchError> {
+        self.create_volume_file(pool, volume)
+    }
+
+    fn delete_volume(
+        &self,
+        pool: &zentific_sql::Pool,
+        volume: &zentific_sql::Volume,
+    ) -> Result<(), DispatchError> {
+        self.delete_volume_file(pool, volume)
     }
 
     fn lists_stopped_domains(&self) -> bool {

@@ -50,6 +50,9 @@ pub enum XlConfigError {
     /// A bridge name is what Linux accepts: 1–15 of `A-Z a-z 0-9 _ . -`.
     #[error("{0:?} is not a bridge name")]
     Bridge(String),
+    /// Another value passed to xl as `key=value`.
+    #[error("{1:?} is not a usable {0} (1-32 of A-Z a-z 0-9 _ -)")]
+    Word(&'static str, String),
 }
 
 /// Check that `name` can be passed to `xl` and used as a file name.
@@ -124,7 +127,11 @@ pub fn render_xl_config(spec: &DomainSpec) -> Result<String, XlConfigError> {
 }
 
 /// One `disk = [...]` entry, e.g. `'format=raw, vdev=xvda, access=rw, target=/dev/vg/web'`.
-fn disk_spec(device: &str, path: &str, read_only: bool) -> Result<String, XlConfigError> {
+pub(super) fn disk_spec(
+    device: &str,
+    path: &str,
+    read_only: bool,
+) -> Result<String, XlConfigError> {
     let device_ok = !device.is_empty()
         && device.len() <= 16
         && device.chars().all(|c| c.is_ascii_alphanumeric());
@@ -143,7 +150,7 @@ fn disk_spec(device: &str, path: &str, read_only: bool) -> Result<String, XlConf
 }
 
 /// One `vif = [...]` entry, e.g. `'mac=00:16:3e:12:34:56,bridge=xenbr0'`.
-fn vif_spec(mac: &str, bridge: &str) -> Result<String, XlConfigError> {
+pub(super) fn vif_spec(mac: &str, bridge: &str) -> Result<String, XlConfigError> {
     let pairs: Vec<&str> = mac.split(':').collect();
     let mac_ok = pairs.len() == 6
         && pairs
@@ -164,6 +171,19 @@ fn vif_spec(mac: &str, bridge: &str) -> Result<String, XlConfigError> {
         "'mac={},bridge={bridge}'",
         mac.to_ascii_lowercase()
     ))
+}
+
+/// A plain word for an xl `key=value` argument (a NIC model): 1–32 of `A-Z a-z 0-9 _ -`.
+pub(super) fn check_word(key: &'static str, value: &str) -> Result<(), XlConfigError> {
+    let ok = (1..=32).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(XlConfigError::Word(key, value.to_owned()))
+    }
 }
 
 /// KiB to MiB, rounding up.

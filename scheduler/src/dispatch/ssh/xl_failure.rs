@@ -50,6 +50,19 @@ pub fn classify_xl_failure(stderr: &str) -> DispatchError {
     if let Some(line) = line_containing("Unpausing domain: Invalid argument") {
         return DispatchError::WrongState(line);
     }
+    // Values Xen refuses: memory over the ceiling (or a ceiling under the memory), more
+    // vCPUs than the domain booted with or the host has.
+    for needle in [
+        "must be less than or equal to memory_static_max",
+        "memory_static_max must be greater than",
+        "You are overcommmitting",
+        "Requested 0 VCPUs",
+        "max_vcpus",
+    ] {
+        if line_containing(needle).is_some() {
+            return DispatchError::Refused(error_text(stderr));
+        }
+    }
     DispatchError::Failed(error_text(stderr))
 }
 
