@@ -83,7 +83,9 @@ fn a_waiting_event_next_sees_a_pause_within_a_second() {
     let seen = waiter.join().unwrap();
     let delay = seen.duration_since(asked);
     assert!(delay < Duration::from_secs(1), "seen after {delay:?}");
-    // The job's states are on the stream too, in order.
+    // The job's states are on the stream too, in order (the VM's new state comes while
+    // the job still runs: wait for its end).
+    finished_job(&server, &admin, job);
     let (_, events) = next(&server, &admin, &cursor, 0);
     let job_states: Vec<&Value> = events
         .iter()

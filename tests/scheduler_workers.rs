@@ -5,7 +5,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command};
 use std::time::Duration;
 
 use common::*;
@@ -17,36 +16,12 @@ use zentific_sql::{
 const JOBS: usize = 2000;
 const GUESTS: usize = 20;
 
-/// The XenAPI simulator with extra running guests; killed on drop.
-struct Simulator {
-    child: Child,
-    url: String,
+/// `sim.stats().power_calls` of the simulator at `url`.
+trait PowerCalls {
+    fn power_calls(&self) -> BTreeMap<String, i32>;
 }
 
-impl Simulator {
-    fn start(extra_vms: usize) -> Simulator {
-        let dir = tempfile::tempdir().unwrap();
-        let port_file = dir.path().join("port");
-        let script = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/scheduler/tests/fixtures/xapi_sim.py"
-        );
-        let child = Command::new("python3")
-            .args([script, port_file.to_str().unwrap()])
-            .env("XAPI_SIM_EXTRA_VMS", extra_vms.to_string())
-            .spawn()
-            .expect("python3");
-        let port = wait_until(Duration::from_secs(30), "the simulator's port", || {
-            std::fs::read_to_string(&port_file)
-                .ok()
-                .filter(|p| p.trim().parse::<u16>().is_ok())
-        });
-        Simulator {
-            child,
-            url: format!("http://127.0.0.1:{}/", port.trim()),
-        }
-    }
-
+impl PowerCalls for XapiSimulator {
     /// `sim.stats().power_calls`.
     fn power_calls(&self) -> BTreeMap<String, i32> {
         let body = MethodCall {
@@ -87,16 +62,9 @@ impl Simulator {
     }
 }
 
-impl Drop for Simulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn three_workers_dispatch_two_thousand_jobs_exactly_once() {
-    let simulator = Simulator::start(GUESTS);
+    let simulator = XapiSimulator::start(GUESTS);
     let database = fresh_postgres_database();
     let store = Store::open(&database).unwrap();
     let new = NewUser {

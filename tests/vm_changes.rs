@@ -285,7 +285,7 @@ fn volumes_are_made_in_the_nodes_pool_and_counted_when_they_exist() {
 }
 
 #[test]
-fn changes_a_transport_cannot_make_are_refused_at_the_call() {
+fn a_xenapi_vm_is_cloned_from_the_template_its_os_names() {
     let server = Server::sqlite(); // no scheduler: only what the API records
     let admin = server.admin();
     let node = node_on(
@@ -295,35 +295,85 @@ fn changes_a_transport_cannot_make_are_refused_at_the_call() {
         "xenapi",
         "https://root:secret@192.0.2.1/",
     );
-    pool(&server, &admin, node, "images", "/srv/xen");
-    let vm = vm(&server, &admin, node, "guest");
-    let refusals = [
-        ("vm.snapshot", vec![s(&admin), i(vm), s("clean")]),
-        ("vm.addVif", vec![s(&admin), i(vm), st(&[])]),
-        (
-            "vm.addDisk",
-            vec![
-                s(&admin),
-                i(vm),
-                st(&[("target", s("xvdb")), ("source", s("/srv/xen/b.img"))]),
-            ],
-        ),
-    ];
-    for (method, params) in refusals {
-        assert_eq!(code(server.call(method, params)), 5, "{method}");
-    }
-    let detail = server.call("vm.get", vec![s(&admin), i(vm)]).unwrap();
-    assert_eq!(member(&detail, "vifs"), &arr(vec![]));
-    let Value::Array(pending) = member(&detail, "pending") else {
+    let spec = |os: &str| {
+        st(&[
+            ("name", s("guest")),
+            ("type", s("HVM")),
+            ("node", i(node)),
+            ("memory_kb", i(262_144)),
+            ("vcpus", i(1)),
+            ("os", s(os)),
+        ])
+    };
+    assert_eq!(code(server.call("vm.create", vec![s(&admin), spec("")])), 4);
+    let Value::Array(vms) = server.call("vm.list", vec![s(&admin)]).unwrap() else {
         panic!()
     };
-    assert!(
-        pending.iter().all(|p| member(p, "action") == &s("create")),
-        "{pending:?}"
+    assert!(vms.is_empty(), "a refused VM was recorded");
+    server
+        .call("vm.create", vec![s(&admin), spec("Debian Bookworm 12")])
+        .unwrap();
+}
+
+#[test]
+fn on_the_xenapi_simulator_a_vm_is_provisioned_changed_snapshotted_and_deleted() {
+    let simulator = XapiSimulator::start(0);
+    let server = Server::start_with_scheduler(&fresh_sqlite_database(), &[]);
+    let admin = server.admin();
+    let node = node_on(&server, &admin, "xcp", "xenapi", &simulator.node_uri());
+    vm_named(&server, &admin, "web-1");
+    let lab = Lab {
+        server,
+        admin,
+        node,
+    };
+    let spec = st(&[
+        ("name", s("lab-1")),
+        ("type", s("PV")),
+        ("node", i(node)),
+        ("memory_kb", i(524_288)),
+        ("vcpus", i(2)),
+        ("os", s("Debian Bookworm 12")),
+        ("vifs", arr(vec![st(&[("bridge", s("xenbr0"))])])),
+    ]);
+    let job = int(&lab.call("vm.create", vec![spec]).unwrap());
+    let done = lab.run(job);
+    assert_eq!(member(&done, "state"), &s("succeeded"), "{done:?}");
+    let vm = int(member(&done, "target"));
+    let made = lab.call("vm.get", vec![i(vm)]).unwrap();
+    assert_eq!(member(&made, "state"), &s("stopped"), "{made:?}");
+    assert_eq!(member(&made, "memory_kb"), &Value::Long(524_288));
+    assert_eq!(lab.list(vm, "vifs").len(), 1);
+
+    let added = lab
+        .call("vm.addVif", vec![i(vm), st(&[("bridge", s("xenbr1"))])])
+        .unwrap();
+    succeeded(&lab.run(int(member(&added, "job"))), "now");
+    assert_eq!(lab.list(vm, "vifs").len(), 2);
+
+    // A halted VM's vCPUs are the ones it boots with.
+    let job = int(&lab
+        .call("vm.update", vec![i(vm), st(&[("vcpus", i(1))])])
+        .unwrap());
+    succeeded(&lab.run(job), "now");
+    assert_eq!(
+        member(&lab.call("vm.get", vec![i(vm)]).unwrap(), "vcpus"),
+        &i(1)
     );
-    let Value::Array(snapshots) = server.call("vm.snapshots", vec![s(&admin), i(vm)]).unwrap()
-    else {
-        panic!()
-    };
-    assert!(snapshots.is_empty());
+
+    let job = int(&lab.call("vm.snapshot", vec![i(vm), s("clean")]).unwrap());
+    succeeded(&lab.run(job), "now");
+    assert_eq!(lab.snapshot_names(vm), [s("clean")]);
+    let job = int(&lab.call("vm.revert", vec![i(vm), s("clean")]).unwrap());
+    succeeded(&lab.run(job), "now");
+    let job = int(&lab
+        .call("vm.deleteSnapshot", vec![i(vm), s("clean")])
+        .unwrap());
+    succeeded(&lab.run(job), "now");
+    assert!(lab.snapshot_names(vm).is_empty());
+
+    let job = int(&lab.call("vm.delete", vec![i(vm)]).unwrap());
+    let done = finished_job(&lab.server, &lab.admin, job);
+    assert_eq!(member(&done, "state"), &s("succeeded"), "{done:?}");
+    assert_eq!(code(lab.call("vm.get", vec![i(vm)])), 3);
 }

@@ -400,7 +400,14 @@ impl Engine {
     }
 
     fn define(&self, dispatcher: &dyn Dispatcher, vm: &Vm) -> Result<(), DispatchError> {
-        dispatcher.define(&self.spec_of(vm)?)
+        if let Some(uuid) = dispatcher.define(&self.spec_of(vm)?)?
+            && !uuid.eq_ignore_ascii_case(&vm.uuid)
+        {
+            self.store
+                .record_vm_uuid(vm.id, &uuid)
+                .map_err(|e| DispatchError::Failed(format!("cannot record the VM's UUID: {e}")))?;
+        }
+        Ok(())
     }
 
     /// The VM as its definition describes it: its recorded sizes and present devices.
@@ -413,6 +420,7 @@ impl Engine {
             uuid: vm.uuid.clone(),
             name: vm.name.clone(),
             vm_type: vm.vm_type,
+            os: vm.os.clone(),
             memory_kb: vm.memory_kb,
             max_memory_kb: vm.max_memory_kb,
             vcpus: vm.vcpus,

@@ -102,6 +102,7 @@ fn defined_domains_appear_stopped() {
         uuid: "55555555-5555-4555-8555-555555555555".into(),
         name: "fresh".into(),
         vm_type: VmType::Hvm,
+        os: String::new(),
         memory_kb: 65_536,
         max_memory_kb: 131_072,
         vcpus: 1,

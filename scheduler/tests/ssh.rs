@@ -37,6 +37,7 @@ fn spec(name: &str, uuid: &str) -> DomainSpec {
         uuid: uuid.to_owned(),
         name: name.to_owned(),
         vm_type: VmType::Pv,
+        os: String::new(),
         memory_kb: 256 * 1024,
         max_memory_kb: 512 * 1024,
         vcpus: 2,

@@ -14,7 +14,8 @@ use zentific_sql::PowerAction;
 use dxr::{MethodCall, MethodResponse, Value};
 use zentific_scheduler::dispatch::xenapi::XenApiDispatcher;
 use zentific_scheduler::dispatch::{
-    Action, DispatchError, Dispatcher, Domain, DomainEvent, DomainRef, DomainSpec, EventSink,
+    Action, Device, DispatchError, Dispatcher, Domain, DomainEvent, DomainRef, DomainSpec,
+    EventSink,
 };
 use zentific_sql::{VmState, VmType};
 
@@ -493,25 +494,141 @@ fn other_uris_are_refused() {
 }
 
 #[test]
-fn define_explains_why_it_is_unsupported() {
+fn define_clones_the_template_and_gives_it_sizes_and_devices() {
     let simulator = Simulator::start();
     let node = simulator.connect();
+    let volume = zentific_sql::Volume {
+        id: 1,
+        pool_id: 1,
+        name: "new-root".into(),
+        path: "/srv/new-root".into(),
+        capacity_kb: GIB_IN_KIB,
+        allocation_kb: 0,
+        state: "adding".into(),
+    };
+    let pool = zentific_sql::Pool {
+        id: 1,
+        node_id: 1,
+        name: "Local storage".into(),
+        kind: "ext".into(),
+        path: "/srv".into(),
+        capacity_kb: 100 * GIB_IN_KIB,
+        allocation_kb: 0,
+    };
+    node.create_volume(&pool, &volume).expect("VDI.create");
     let spec = DomainSpec {
         uuid: "22222222-3333-4444-8555-666666666666".into(),
         name: "new".into(),
-        vm_type: VmType::Hvm,
+        vm_type: VmType::Pv,
+        os: "Debian Bookworm 12".into(),
         memory_kb: GIB_IN_KIB,
-        max_memory_kb: GIB_IN_KIB,
-        vcpus: 1,
-        disks: vec![],
-        vifs: vec![],
+        max_memory_kb: 2 * GIB_IN_KIB,
+        vcpus: 2,
+        disks: vec![("xvda".into(), "/srv/new-root".into(), false)],
+        vifs: vec![("00:16:3e:00:00:42".into(), "xenbr0".into())],
     };
-    match node.define(&spec) {
-        Err(DispatchError::Unsupported(message)) => {
-            assert!(message.contains("template"), "{message}");
-        }
-        other => panic!("expected Unsupported, got {other:?}"),
-    }
+    let uuid = node.define(&spec).expect("provision").expect("xapi's UUID");
+    let made = simulator.vm(&uuid);
+    assert_eq!(made["is_a_template"], "false");
+    assert_eq!(made["power_state"], "Halted");
+    assert_eq!(
+        made["memory_static_max"],
+        (2 * GIB_IN_KIB * 1024).to_string()
+    );
+    assert_eq!(made["memory_dynamic_max"], (GIB_IN_KIB * 1024).to_string());
+    assert_eq!(
+        (
+            made["VCPUs_max"].as_str(),
+            made["VCPUs_at_startup"].as_str()
+        ),
+        ("2", "2")
+    );
+    assert!(made["VIFs"].contains("00:16:3e:00:00:42"), "{made:?}");
+    assert!(made["VBDs"].contains("\"userdevice\":\"0\""), "{made:?}");
+    let listed = node.domains().unwrap();
+    assert!(listed.iter().any(|d| d.uuid == uuid && d.name == "new"));
+
+    // No template, or one that is not there: refused, and nothing is left behind.
+    let refused = node.define(&DomainSpec {
+        os: String::new(),
+        ..spec.clone()
+    });
+    assert!(
+        matches!(refused, Err(DispatchError::Refused(_))),
+        "{refused:?}"
+    );
+    let before = node.domains().unwrap().len();
+    let missing = node.define(&DomainSpec {
+        disks: vec![("xvda".into(), "/srv/no-such-volume".into(), false)],
+        name: "half".into(),
+        ..spec.clone()
+    });
+    assert!(
+        matches!(missing, Err(DispatchError::Refused(_))),
+        "{missing:?}"
+    );
+    assert_eq!(
+        node.domains().unwrap().len(),
+        before,
+        "a half-made VM was left"
+    );
+
+    // Deleting: halted only, then it is gone.
+    let new = DomainRef {
+        uuid: &uuid,
+        name: "new",
+    };
+    node.undefine(new).expect("VM.destroy");
+    assert!(!node.domains().unwrap().iter().any(|d| d.uuid == uuid));
+    node.delete_volume(&pool, &volume).expect("VDI.destroy");
+    assert!(node.delete_volume(&pool, &volume).is_err());
+}
+
+#[test]
+fn devices_plug_into_running_vms_and_snapshots_revert() {
+    let simulator = Simulator::start();
+    let node = simulator.connect();
+    let vif = zentific_sql::Vif {
+        id: 9,
+        mac: "00:16:3e:00:00:99".into(),
+        bridge: "xenbr1".into(),
+        model: String::new(),
+    };
+    // web-1 runs: the interface is created and plugged.
+    assert_eq!(
+        node.attach(WEB, Device::Vif(&vif)),
+        Ok(zentific_scheduler::dispatch::Applied::Now)
+    );
+    let vifs = simulator.vm(WEB.uuid)["VIFs"].clone();
+    assert!(
+        vifs.contains("\"MAC\":\"00:16:3e:00:00:99\",\"bridge\":\"xenbr1\",\"attached\":true"),
+        "{vifs}"
+    );
+    node.detach(WEB, Device::Vif(&vif))
+        .expect("unplug and destroy");
+    assert!(!simulator.vm(WEB.uuid)["VIFs"].contains("00:16:3e:00:00:99"));
+    let nowhere = zentific_sql::Vif {
+        bridge: "xenbr9".into(),
+        ..vif.clone()
+    };
+    assert!(matches!(
+        node.attach(WEB, Device::Vif(&nowhere)),
+        Err(DispatchError::Refused(_))
+    ));
+
+    // Snapshot, change, revert, delete.
+    node.snapshot(DB, "clean").expect("VM.snapshot");
+    assert_eq!(node.snapshot_names(DB).unwrap(), ["clean"]);
+    assert!(
+        node.domains().unwrap().iter().all(|d| d.name != "clean"),
+        "snapshots are not guests"
+    );
+    node.act(DB, Action::SetVcpus(1)).ok();
+    node.revert(DB, "clean").expect("VM.revert");
+    node.delete_snapshot(DB, "clean")
+        .expect("destroy the snapshot");
+    assert!(node.snapshot_names(DB).unwrap().is_empty());
+    assert!(node.revert(DB, "clean").is_err());
 }
 
 #[test]

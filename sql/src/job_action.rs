@@ -6,7 +6,7 @@
 //! [`JobAction::name`] / [`JobAction::params`] convert between the two forms, and only
 //! here.
 
-use crate::{PowerAction, StoreError, Transport, validate::shown};
+use crate::{PowerAction, StoreError, validate::shown};
 
 /// A change of a VM's sizes; `None` leaves that size alone.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -162,45 +162,6 @@ impl JobAction {
             JobAction::Snapshot { snapshot }
             | JobAction::Revert { snapshot }
             | JobAction::DeleteSnapshot { snapshot } => format!("snapshot={snapshot}"),
-        }
-    }
-
-    /// Why a node's transport cannot carry the action out, if it cannot: the one table of
-    /// what each transport does. The store records no job (and so no change) that its
-    /// node's transport would refuse.
-    pub fn unavailable_on(&self, transport: Transport) -> Option<&'static str> {
-        let devices = matches!(
-            self,
-            JobAction::AttachVif { .. }
-                | JobAction::DetachVif { .. }
-                | JobAction::AttachDisk { .. }
-                | JobAction::DetachDisk { .. }
-        );
-        let volumes = matches!(
-            self,
-            JobAction::CreateVolume { .. } | JobAction::DeleteVolume { .. }
-        );
-        let snapshots = matches!(
-            self,
-            JobAction::Snapshot { .. }
-                | JobAction::Revert { .. }
-                | JobAction::DeleteSnapshot { .. }
-        );
-        match transport {
-            Transport::Libvirt | Transport::Ssh => None,
-            Transport::Xenapi if devices => Some(
-                "changing a VM's interfaces and disks is available on libvirt and xl nodes only so far",
-            ),
-            Transport::Xenapi if volumes => Some(
-                "creating and deleting volumes is available on libvirt and xl nodes only so far",
-            ),
-            Transport::Xenapi if snapshots => {
-                Some("snapshots are available on libvirt and xl nodes only so far")
-            }
-            Transport::Xenapi if *self == JobAction::DeleteVm => {
-                Some("deleting a VM from its node is available on libvirt and xl nodes only so far")
-            }
-            Transport::Xenapi => None,
         }
     }
 

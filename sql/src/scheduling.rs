@@ -181,6 +181,12 @@ impl Store {
         self.read(|conn| crate::ops::inventory::subject(conn, job))
     }
 
+    /// Record the UUID a hypervisor gave a VM it made (XenAPI chooses its own).
+    pub fn record_vm_uuid(&self, vm: i32, uuid: &str) -> Result<(), StoreError> {
+        crate::validate::uuid("uuid", uuid)?;
+        self.write(|conn| crate::ops::inventory::record_uuid(conn, vm, uuid))
+    }
+
     /// Mark nodes whose poller stopped pushing as silent (an event and an audit entry,
     /// once per silence); returns how many went silent.
     pub fn mark_silent_nodes(&self, now: i64) -> Result<usize, StoreError> {

@@ -25,6 +25,23 @@ pub(crate) fn name(field: &str, value: &str) -> Result<(), StoreError> {
 }
 
 /// Free text with a length bound and no control characters other than newline and tab.
+/// A UUID in its 8-4-4-4-12 hex form.
+pub(crate) fn uuid(field: &str, value: &str) -> Result<(), StoreError> {
+    let groups: Vec<&str> = value.split('-').collect();
+    let ok = groups.len() == 5
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(group, length)| {
+            group.len() == length && group.chars().all(|c| c.is_ascii_hexdigit())
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::invalid(
+            field,
+            format!("must be a UUID; got {:?}", shown(value)),
+        ))
+    }
+}
+
 pub(crate) fn text(field: &str, value: &str, max_len: usize) -> Result<(), StoreError> {
     if value.len() > max_len {
         return Err(StoreError::invalid(

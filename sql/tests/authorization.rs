@@ -39,6 +39,10 @@ const WITHOUT_CALLER: &[(&str, &str)] = &[
     ("dispatch_node", "scheduler: connecting to a node"),
     ("dispatch_nodes", "scheduler: reconciliation"),
     ("job_subject", "scheduler worker"),
+    (
+        "record_vm_uuid",
+        "scheduler worker: what the hypervisor reported",
+    ),
     ("event_signal", "in-process wake-up of event.next"),
     ("prune_events", "scheduler housekeeping"),
     ("mark_silent_nodes", "scheduler housekeeping"),

@@ -407,3 +407,49 @@ pub fn vm_state(server: &Server, token: &str, vm: i32) -> String {
         other => panic!("state is {other:?}"),
     }
 }
+
+/// The XenAPI simulator (`scheduler/tests/fixtures/xapi_sim.py`), with `extra_vms` more
+/// running guests; killed on drop.
+pub struct XapiSimulator {
+    child: Child,
+    /// `http://127.0.0.1:PORT/`
+    pub url: String,
+}
+
+impl XapiSimulator {
+    /// Start it and wait for its port.
+    pub fn start(extra_vms: usize) -> XapiSimulator {
+        let dir = tempfile::tempdir().unwrap();
+        let port_file = dir.path().join("port");
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scheduler/tests/fixtures/xapi_sim.py"
+        );
+        let child = Command::new("python3")
+            .args([script, port_file.to_str().unwrap()])
+            .env("XAPI_SIM_EXTRA_VMS", extra_vms.to_string())
+            .spawn()
+            .expect("python3");
+        let port = wait_until(Duration::from_secs(30), "the simulator's port", || {
+            std::fs::read_to_string(&port_file)
+                .ok()
+                .filter(|p| p.trim().parse::<u16>().is_ok())
+        });
+        XapiSimulator {
+            child,
+            url: format!("http://127.0.0.1:{}/", port.trim()),
+        }
+    }
+
+    /// Its node URI with the simulator's account.
+    pub fn node_uri(&self) -> String {
+        self.url.replace("http://", "http://root:xapi-sim@")
+    }
+}
+
+impl Drop for XapiSimulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

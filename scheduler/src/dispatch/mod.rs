@@ -71,6 +71,8 @@ pub struct DomainSpec {
     pub name: String,
     /// PV or HVM.
     pub vm_type: VmType,
+    /// The operating system label; on XenAPI nodes, the template the VM is cloned from.
+    pub os: String,
     /// Memory, KiB.
     pub memory_kb: i64,
     /// Memory ceiling, KiB.
@@ -135,8 +137,9 @@ pub trait Dispatcher: Send + Sync {
     /// Carry out a lifecycle or resource action on a domain; says where it took effect.
     fn act(&self, domain: DomainRef<'_>, action: Action) -> Result<Applied, DispatchError>;
 
-    /// Define a new domain, left stopped.
-    fn define(&self, spec: &DomainSpec) -> Result<(), DispatchError>;
+    /// Define a new domain, left stopped. Returns the UUID the hypervisor gave it where it
+    /// chooses its own (XenAPI); the store then records that one.
+    fn define(&self, spec: &DomainSpec) -> Result<Option<String>, DispatchError>;
 
     /// Remove a stopped domain's definition from the node. Transports that cannot are
     /// refused at `vm.delete` already.

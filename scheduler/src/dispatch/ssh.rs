@@ -613,8 +613,8 @@ impl Dispatcher for SshDispatcher {
         Ok(Applied::Now)
     }
 
-    fn define(&self, spec: &DomainSpec) -> Result<(), DispatchError> {
-        self.write_config(spec, false).map(drop)
+    fn define(&self, spec: &DomainSpec) -> Result<Option<String>, DispatchError> {
+        self.write_config(spec, false).map(|_| None)
     }
 
     fn keep_definition(&self, spec: &DomainSpec) -> Result<(), DispatchError> {

@@ -183,6 +183,22 @@ pub(crate) fn finish_job(
     settle(conn, &job, state)
 }
 
+pub(crate) fn record_uuid(conn: &mut Conn, vm: i32, uuid: &str) -> Result<(), StoreError> {
+    let uuid = uuid.to_ascii_lowercase();
+    let old: String = vms::table.find(vm).select(vms::uuid).first(conn)?;
+    diesel::update(vms::table.find(vm))
+        .set(vms::uuid.eq(&uuid))
+        .execute(conn)?;
+    super::audit::record(
+        conn,
+        None,
+        "vm.uuid",
+        "vm",
+        Some(vm),
+        &format!("the hypervisor made it with UUID {uuid} (was {old})"),
+    )
+}
+
 pub(crate) fn subject(conn: &mut Conn, job: &Job) -> Result<crate::JobSubject, StoreError> {
     use crate::JobSubject;
     use crate::schema::{disks, vifs};

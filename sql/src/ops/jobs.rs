@@ -33,13 +33,6 @@ pub(crate) fn record(
     action: &JobAction,
     target_id: i32,
 ) -> Result<i32, StoreError> {
-    let transport = target_transport(conn, action, target_id)?;
-    if let Some(why) = action.unavailable_on(transport) {
-        // The caller's transaction rolls back with this: no device or volume row either.
-        return Err(StoreError::WrongState(format!(
-            "'{action}' cannot be done on this {transport} node, so nothing was recorded: {why}"
-        )));
-    }
     let id: i32 = diesel::insert_into(jobs::table)
         .values((
             jobs::action.eq(action.name()),
@@ -81,26 +74,6 @@ pub(crate) fn refuse_repeat(
         ))),
         None => Ok(()),
     }
-}
-
-/// The transport of the node a job would run on.
-fn target_transport(
-    conn: &mut Conn,
-    action: &JobAction,
-    target_id: i32,
-) -> Result<crate::Transport, StoreError> {
-    let node = match action.target_kind() {
-        crate::TargetKind::Node => target_id,
-        crate::TargetKind::Vm => vms::table
-            .find(target_id)
-            .select(vms::node_id)
-            .first(conn)?,
-    };
-    let word: String = crate::schema::nodes::table
-        .find(node)
-        .select(crate::schema::nodes::transport)
-        .first(conn)?;
-    crate::Transport::parse(&word, "transport")
 }
 
 /// Send a job's new state on the event stream (its outcomes are audited as well).

@@ -423,12 +423,19 @@ pub(crate) fn create(
     caller: &Caller,
     new: &NewVm,
 ) -> Result<(i32, i32), StoreError> {
-    let node_exists: i64 = nodes::table
-        .filter(nodes::id.eq(new.node))
-        .count()
-        .get_result(conn)?;
-    if node_exists == 0 {
+    let transport: Option<String> = nodes::table
+        .find(new.node)
+        .select(nodes::transport)
+        .first(conn)
+        .optional()?;
+    let Some(transport) = transport else {
         return Err(StoreError::not_found("node", new.node));
+    };
+    if transport == crate::Transport::Xenapi.as_str() && new.os.trim().is_empty() {
+        return Err(StoreError::invalid(
+            "os",
+            "on a XenAPI node names the template the VM is cloned from (e.g. \"Debian Bookworm 12\")",
+        ));
     }
     let taken: i64 = vms::table
         .filter(vms::node_id.eq(new.node))

@@ -235,6 +235,7 @@ mod tests {
             uuid: "6f1d3c58-9a7e-4b34-9f0e-3f6a4c1b2d7e".into(),
             name: "web<1>".into(),
             vm_type: VmType::Pv,
+            os: String::new(),
             memory_kb: 262_144,
             max_memory_kb: 524_288,
             vcpus: 2,

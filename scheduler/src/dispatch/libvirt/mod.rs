@@ -457,12 +457,12 @@ impl Dispatcher for LibvirtDispatcher {
         })
     }
 
-    fn define(&self, spec: &DomainSpec) -> Result<(), DispatchError> {
+    fn define(&self, spec: &DomainSpec) -> Result<Option<String>, DispatchError> {
         self.with_connection(|connection| {
             let driver = connection.driver_type().map_err(|e| classify(&e))?;
             connection
                 .define_domain_xml(&definition::domain_xml(&driver, spec))
-                .map(|_| ())
+                .map(|_| None)
                 .map_err(|e| classify(&e))
         })
     }

@@ -200,6 +200,7 @@ mod tests {
             uuid: "6B1D8E8C-0F4A-4C1E-9A6B-1F2E3D4C5B6A".into(),
             name: "web1".into(),
             vm_type: VmType::Pv,
+            os: String::new(),
             memory_kb: 512 * 1024,
             max_memory_kb: 1024 * 1024,
             vcpus: 2,
@@ -235,6 +236,7 @@ vif = [ 'mac=00:16:3e:12:34:56,bridge=xenbr0' ]
     fn renders_an_hvm_domain_without_bootloader() {
         let spec = DomainSpec {
             vm_type: VmType::Hvm,
+            os: String::new(),
             memory_kb: 1000,
             max_memory_kb: 1000,
             ..web_spec()

@@ -10,7 +10,8 @@
 //! * `timestamps`: the `Z`-suffixed `dateTime.iso8601` values dxr refuses;
 //! * `session`: login, and logging in again on `SESSION_INVALID`;
 //! * `vm_record`: VM records → [`Domain`]s, power states → [`VmState`](zentific_sql::VmState);
-//! * `events`: the `event.from` loop.
+//! * `events`: the `event.from` loop;
+//! * `changes`: devices, snapshots, volumes, deleting and provisioning VMs.
 //!
 //! xapi errors become [`DispatchError`]s as follows: `VM_BAD_POWER_STATE` →
 //! [`DispatchError::WrongState`] (a sentence with xapi's expected and actual states);
@@ -22,6 +23,7 @@
 //! Calls are synchronous on xapi's side too: `VM.clean_shutdown` returns when the guest
 //! is down, which can take minutes, so actions may run for up to [`ACTION_TIMEOUT`].
 
+mod changes;
 mod events;
 mod node_uri;
 mod rpc;
@@ -40,7 +42,7 @@ use self::events::EventWatcher;
 use self::rpc::{RpcTransport, XapiError, int64_arg};
 use self::session::Session;
 use crate::dispatch::{
-    Action, Applied, DispatchError, Dispatcher, Domain, DomainRef, DomainSpec, EventSink,
+    Action, Applied, Device, DispatchError, Dispatcher, Domain, DomainRef, DomainSpec, EventSink,
 };
 
 /// Longest wait for a read (`VM.get_all_records`, `VM.get_by_uuid`).
@@ -160,11 +162,18 @@ impl XenApiDispatcher {
                 vm,
                 [int64_arg(kib_to_bytes(kib)?)],
             ),
-            Action::SetVcpus(count) => self.call_on_vm(
-                "VM.set_VCPUs_number_live",
-                vm,
-                [int64_arg(i64::from(count))],
-            ),
+            // Live on a running VM (up to VCPUs_max); a halted one boots with
+            // VCPUs_at_startup, its ceiling raised first where needed.
+            Action::SetVcpus(count) => {
+                let count = int64_arg(i64::from(count));
+                match self.call_on_vm("VM.set_VCPUs_number_live", vm, [count.clone()]) {
+                    Err(error) if bad_power_state(&error).is_some_and(|s| s.actual == "halted") => {
+                        let _ = self.call_on_vm("VM.set_VCPUs_max", vm, [count.clone()]);
+                        self.call_on_vm("VM.set_VCPUs_at_startup", vm, [count])
+                    }
+                    other => other,
+                }
+            }
         }
     }
 }
@@ -203,15 +212,61 @@ impl Dispatcher for XenApiDispatcher {
             .map_err(|error| action_error(error, domain, action))
     }
 
-    /// Unsupported: see the message.
-    fn define(&self, spec: &DomainSpec) -> Result<(), DispatchError> {
-        Err(DispatchError::Unsupported(format!(
-            "cannot define VM {}: on XenAPI a VM is made by cloning a template \
-             (VM.clone, VM.provision) and its disks are VDIs created on a storage \
-             repository, neither of which a Zentific VM spec names; create the VM with \
-             xe vm-install or Xen Orchestra and the inventory will pick it up",
-            spec.name
-        )))
+    /// Clones the template the VM's `os` names (see [`changes`]).
+    fn define(&self, spec: &DomainSpec) -> Result<Option<String>, DispatchError> {
+        if spec.os.is_empty() {
+            return Err(DispatchError::Refused(format!(
+                "cannot create VM {}: on XenAPI nodes a VM is cloned from a template; name it in vm.create's os (e.g. \"Debian Bookworm 12\")",
+                spec.name
+            )));
+        }
+        self.provision(spec, &spec.os).map(Some)
+    }
+
+    fn undefine(&self, domain: DomainRef<'_>) -> Result<(), DispatchError> {
+        self.destroy_vm(domain)
+    }
+
+    fn attach(&self, domain: DomainRef<'_>, device: Device<'_>) -> Result<Applied, DispatchError> {
+        let vm = self.vm_ref(domain)?;
+        self.attach_device(&vm, device)
+    }
+
+    fn detach(&self, domain: DomainRef<'_>, device: Device<'_>) -> Result<Applied, DispatchError> {
+        let vm = self.vm_ref(domain)?;
+        self.detach_device(&vm, device)
+    }
+
+    fn snapshot(&self, domain: DomainRef<'_>, name: &str) -> Result<(), DispatchError> {
+        self.take_snapshot(domain, name)
+    }
+
+    fn revert(&self, domain: DomainRef<'_>, name: &str) -> Result<(), DispatchError> {
+        self.revert_to(domain, name)
+    }
+
+    fn delete_snapshot(&self, domain: DomainRef<'_>, name: &str) -> Result<(), DispatchError> {
+        self.destroy_snapshot(domain, name)
+    }
+
+    fn snapshot_names(&self, domain: DomainRef<'_>) -> Result<Vec<String>, DispatchError> {
+        self.snapshot_list(domain)
+    }
+
+    fn create_volume(
+        &self,
+        pool: &zentific_sql::Pool,
+        volume: &zentific_sql::Volume,
+    ) -> Result<(), DispatchError> {
+        self.make_volume(pool, volume)
+    }
+
+    fn delete_volume(
+        &self,
+        pool: &zentific_sql::Pool,
+        volume: &zentific_sql::Volume,
+    ) -> Result<(), DispatchError> {
+        self.remove_volume(pool, volume)
     }
 
     fn subscribe(&self, sink: EventSink) -> Result<bool, DispatchError> {
