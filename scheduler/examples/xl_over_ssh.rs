@@ -14,6 +14,13 @@
 //! | `mem-set\|mem-max NAME KIB`, `vcpu-set NAME N` | resource actions |
 //! | `wait-gone NAME SECONDS` | poll the inventory every 250 ms until NAME has left it, at most SECONDS |
 //! | `repeat N NAME` | N actions alternating pause and unpause on NAME; prints the timing |
+//! | `vif-attach NAME MAC BRIDGE`, `vif-detach NAME MAC` | an interface, live on a running domain |
+//! | `disk-attach NAME VDEV PATH`, `disk-detach NAME VDEV` | a disk, live on a running domain |
+//! | `define NAME UUID DISK` | write a configuration (256 MiB, 1 vCPU, one file disk) |
+//! | `keep NAME UUID DISK VCPUS` | rewrite that configuration with VCPUS, as after a change |
+//! | `snapshot\|revert\|delete-snapshot NAME SNAPSHOT`, `snapshots NAME` | snapshots of a stopped domain |
+//! | `volume-create DIR NAME KIB`, `volume-delete DIR NAME` | a volume file in a dir pool |
+//! | `undefine NAME UUID` | remove a stopped domain's configuration |
 //!
 //! A failed step prints the dispatcher's error and the run goes on; the exit code is 1 if
 //! any step failed.
@@ -24,12 +31,17 @@ use std::time::{Duration, Instant};
 use zentific_sql::PowerAction;
 
 use zentific_scheduler::dispatch::ssh::{SshDispatcher, SshSettings};
-use zentific_scheduler::dispatch::{Action, DispatchError, Dispatcher, DomainRef};
+use zentific_scheduler::dispatch::{
+    Action, Device, DispatchError, Dispatcher, DomainRef, DomainSpec,
+};
 
 const USAGE: &str = "usage: xl_over_ssh --uri ssh://[user@]host[:port][?xl=PATH] \
 [--identity KEY] [--known-hosts FILE] STEP...
 steps: list | start|pause|unpause|shutdown|reboot|destroy NAME | mem-set|mem-max NAME KIB \
-| vcpu-set NAME N | wait-gone NAME SECONDS | repeat N NAME";
+| vcpu-set NAME N | wait-gone NAME SECONDS | repeat N NAME | vif-attach NAME MAC BRIDGE \
+| vif-detach NAME MAC | disk-attach NAME VDEV PATH | disk-detach NAME VDEV \
+| define NAME UUID DISK | keep NAME UUID DISK VCPUS | snapshot|revert|delete-snapshot NAME SNAPSHOT \
+| snapshots NAME | volume-create DIR NAME KIB | volume-delete DIR NAME | undefine NAME UUID";
 
 fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()) {
@@ -136,6 +148,148 @@ fn run(arguments: Vec<String>) -> Result<bool, String> {
                 println!("$ repeat {count} {name}");
                 repeat(&dispatcher, &name, count)
             }
+            "vif-attach" | "vif-detach" => {
+                let name = operand("a domain name")?;
+                let mac = operand("a MAC")?;
+                let bridge = if step == "vif-attach" {
+                    operand("a bridge")?
+                } else {
+                    String::new()
+                };
+                println!("$ {step} {name} {mac} {bridge}");
+                let vif = zentific_sql::Vif {
+                    id: 0,
+                    mac,
+                    bridge,
+                    model: String::new(),
+                };
+                device(&dispatcher, &name, Device::Vif(&vif), step == "vif-attach")
+            }
+            "disk-attach" | "disk-detach" => {
+                let name = operand("a domain name")?;
+                let target = operand("a guest device")?;
+                let source = if step == "disk-attach" {
+                    operand("a path")?
+                } else {
+                    String::new()
+                };
+                println!("$ {step} {name} {target} {source}");
+                let disk = zentific_sql::Disk {
+                    id: 0,
+                    target,
+                    source,
+                    size_kb: 0,
+                    readonly: false,
+                };
+                device(
+                    &dispatcher,
+                    &name,
+                    Device::Disk(&disk),
+                    step == "disk-attach",
+                )
+            }
+            "define" | "keep" => {
+                let name = operand("a domain name")?;
+                let uuid = operand("a UUID")?;
+                let disk = operand("a disk path")?;
+                let vcpus = if step == "keep" {
+                    operand("a vCPU count")?
+                        .parse()
+                        .map_err(|_| "keep: not a number")?
+                } else {
+                    1
+                };
+                println!("$ {step} {name} {uuid} {disk} {vcpus}");
+                let spec = DomainSpec {
+                    uuid,
+                    name,
+                    vm_type: zentific_sql::VmType::Pv,
+                    os: String::new(),
+                    memory_kb: 256 * 1024,
+                    max_memory_kb: 256 * 1024,
+                    vcpus,
+                    disks: vec![("xvda".into(), disk, false)],
+                    vifs: vec![],
+                };
+                if step == "define" {
+                    dispatcher.define(&spec).map(drop)
+                } else {
+                    dispatcher.keep_definition(&spec)
+                }
+                .map(|()| println!("ok"))
+            }
+            "snapshot" | "revert" | "delete-snapshot" => {
+                let name = operand("a domain name")?;
+                let snapshot = operand("a snapshot name")?;
+                println!("$ {step} {name} {snapshot}");
+                let domain = DomainRef {
+                    uuid: "",
+                    name: &name,
+                };
+                match step.as_str() {
+                    "snapshot" => dispatcher.snapshot(domain, &snapshot),
+                    "revert" => dispatcher.revert(domain, &snapshot),
+                    _ => dispatcher.delete_snapshot(domain, &snapshot),
+                }
+                .map(|()| println!("ok"))
+            }
+            "snapshots" => {
+                let name = operand("a domain name")?;
+                println!("$ snapshots {name}");
+                dispatcher
+                    .snapshot_names(DomainRef {
+                        uuid: "",
+                        name: &name,
+                    })
+                    .map(|names| println!("{names:?}"))
+            }
+            "volume-create" | "volume-delete" => {
+                let dir = operand("a pool directory")?;
+                let name = operand("a volume name")?;
+                let capacity_kb: i64 = if step == "volume-create" {
+                    operand("a size in KiB")?
+                        .parse()
+                        .map_err(|_| "volume-create: not a number")?
+                } else {
+                    0
+                };
+                println!("$ {step} {dir} {name} {capacity_kb}");
+                let pool = zentific_sql::Pool {
+                    id: 0,
+                    node_id: 0,
+                    name: "pool".into(),
+                    kind: "dir".into(),
+                    path: dir.clone(),
+                    capacity_kb: i64::MAX,
+                    allocation_kb: 0,
+                };
+                let volume = zentific_sql::Volume {
+                    id: 0,
+                    pool_id: 0,
+                    path: format!("{}/{name}", dir.trim_end_matches('/')),
+                    name,
+                    capacity_kb,
+                    allocation_kb: 0,
+                    state: String::new(),
+                };
+                if step == "volume-create" {
+                    dispatcher.create_volume(&pool, &volume)
+                } else {
+                    dispatcher.delete_volume(&pool, &volume)
+                }
+                .map(|()| println!("ok"))
+            }
+            "undefine" => {
+                let name = operand("a domain name")?;
+                let uuid = operand("a UUID")?;
+                println!("$ undefine {name} {uuid}");
+                dispatcher
+                    .undefine(DomainRef {
+                        uuid: &uuid,
+                        name: &name,
+                    })
+                    .map(|()| println!("ok"))
+            }
             _ => return Err(format!("unknown step {step:?}")),
         };
         if let Err(error) = outcome {
@@ -174,6 +328,26 @@ fn act(dispatcher: &SshDispatcher, name: &str, action: Action) -> Result<(), Dis
     let started = Instant::now();
     dispatcher.act(DomainRef { uuid: "", name }, action)?;
     println!("ok ({} ms)", started.elapsed().as_millis());
+    Ok(())
+}
+
+fn device(
+    dispatcher: &SshDispatcher,
+    name: &str,
+    device: Device<'_>,
+    attach: bool,
+) -> Result<(), DispatchError> {
+    let started = Instant::now();
+    let domain = DomainRef { uuid: "", name };
+    let applied = if attach {
+        dispatcher.attach(domain, device)?
+    } else {
+        dispatcher.detach(domain, device)?
+    };
+    println!(
+        "ok, applies {applied:?} ({} ms)",
+        started.elapsed().as_millis()
+    );
     Ok(())
 }
 
