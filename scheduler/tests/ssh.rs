@@ -9,7 +9,9 @@ use zentific_sql::PowerAction;
 
 use support::sshd::{TestSshd, xl_stand_in};
 use zentific_scheduler::dispatch::ssh::{SshDispatcher, SshSettings};
-use zentific_scheduler::dispatch::{Action, DispatchError, Dispatcher, DomainRef, DomainSpec};
+use zentific_scheduler::dispatch::{
+    Action, Device, DispatchError, Dispatcher, DomainRef, DomainSpec,
+};
 use zentific_sql::{VmState, VmType};
 
 const WEB1_UUID: &str = "6b1d8e8c-0f4a-4c1e-9a6b-1f2e3d4c5b6a";
@@ -683,4 +685,97 @@ fn volumes_are_sparse_files_in_dir_pools_and_undefine_removes_the_configuration(
     assert!(!sshd.config_dir().join("app1.cfg").exists());
     assert!(!sshd.config_dir().join("snapshots/app1").exists());
     assert!(dispatcher.undefine(domain).is_err(), "already gone");
+}
+
+#[test]
+fn devices_change_live_on_a_running_domain_and_a_failed_attach_is_taken_back() {
+    let sshd = TestSshd::start();
+    let dispatcher = connect(&sshd);
+    sshd.seed_domains(&[("web1", 3, WEB1_UUID, 512, 2)]);
+    let vif = zentific_sql::Vif {
+        id: 1,
+        mac: "00:16:3E:00:00:07".into(),
+        bridge: "xenbr0".into(),
+        model: String::new(),
+    };
+    assert_eq!(
+        dispatcher.attach(web1(), Device::Vif(&vif)),
+        Ok(zentific_scheduler::dispatch::Applied::Now)
+    );
+    let vifs = sshd.domain_state("web1").unwrap()["vifs"].clone();
+    assert_eq!(vifs[0]["mac"], "00:16:3e:00:00:07", "{vifs}");
+    dispatcher
+        .detach(web1(), Device::Vif(&vif))
+        .expect("network-detach");
+    assert_eq!(
+        sshd.domain_state("web1").unwrap()["vifs"],
+        serde_json::json!([])
+    );
+
+    // A bridge the node lacks: Xen's refusal, and the half-added vif is detached again.
+    let nowhere = zentific_sql::Vif {
+        bridge: "nosuchbr0".into(),
+        ..vif.clone()
+    };
+    let refused = dispatcher.attach(web1(), Device::Vif(&nowhere));
+    assert!(
+        matches!(&refused, Err(DispatchError::Refused(m)) if m.contains("Could not find bridge device nosuchbr0")),
+        "{refused:?}"
+    );
+    assert_eq!(
+        sshd.domain_state("web1").unwrap()["vifs"],
+        serde_json::json!([])
+    );
+
+    let image = sshd.config_dir().join("web1-data.img");
+    fs::create_dir_all(sshd.config_dir()).unwrap();
+    fs::write(&image, b"data").unwrap();
+    let disk = zentific_sql::Disk {
+        id: 2,
+        target: "xvdb".into(),
+        source: image.to_string_lossy().into_owned(),
+        size_kb: 0,
+        readonly: true,
+    };
+    dispatcher
+        .attach(web1(), Device::Disk(&disk))
+        .expect("block-attach");
+    let disks = sshd.domain_state("web1").unwrap()["disks"].clone();
+    assert_eq!(disks[0]["vdev"], "xvdb", "{disks}");
+    assert_eq!(disks[0]["access"], "ro", "{disks}");
+    // The same vdev again: refused, and the disk that is there stays.
+    let again = dispatcher.attach(web1(), Device::Disk(&disk));
+    assert!(matches!(again, Err(DispatchError::Refused(_))), "{again:?}");
+    assert_eq!(
+        sshd.domain_state("web1").unwrap()["disks"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    dispatcher
+        .detach(web1(), Device::Disk(&disk))
+        .expect("block-detach");
+    assert_eq!(
+        sshd.domain_state("web1").unwrap()["disks"],
+        serde_json::json!([])
+    );
+    let attach_calls: Vec<Vec<String>> = sshd
+        .xl_calls()
+        .into_iter()
+        .filter(|call| call[0].contains("attach") || call[0].contains("detach"))
+        .collect();
+    assert_eq!(
+        attach_calls[0],
+        [
+            "network-attach",
+            "web1",
+            "mac=00:16:3e:00:00:07",
+            "bridge=xenbr0"
+        ]
+    );
+    assert_eq!(
+        attach_calls[3],
+        ["network-detach", "web1", "00:16:3e:00:00:07"]
+    );
 }

@@ -512,8 +512,25 @@ impl SshDispatcher {
                 ]
             }
         };
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        self.xl(&args, IfConnectionLost::Fail)?;
+        let words: Vec<&str> = args.iter().map(String::as_str).collect();
+        if let Err(error) = self.xl(&words, IfConnectionLost::Fail) {
+            // An attach whose hotplug script failed (a vif on a missing bridge, a vbd the
+            // backend could not open) leaves the half-added device on the guest: take it
+            // away again. Other failures (a taken vdev, a missing file) add nothing, and
+            // cleaning up then would remove a device that was there before.
+            let hotplug_failed = ["exited with error status", "because of timeout"]
+                .iter()
+                .any(|marker| error.to_string().contains(marker));
+            let cleanup: Option<Vec<&str>> = match (device, attach) {
+                (Device::Vif(_), true) => Some(vec!["network-detach", name, &args[2][4..]]),
+                (Device::Disk(disk), true) => Some(vec!["block-detach", "-f", name, &disk.target]),
+                _ => None,
+            };
+            if let Some(cleanup) = cleanup.filter(|_| hotplug_failed) {
+                let _ = self.xl(&cleanup, IfConnectionLost::Fail);
+            }
+            return Err(error);
+        }
         Ok(Applied::Now)
     }
 }

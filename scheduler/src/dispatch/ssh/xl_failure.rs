@@ -51,13 +51,17 @@ pub fn classify_xl_failure(stderr: &str) -> DispatchError {
         return DispatchError::WrongState(line);
     }
     // Values Xen refuses: memory over the ceiling (or a ceiling under the memory), more
-    // vCPUs than the domain booted with or the host has.
+    // vCPUs than the domain booted with or the host has, a bridge or disk file the node
+    // lacks, a guest device name already taken.
     for needle in [
         "must be less than or equal to memory_static_max",
         "memory_static_max must be greater than",
         "You are overcommmitting",
         "Requested 0 VCPUs",
         "max_vcpus",
+        "Could not find bridge device",
+        "failed to stat",
+        "device already exists",
     ] {
         if line_containing(needle).is_some() {
             return DispatchError::Refused(error_text(stderr));
