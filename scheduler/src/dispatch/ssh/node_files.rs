@@ -236,6 +236,12 @@ impl SshDispatcher {
     /// Copy the stopped domain's file-backed disks into snapshot `snapshot`.
     pub(super) fn copy_snapshot(&self, domain: &str, snapshot: &str) -> Result<(), DispatchError> {
         let dir = self.snapshot_dir(domain, snapshot)?;
+        if !self.has_config(domain)? {
+            return Err(DispatchError::NoSuchDomain(format!(
+                "{domain} has no configuration in {}: xl nodes snapshot the VMs Zentific defined, whose disks it knows",
+                self.config_dir
+            )));
+        }
         let disks = disks_of_config(&self.read_config(domain)?);
         if let Some((vdev, path)) = disks.iter().find(|(_, path)| path.starts_with("/dev/")) {
             return Err(DispatchError::Refused(format!(
