@@ -238,12 +238,29 @@ on_both_backends! {
         let admin = admin(store);
         let n = node(store, &admin, "n1");
         let pool = store.define_pool(&admin, &NewPool { node: n, name: "default".into(), kind: "dir".into(), path: "/var/lib/xen/images".into(), capacity_kb: 1000 }).unwrap();
-        // Checked in full (room in the pool), then refused: no transport creates volumes
-        // yet, and nothing is recorded.
+        let allocation = || store.list_pools(&Caller::system(), Some(n)).unwrap().iter().find(|p| p.id == pool).unwrap().allocation_kb;
         assert!(matches!(store.create_volume(&admin, pool, &NewVolume { name: "b.img".into(), capacity_kb: 6000 }), Err(StoreError::OverLimit(_))));
-        assert!(matches!(store.create_volume(&admin, pool, &NewVolume { name: "a.img".into(), capacity_kb: 600 }), Err(StoreError::WrongState(_))));
-        assert!(store.list_volumes(&Caller::system(), pool).unwrap().is_empty());
-        assert_eq!(store.list_pools(&Caller::system(), Some(n)).unwrap().iter().find(|p| p.id == pool).unwrap().allocation_kb, 0);
+        // Recorded as adding: its room is held, the pool's allocation waits for the job.
+        let (a, _) = store.create_volume(&admin, pool, &NewVolume { name: "a.img".into(), capacity_kb: 600 }).unwrap();
+        assert!(matches!(store.create_volume(&admin, pool, &NewVolume { name: "c.img".into(), capacity_kb: 500 }), Err(StoreError::OverLimit(_))));
+        assert_eq!(store.list_volumes(&Caller::system(), pool).unwrap()[0].state, "adding");
+        assert_eq!(allocation(), 0);
+        // The node's first sync comes first.
+        let sync = store.claim_job("w").unwrap().expect("the sync job");
+        assert_eq!(sync.action, JobAction::Sync);
+        store.finish_job(sync.id, "w", &Outcome::Succeeded).unwrap();
+        let job = store.claim_job("w").unwrap().expect("the create-volume job");
+        assert_eq!(job.action, JobAction::CreateVolume { volume: a });
+        store.finish_job(job.id, "w", &Outcome::Succeeded).unwrap();
+        assert_eq!(store.list_volumes(&Caller::system(), pool).unwrap()[0].state, "present");
+        assert_eq!(allocation(), 600);
+        // A failed job leaves nothing: no volume, no allocation.
+        store.create_volume(&admin, pool, &NewVolume { name: "c.img".into(), capacity_kb: 300 }).unwrap();
+        let job = store.claim_job("w").unwrap().expect("the second job");
+        store.finish_job(job.id, "w", &Outcome::Failed { fault: 7, error: "gone".into() }).unwrap();
+        let volumes = store.list_volumes(&Caller::system(), pool).unwrap();
+        assert_eq!(volumes.iter().map(|v| v.id).collect::<Vec<_>>(), [a]);
+        assert_eq!(allocation(), 600);
     }
 }
 

@@ -131,7 +131,7 @@ pub enum NodeUriError {
     Path(String),
     /// A query key this transport does not know.
     #[error(
-        "unknown key {key:?} in node URI {uri:?} (known: xl, config_dir, identity, known_hosts)"
+        "unknown key {key:?} in node URI {uri:?} (known: xl, config_dir, identity, known_hosts, known_hosts_file)"
     )]
     UnknownKey {
         /// The URI.
@@ -181,7 +181,8 @@ impl SshSettings {
     /// - a query of `key=value` pairs joined by `&`, values taken literally (no
     ///   percent-decoding):
     ///   `xl=/usr/sbin/xl` (the xl program), `config_dir=/etc/xen/zentific` (absolute),
-    ///   `identity=/root/.ssh/id_ed25519` (absolute), `known_hosts=strict|accept-new`.
+    ///   `identity=/root/.ssh/id_ed25519` (absolute), `known_hosts=strict|accept-new`,
+    ///   `known_hosts_file=/etc/zentific/known_hosts` (absolute; instead of `~/.ssh/known_hosts`).
     ///
     /// Unknown keys, repeated keys and paths are errors.
     pub fn from_uri(uri: &str, node_user: &str) -> Result<Self, NodeUriError> {
@@ -246,6 +247,12 @@ impl SshSettings {
                     settings.identity_file = Some(PathBuf::from(value));
                 }
                 "identity" => return Err(bad_value("an absolute path to a private key")),
+                "known_hosts_file" if value.starts_with('/') => {
+                    settings.known_hosts_file = Some(PathBuf::from(value));
+                }
+                "known_hosts_file" => {
+                    return Err(bad_value("an absolute path to a known-hosts file"));
+                }
                 "known_hosts" => {
                     settings.known_hosts = match value {
                         "strict" => HostKeyPolicy::Strict,
@@ -731,6 +738,23 @@ mod tests {
             settings.identity_file,
             Some(PathBuf::from("/etc/zentific/id_ed25519"))
         );
+    }
+
+    #[test]
+    fn uri_may_name_a_known_hosts_file() {
+        let settings = SshSettings::from_uri(
+            "ssh://host?known_hosts_file=/etc/zentific/known_hosts",
+            "root",
+        )
+        .expect("valid");
+        assert_eq!(
+            settings.known_hosts_file,
+            Some(PathBuf::from("/etc/zentific/known_hosts"))
+        );
+        assert!(matches!(
+            SshSettings::from_uri("ssh://host?known_hosts_file=relative", "root"),
+            Err(NodeUriError::BadValue { .. })
+        ));
     }
 
     #[test]

@@ -156,6 +156,20 @@ SetEnv HOME={home} XL_STANDIN_STATE={state} XL_STANDIN_LOG={log}
         settings
     }
 
+    /// A node URI with the same settings as [`TestSshd::settings`], for `node.register`.
+    pub fn node_uri(&self) -> String {
+        let settings = self.settings();
+        format!(
+            "ssh://{}@127.0.0.1:{}?xl={}&config_dir={}&identity={}&known_hosts_file={}",
+            settings.user,
+            self.port,
+            settings.xl_command,
+            settings.config_dir,
+            self.dir.path().join("client_key").display(),
+            self.dir.path().join("known_hosts").display()
+        )
+    }
+
     /// Where `define` writes configurations in these tests.
     pub fn config_dir(&self) -> PathBuf {
         self.dir.path().join("configs")
@@ -246,9 +260,16 @@ impl Drop for TestSshd {
     }
 }
 
-/// The `xl` stand-in shipped with the tests.
+/// The `xl` stand-in shipped with the scheduler's tests (this harness is also used by
+/// the workspace's end-to-end tests, whose manifest directory is the workspace root).
 pub fn xl_stand_in() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/xl")
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let here = manifest.join("tests/fixtures/xl");
+    if here.exists() {
+        here
+    } else {
+        manifest.join("scheduler/tests/fixtures/xl")
+    }
 }
 
 /// Whether 127.0.0.1:`port` greets with an SSH banner.
