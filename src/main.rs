@@ -42,6 +42,10 @@ enum Command {
         /// Register a demo node on libvirt's built-in test driver (four VMs) if missing.
         #[arg(long)]
         demo: bool,
+        /// Directory of dynamic modules (libzentific_module_<name>.so; not writable by group
+        /// or others) [default: <data dir>/modules].
+        #[arg(long, env = "ZENTIFIC_MODULES_DIR")]
+        modules_dir: Option<PathBuf>,
         #[command(flatten)]
         scheduler: SchedulerArgs,
     },
@@ -188,6 +192,7 @@ fn main() -> anyhow::Result<()> {
             listen,
             max_body_bytes,
             demo,
+            modules_dir,
             scheduler,
         } => {
             let store = open(&database)?;
@@ -203,7 +208,13 @@ fn main() -> anyhow::Result<()> {
             let listen = listen
                 .or(file.listen)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
-            let served = serve(store, listen, limits);
+            let modules_dir = match modules_dir {
+                Some(dir) => dir,
+                None => data_dir()?.join("modules"),
+            };
+            let modules = zentific_xmlrpc::modules::ModuleHost::start(&modules_dir, store.clone());
+            tracing::info!(dir = %modules_dir.display(), "modules directory");
+            let served = serve(store, listen, limits, modules);
             if let Some(engine) = engine {
                 engine.stop();
             }
@@ -212,15 +223,22 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-/// `sqlite://<data dir>/zentific.db`; the data dir is ZENTIFIC_DATA_DIR or the user's.
-fn default_database() -> anyhow::Result<String> {
-    let dir = match std::env::var_os("ZENTIFIC_DATA_DIR") {
+/// The data directory: ZENTIFIC_DATA_DIR, or `zentific` in the user's.
+fn data_dir() -> anyhow::Result<PathBuf> {
+    Ok(match std::env::var_os("ZENTIFIC_DATA_DIR") {
         Some(dir) => PathBuf::from(dir),
         None => dirs::data_dir()
-            .context("no data directory; set ZENTIFIC_DATA_DIR or --database")?
+            .context("no data directory; set ZENTIFIC_DATA_DIR (or --database and --modules-dir)")?
             .join("zentific"),
-    };
-    Ok(format!("sqlite://{}", dir.join("zentific.db").display()))
+    })
+}
+
+/// `sqlite://<data dir>/zentific.db`.
+fn default_database() -> anyhow::Result<String> {
+    Ok(format!(
+        "sqlite://{}",
+        data_dir()?.join("zentific.db").display()
+    ))
 }
 
 fn open(database: &str) -> anyhow::Result<Store> {
@@ -354,7 +372,12 @@ fn user_command(store: &Store, command: UserCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn serve(store: Store, listen: SocketAddr, limits: zentific_xmlrpc::Limits) -> anyhow::Result<()> {
+fn serve(
+    store: Store,
+    listen: SocketAddr,
+    limits: zentific_xmlrpc::Limits,
+    modules: std::sync::Arc<zentific_xmlrpc::modules::ModuleHost>,
+) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -366,7 +389,7 @@ fn serve(store: Store, listen: SocketAddr, limits: zentific_xmlrpc::Limits) -> a
             .with_context(|| format!("cannot listen on {listen}"))?;
         let local = listener.local_addr()?;
         tracing::info!("listening on {local} (XML-RPC at http://{local}/RPC2)");
-        let app = zentific_xmlrpc::router(store, limits);
+        let app = zentific_xmlrpc::router(store, limits, Some(modules));
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await?;

@@ -145,6 +145,8 @@ diesel::table! {
         layers -> Text,
         enabled -> Bool,
         builtin -> Bool,
+        version -> Text,
+        config -> Text,
     }
 }
 

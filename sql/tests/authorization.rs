@@ -43,6 +43,7 @@ const WITHOUT_CALLER: &[(&str, &str)] = &[
         "record_vm_uuid",
         "scheduler worker: what the hypervisor reported",
     ),
+    ("record_loaded_module", "the server's module loader"),
     ("event_signal", "in-process wake-up of event.next"),
     ("prune_events", "scheduler housekeeping"),
     ("mark_silent_nodes", "scheduler housekeeping"),

@@ -67,6 +67,8 @@ impl Server {
             .args(["serve", "--listen", listen, "--database", database])
             .args(extra)
             .env("ZENTIFIC_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            // No modules unless a test gives --modules-dir (never the tester's own).
+            .env("ZENTIFIC_MODULES_DIR", "/nonexistent/zentific-test-modules")
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

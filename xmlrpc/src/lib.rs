@@ -13,6 +13,7 @@
 pub mod api;
 mod endpoint;
 pub mod fault;
+pub mod modules;
 pub mod params;
 pub mod registry;
 mod request;
@@ -58,14 +59,25 @@ pub fn registry() -> Registry {
 }
 
 /// The axum router serving `POST /RPC2` (nest it beside other routes as you like).
-pub fn router(store: Store, limits: Limits) -> axum::Router {
-    let registry = registry();
+/// With a module host, the methods of enabled modules are routed too, and the method
+/// list is computed per call (it changes when a module is switched).
+pub fn router(
+    store: Store,
+    limits: Limits,
+    modules: Option<Arc<modules::ModuleHost>>,
+) -> axum::Router {
+    let dynamic = modules.is_some();
+    let mut registry = registry();
+    if let Some(host) = modules {
+        registry = registry.with_modules(host);
+    }
     let constants = registry
-        .methods()
+        .builtin_methods()
         .filter(|m| {
             m.params.is_empty()
                 && m.access == registry::Access::Public
                 && m.work == registry::Work::Cpu
+                && !(dynamic && m.name == "system.listMethods")
         })
         .filter_map(|m| {
             Some((

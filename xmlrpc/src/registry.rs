@@ -26,6 +26,10 @@ pub enum Type {
     Array,
     /// `dateTime.iso8601`.
     DateTime,
+    /// `double`.
+    Double,
+    /// `base64`.
+    Base64,
     /// Any of the above (multicall results).
     Any,
 }
@@ -41,6 +45,8 @@ impl Type {
             Type::Struct => "struct",
             Type::Array => "array",
             Type::DateTime => "dateTime.iso8601",
+            Type::Double => "double",
+            Type::Base64 => "base64",
             Type::Any => "undef",
         }
     }
@@ -57,6 +63,8 @@ impl Type {
                 | (Type::Struct, Value::Struct(_))
                 | (Type::Array, Value::Array(_))
                 | (Type::DateTime, Value::DateTime(_))
+                | (Type::Double, Value::Double(_))
+                | (Type::Base64, Value::Base64(_))
         ) || matches!((self, value), (Type::Int, Value::Long(v)) if i32::try_from(*v).is_ok())
     }
 }
@@ -148,6 +156,7 @@ pub struct Ctx<'a> {
     pub registry: &'a Registry,
     caller: Option<Caller>,
     poller_node: Option<i32>,
+    method: &'static str,
 }
 
 impl Ctx<'_> {
@@ -159,6 +168,16 @@ impl Ctx<'_> {
                 "this method needs a node's poller token",
             )
         })
+    }
+
+    /// The method being called (`namespace.method`).
+    pub fn method(&self) -> &'static str {
+        self.method
+    }
+
+    /// The caller, if the method takes a session token.
+    pub fn caller_if_any(&self) -> Option<&Caller> {
+        self.caller.as_ref()
     }
 
     /// The authenticated caller; every method with [`Access::Session`] has one.
@@ -231,9 +250,10 @@ impl Method {
     }
 }
 
-/// Every method, by name.
+/// Every method, by name: the built-in ones, and those of enabled modules.
 pub struct Registry {
     methods: BTreeMap<&'static str, Method>,
+    modules: Option<std::sync::Arc<crate::modules::ModuleHost>>,
 }
 
 impl Registry {
@@ -247,21 +267,48 @@ impl Registry {
                 method.name
             );
         }
-        Registry { methods }
+        Registry {
+            methods,
+            modules: None,
+        }
     }
 
-    /// A method by name.
-    pub fn get(&self, name: &str) -> Option<&Method> {
-        self.methods.get(name)
+    /// Route the methods of the host's enabled modules too.
+    pub fn with_modules(mut self, host: std::sync::Arc<crate::modules::ModuleHost>) -> Registry {
+        self.modules = Some(host);
+        self
     }
 
-    /// All methods, sorted by name.
-    pub fn methods(&self) -> impl Iterator<Item = &Method> {
+    /// The module host, when the server loads modules.
+    pub fn modules(&self) -> Option<&crate::modules::ModuleHost> {
+        self.modules.as_deref()
+    }
+
+    /// A method by name: a built-in one, or one of an enabled module.
+    pub fn get(&self, name: &str) -> Option<Method> {
+        match self.methods.get(name) {
+            Some(method) => Some(*method),
+            None => self.modules.as_ref()?.method(name),
+        }
+    }
+
+    /// The built-in methods, sorted by name (what `docs/api.md` lists).
+    pub fn builtin_methods(&self) -> impl Iterator<Item = &Method> {
         self.methods.values()
     }
 
+    /// All methods, built-in and of enabled modules, sorted by name.
+    pub fn methods(&self) -> Vec<Method> {
+        let mut all: Vec<Method> = self.methods.values().copied().collect();
+        if let Some(host) = &self.modules {
+            all.extend(host.methods());
+            all.sort_by_key(|m| m.name);
+        }
+        all
+    }
+
     /// The method or fault -32601.
-    pub fn lookup(&self, name: &str) -> Result<&Method, Fault> {
+    pub fn lookup(&self, name: &str) -> Result<Method, Fault> {
         self.get(name).ok_or_else(|| {
             fault::fault(
                 fault::NO_SUCH_METHOD,
@@ -315,7 +362,7 @@ impl Registry {
                 Some(caller)
             }
         };
-        check_params(method, params)?;
+        check_params(&method, params)?;
         if let (Some((index, permission)), Some(caller)) = (method.vm_param, &caller) {
             let id = crate::params::int(params, index, method.params[index].name)?;
             store
@@ -327,6 +374,7 @@ impl Registry {
             registry: self,
             caller,
             poller_node,
+            method: method.name,
         };
         (method.handler)(&ctx, params).map_err(|e| e.0)
     }
@@ -339,7 +387,7 @@ impl Registry {
              file is stale. Conventions and fault codes: see the README.\n",
         );
         let mut namespace = "";
-        for method in self.methods() {
+        for method in self.builtin_methods() {
             let ns = method.name.split('.').next().unwrap_or("");
             if ns != namespace {
                 namespace = ns;

@@ -78,8 +78,9 @@ pub struct Refused {
     pub reason: String,
 }
 
-/// A loaded module: its library (never unloaded) and what its descriptor says.
-#[derive(Debug)]
+/// A loaded module: its library (never unloaded) and what its descriptor says. Cloning
+/// copies the description; the library is the same.
+#[derive(Clone, Debug)]
 pub struct Module {
     /// The file it came from.
     pub path: PathBuf,

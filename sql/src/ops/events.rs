@@ -247,7 +247,7 @@ fn may_see(
             }
         }
         ("user", _) => owner_id == me,
-        ("node" | "pool" | "config", _) => true,
+        ("node" | "pool" | "config" | "module", _) => true,
         _ => false,
     })
 }

@@ -17,6 +17,7 @@ pub(crate) mod audit;
 pub(crate) mod events;
 pub(crate) mod inventory;
 pub(crate) mod jobs;
+pub(crate) mod modules;
 pub(crate) mod nodes;
 pub(crate) mod options;
 pub(crate) mod schedules;

@@ -6,6 +6,7 @@ mod audit;
 mod config;
 pub(crate) mod event;
 mod job;
+mod module;
 mod node;
 mod schedule;
 mod session;
@@ -33,6 +34,7 @@ pub fn methods() -> Vec<Method> {
         stats::METHODS,
         audit::METHODS,
         event::METHODS,
+        module::METHODS,
         system::METHODS,
     ]
     .concat()

@@ -61,7 +61,10 @@ pub(super) const METHODS: &[Method] = &[
 
 fn list_methods(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, ApiFault> {
     Ok(array(
-        ctx.registry.methods().map(|m| Value::String(m.name.into())),
+        ctx.registry
+            .methods()
+            .into_iter()
+            .map(|m| Value::String(m.name.into())),
     ))
 }
 

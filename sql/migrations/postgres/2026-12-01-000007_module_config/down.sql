@@ -1,0 +1,2 @@
+ALTER TABLE modules DROP COLUMN config;
+ALTER TABLE modules DROP COLUMN version;

@@ -1,0 +1,229 @@
+//! `module.*`: the module list of the Configuration page. Any user may list modules;
+//! admins switch them on and off, configure them and rescan the modules directory.
+
+use dxr::Value;
+use zentific_sql::{Caller, ModuleRecord, Role, StoreError};
+
+use crate::fault::ApiFault;
+use crate::params::{Record, array, string};
+use crate::registry::{Access, Ctx, Method, TOKEN, Type, Work, param};
+
+const NAME: crate::registry::Param = param("name", Type::String);
+
+pub(super) const METHODS: &[Method] = &[
+    Method {
+        name: "module.list",
+        help: "Every module as {name, description, version, layers, enabled, builtin, config?, error?, file?}: the built-in ones (Base, Vms, Nodes, Users, Configuration) and those found in the server's modules directory, which start disabled. error says why a module found there cannot run (its file refused: permissions, ABI version, descriptor; or its create refused). config (the module's settings) is shown to admins. A module file replaced on disk needs a server restart: a library is never loaded twice.",
+        params: &[TOKEN],
+        returns: Type::Array,
+        access: Access::Session(Role::User),
+        vm_param: None,
+        work: Work::Read,
+        handler: list,
+    },
+    Method {
+        name: "module.get",
+        help: "One module, as module.list shows it, plus its configuration schema (schema, for admins). Fault 3 when there is no such module.",
+        params: &[TOKEN, NAME],
+        returns: Type::Struct,
+        access: Access::Session(Role::User),
+        vm_param: None,
+        work: Work::Read,
+        handler: get,
+    },
+    Method {
+        name: "module.enable",
+        help: "Switch a module on: its methods appear (system.listMethods) in every server on the database within a second. Fault 5 when it cannot run (see its error). Admins only. Returns the module.",
+        params: &[TOKEN, NAME],
+        returns: Type::Struct,
+        access: Access::Session(Role::Admin),
+        vm_param: None,
+        work: Work::Write,
+        handler: enable,
+    },
+    Method {
+        name: "module.disable",
+        help: "Switch a module off: its methods answer -32601 from then on (the library stays loaded). Base cannot be disabled (fault 5). Admins only. Returns the module.",
+        params: &[TOKEN, NAME],
+        returns: Type::Struct,
+        access: Access::Session(Role::Admin),
+        vm_param: None,
+        work: Work::Write,
+        handler: disable,
+    },
+    Method {
+        name: "module.configure",
+        help: "Set a module's configuration {option: value}, checked against its schema (types, required options, allowed values, ranges; an unknown option is fault 4), then made its running configuration. Admins only. Returns the module.",
+        params: &[TOKEN, NAME, param("config", Type::Struct)],
+        returns: Type::Struct,
+        access: Access::Session(Role::Admin),
+        vm_param: None,
+        work: Work::Write,
+        handler: configure,
+    },
+    Method {
+        name: "module.rescan",
+        help: "Look at the modules directory again: module files not loaded yet are loaded (disabled) or refused with a reason. Returns the names loaded now. Fault 5 when the server has no modules directory. Admins only.",
+        params: &[TOKEN],
+        returns: Type::Array,
+        access: Access::Session(Role::Admin),
+        vm_param: None,
+        work: Work::Write,
+        handler: rescan,
+    },
+];
+
+fn record(ctx: &Ctx<'_>, caller: &Caller, module: &ModuleRecord, with_schema: bool) -> Value {
+    let admin = caller.has_role(Role::Admin);
+    let mut out = Record::new()
+        .string("name", &module.name)
+        .string("description", &module.description)
+        .string("version", &module.version)
+        .value(
+            "layers",
+            array(
+                module
+                    .layers
+                    .split(',')
+                    .filter(|l| !l.is_empty())
+                    .map(|l| Value::String(l.to_owned())),
+            ),
+        )
+        .bool("enabled", module.enabled)
+        .bool("builtin", module.builtin);
+    if admin && !module.builtin {
+        out = out.string("config", &module.config);
+    }
+    let status = ctx.registry.modules().and_then(|h| h.status(&module.name));
+    match &status {
+        Some(status) => {
+            if let Some(error) = &status.error {
+                out = out.string("error", error);
+            }
+            if admin {
+                out = out.string("file", status.path.display().to_string());
+            }
+            if admin && with_schema {
+                out = out.string("schema", status.schema.to_string());
+            }
+        }
+        None if !module.builtin => {
+            out = out.string(
+                "error",
+                "not loaded by this server (its file is gone, refused, or in another server's modules directory)",
+            );
+        }
+        None => {}
+    }
+    out.build()
+}
+
+fn list(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, ApiFault> {
+    let caller = ctx.caller()?;
+    let mut items: Vec<Value> = ctx
+        .store
+        .modules(caller)?
+        .iter()
+        .map(|m| record(ctx, caller, m, false))
+        .collect();
+    // Files refused before they could be recorded.
+    if let Some(host) = ctx.registry.modules() {
+        for refused in host.refused() {
+            let mut item = Record::new()
+                .string("name", &refused.name)
+                .string("description", "")
+                .string("version", "")
+                .value("layers", array([]))
+                .bool("enabled", false)
+                .bool("builtin", false)
+                .string("error", &refused.reason);
+            if caller.has_role(Role::Admin) {
+                item = item.string("file", refused.path.display().to_string());
+            }
+            items.push(item.build());
+        }
+    }
+    Ok(Value::Array(items))
+}
+
+fn find(ctx: &Ctx<'_>, name: &str) -> Result<ModuleRecord, StoreError> {
+    ctx.store
+        .modules(&Caller::system())?
+        .into_iter()
+        .find(|m| m.name == name)
+        .ok_or_else(|| StoreError::NotFound {
+            kind: "module",
+            key: format!("name {name:?} (module.list lists them)"),
+        })
+}
+
+fn get(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
+    let caller = ctx.caller()?;
+    let module = find(ctx, string(params, 1, "name")?)?;
+    Ok(record(ctx, caller, &module, true))
+}
+
+fn switch(ctx: &Ctx<'_>, params: &[Value], enabled: bool) -> Result<Value, ApiFault> {
+    let caller = ctx.caller()?;
+    let name = string(params, 1, "name")?;
+    let module = find(ctx, name)?;
+    if enabled && !module.builtin {
+        let usable = ctx
+            .registry
+            .modules()
+            .and_then(|h| h.status(name))
+            .map(|s| s.error);
+        match usable {
+            Some(None) => {}
+            Some(Some(error)) => {
+                return Err(
+                    StoreError::WrongState(format!("module {name} cannot run: {error}")).into(),
+                );
+            }
+            None => {
+                return Err(StoreError::WrongState(format!(
+                    "module {name} is not loaded by this server"
+                ))
+                .into());
+            }
+        }
+    }
+    let module = ctx.store.set_module_enabled(caller, name, enabled)?;
+    Ok(record(ctx, caller, &module, false))
+}
+
+fn enable(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
+    switch(ctx, params, true)
+}
+
+fn disable(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
+    switch(ctx, params, false)
+}
+
+fn configure(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
+    let caller = ctx.caller()?;
+    caller.require_role(Role::Admin, "configuring modules")?;
+    let name = string(params, 1, "name")?;
+    let Some(Value::Struct(given)) = params.get(2) else {
+        return Err(crate::fault::invalid_params("module.configure takes a config struct").into());
+    };
+    let schema = ctx
+        .registry
+        .modules()
+        .and_then(|h| h.schema(name))
+        .ok_or_else(|| {
+            StoreError::WrongState(format!("module {name} is not loaded by this server"))
+        })?;
+    let config = crate::modules::check_config(&schema, given)?;
+    let module = ctx.store.configure_module(caller, name, &config)?;
+    Ok(record(ctx, caller, &module, false))
+}
+
+fn rescan(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, ApiFault> {
+    ctx.caller()?
+        .require_role(Role::Admin, "rescanning modules")?;
+    let host = ctx.registry.modules().ok_or_else(|| {
+        StoreError::WrongState("this server was started without a modules directory".into())
+    })?;
+    Ok(array(host.rescan().into_iter().map(Value::String)))
+}

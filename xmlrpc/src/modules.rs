@@ -1,0 +1,466 @@
+//! Dynamic modules on the XML-RPC layer: the [`ModuleHost`] loads the modules directory
+//! (see `zentific_modules`), records each module in the store, and routes calls to the
+//! methods of enabled modules.
+//!
+//! A module's methods become ordinary registry [`Method`]s: their names, help and
+//! parameters are leaked into `'static` strings once per load (a library is never
+//! unloaded either, and the set is bounded by the files in the directory), so the same
+//! token, role and type checks, introspection and multicall apply to them as to built-in
+//! methods. Whether a module is enabled, and its configuration, come from the store; the
+//! host reads them again whenever events commit (an enable in another `zentific serve` on
+//! the same PostgreSQL database arrives as a NOTIFY), so a switch takes effect at once in
+//! every process.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use dxr::Value;
+use zentific_module_api::CallerInfo;
+use zentific_modules::{CallError, Instance, Layer, Module, Refused};
+use zentific_sql::{Caller, ModuleRecord, Role, Store, StoreError};
+
+use crate::fault::{self, ApiFault};
+use crate::registry::{Access, Ctx, Method, Param, TOKEN, Type, Work};
+
+/// One loaded module and what the host made of it.
+struct Loaded {
+    module: Module,
+    /// Its instance with the current configuration; `None` when `create` refused.
+    instance: Option<Arc<Instance>>,
+    /// The configuration the instance was made with.
+    config: String,
+    /// Why it cannot run, when it cannot (create refused, bad method table).
+    error: Option<String>,
+    methods: Vec<Method>,
+}
+
+/// What `module.list` shows of a dynamic module beyond its store record.
+#[derive(Clone, Debug)]
+pub struct ModuleStatus {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// Layers it extends.
+    pub layers: Vec<&'static str>,
+    /// Its configuration schema.
+    pub schema: serde_json::Value,
+    /// Why it is not usable, if it is not.
+    pub error: Option<String>,
+}
+
+#[derive(Default)]
+struct HostState {
+    loaded: Vec<Loaded>,
+    refused: Vec<Refused>,
+    /// The store's records, as last read.
+    records: Vec<ModuleRecord>,
+    /// The event-signal generation the records were read at.
+    seen: Option<u64>,
+}
+
+/// The modules of one server process.
+pub struct ModuleHost {
+    dir: PathBuf,
+    store: Store,
+    signal: Mutex<tokio::sync::watch::Receiver<u64>>,
+    state: RwLock<HostState>,
+}
+
+impl ModuleHost {
+    /// Load the modules in `dir` (refusals are kept with their reasons, the server goes
+    /// on) and record them in the store.
+    pub fn start(dir: &Path, store: Store) -> Arc<ModuleHost> {
+        let host = Arc::new(ModuleHost {
+            dir: dir.to_owned(),
+            signal: Mutex::new(store.event_signal()),
+            store,
+            state: RwLock::new(HostState::default()),
+        });
+        host.rescan();
+        host
+    }
+
+    /// The modules directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Load the module files not loaded yet; returns the names loaded now.
+    pub fn rescan(&self) -> Vec<String> {
+        let known: Vec<PathBuf> = {
+            let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+            state.loaded.iter().map(|l| l.module.path.clone()).collect()
+        };
+        let (found, refused) = zentific_modules::scan(&self.dir, &known);
+        let mut fresh = Vec::new();
+        let mut refused = refused;
+        for module in found {
+            let layers: Vec<&str> = module.layers.iter().map(|l| l.as_str()).collect();
+            match self.store.record_loaded_module(
+                &module.name,
+                &module.version,
+                &module.description,
+                &layers.join(","),
+            ) {
+                Ok(record) => {
+                    tracing::info!(
+                        module = module.name,
+                        version = module.version,
+                        "module loaded"
+                    );
+                    fresh.push(prepare(module, &record.config));
+                }
+                Err(e) => refused.push(Refused {
+                    path: module.path.clone(),
+                    name: module.name.clone(),
+                    reason: e.to_string(),
+                }),
+            }
+        }
+        let names = fresh.iter().map(|l| l.module.name.clone()).collect();
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        state.loaded.extend(fresh);
+        // A file refused once and fixed since is looked at again on the next rescan.
+        state.refused = refused;
+        state.seen = None;
+        names
+    }
+
+    /// Read the store's records again if events committed since the last read (and at
+    /// the first use), re-instantiating modules whose configuration changed.
+    fn refresh(&self) {
+        let generation = *self
+            .signal
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .borrow_and_update();
+        {
+            let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+            if state.seen == Some(generation) {
+                return;
+            }
+        }
+        let Ok(records) = self.store.modules(&Caller::system()) else {
+            return;
+        };
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        for loaded in &mut state.loaded {
+            if let Some(record) = records.iter().find(|r| r.name == loaded.module.name)
+                && record.config != loaded.config
+            {
+                *loaded = prepare_again(loaded, &record.config);
+            }
+        }
+        state.records = records;
+        state.seen = Some(generation);
+    }
+
+    /// The methods of enabled modules.
+    pub fn methods(&self) -> Vec<Method> {
+        self.refresh();
+        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+        state
+            .loaded
+            .iter()
+            .filter(|l| l.instance.is_some() && is_enabled(&state.records, &l.module.name))
+            .flat_map(|l| l.methods.iter().copied())
+            .collect()
+    }
+
+    /// The method of an enabled module named `name`.
+    pub fn method(&self, name: &str) -> Option<Method> {
+        let (namespace, _) = name.split_once('.')?;
+        self.refresh();
+        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+        let loaded = state.loaded.iter().find(|l| l.module.name == namespace)?;
+        if loaded.instance.is_none() || !is_enabled(&state.records, namespace) {
+            return None;
+        }
+        loaded.methods.iter().find(|m| m.name == name).copied()
+    }
+
+    /// The status of a dynamic module, loaded or refused.
+    pub fn status(&self, name: &str) -> Option<ModuleStatus> {
+        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(loaded) = state.loaded.iter().find(|l| l.module.name == name) {
+            return Some(ModuleStatus {
+                path: loaded.module.path.clone(),
+                layers: loaded
+                    .module
+                    .layers
+                    .iter()
+                    .map(|l: &Layer| l.as_str())
+                    .collect(),
+                schema: loaded.module.config_schema.clone(),
+                error: loaded.error.clone(),
+            });
+        }
+        None
+    }
+
+    /// Module files refused at the last scan.
+    pub fn refused(&self) -> Vec<Refused> {
+        self.state
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .refused
+            .clone()
+    }
+
+    /// The schema of a loaded module, to check a configuration against.
+    pub fn schema(&self, name: &str) -> Option<serde_json::Value> {
+        self.status(name).map(|s| s.schema)
+    }
+
+    fn instance(&self, namespace: &str) -> Option<Arc<Instance>> {
+        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+        state
+            .loaded
+            .iter()
+            .find(|l| l.module.name == namespace)
+            .and_then(|l| l.instance.clone())
+    }
+}
+
+fn is_enabled(records: &[ModuleRecord], name: &str) -> bool {
+    records.iter().any(|r| r.name == name && r.enabled)
+}
+
+fn leak(text: String) -> &'static str {
+    Box::leak(text.into_boxed_str())
+}
+
+/// A type name of the module method table.
+fn type_named(name: &str) -> Option<Type> {
+    Some(match name {
+        "int" | "i4" => Type::Int,
+        "i8" => Type::Long,
+        "string" => Type::String,
+        "boolean" => Type::Bool,
+        "struct" => Type::Struct,
+        "array" => Type::Array,
+        "dateTime.iso8601" => Type::DateTime,
+        "double" => Type::Double,
+        "base64" => Type::Base64,
+        "any" => Type::Any,
+        _ => return None,
+    })
+}
+
+/// The registry methods of a module's method table.
+fn methods_of(module: &Module) -> Result<Vec<Method>, String> {
+    let serde_json::Value::Array(entries) = &module.methods else {
+        return Err("its method table is not a list".into());
+    };
+    let mut methods = Vec::new();
+    for entry in entries {
+        let text = |field: &str| entry.get(field).and_then(|v| v.as_str()).unwrap_or("");
+        let short = text("name");
+        let valid = !short.is_empty()
+            && short.len() <= 64
+            && short.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(format!("method name {short:?} is not usable"));
+        }
+        let access = match text("access") {
+            "public" => Access::Public,
+            "user" => Access::Session(Role::User),
+            "operator" => Access::Session(Role::Operator),
+            "admin" => Access::Session(Role::Admin),
+            other => return Err(format!("method {short}: unknown access {other:?}")),
+        };
+        let mut params: Vec<Param> = Vec::new();
+        if access != Access::Public {
+            params.push(TOKEN);
+        }
+        for param in entry
+            .get("params")
+            .and_then(|p| p.as_array())
+            .cloned()
+            .unwrap_or_default()
+        {
+            let name = param
+                .get("name")
+                .and_then(|v| v.as_str())
+                .unwrap_or("value");
+            let kind = param.get("type").and_then(|v| v.as_str()).unwrap_or("");
+            let ty = type_named(kind)
+                .ok_or_else(|| format!("method {short}: unknown parameter type {kind:?}"))?;
+            let optional = param
+                .get("optional")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            params.push(Param {
+                name: leak(name.to_owned()),
+                ty,
+                optional,
+            });
+        }
+        let returns = type_named(text("returns"))
+            .ok_or_else(|| format!("method {short}: unknown result type {:?}", text("returns")))?;
+        methods.push(Method {
+            name: leak(format!("{}.{short}", module.name)),
+            help: leak(text("help").to_owned()),
+            params: Box::leak(params.into_boxed_slice()),
+            returns,
+            access,
+            vm_param: None,
+            // A module may block: never on the async worker.
+            work: Work::Write,
+            handler: call_module,
+        });
+    }
+    Ok(methods)
+}
+
+fn prepare(module: Module, config: &str) -> Loaded {
+    let methods = match methods_of(&module) {
+        Ok(methods) => methods,
+        Err(error) => {
+            return Loaded {
+                module,
+                instance: None,
+                config: config.to_owned(),
+                error: Some(error),
+                methods: Vec::new(),
+            };
+        }
+    };
+    let (instance, error) = match module.instantiate(config) {
+        Ok(instance) => (Some(Arc::new(instance)), None),
+        Err(error) => (None, Some(error)),
+    };
+    Loaded {
+        module,
+        instance,
+        config: config.to_owned(),
+        error,
+        methods,
+    }
+}
+
+fn prepare_again(loaded: &Loaded, config: &str) -> Loaded {
+    let (instance, error) = match loaded.module.instantiate(config) {
+        Ok(instance) => (Some(Arc::new(instance)), None),
+        Err(error) => (None, Some(error)),
+    };
+    Loaded {
+        module: loaded.module.clone(),
+        instance,
+        config: config.to_owned(),
+        error,
+        methods: loaded.methods.clone(),
+    }
+}
+
+/// The handler of every module method: the registry did the checks; the module gets the
+/// caller's id and role, never the token.
+fn call_module(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
+    let method = ctx.method();
+    let (namespace, short) = method.split_once('.').unwrap_or((method, ""));
+    let host = ctx.registry.modules().ok_or_else(|| {
+        fault::fault(
+            fault::NO_SUCH_METHOD,
+            format!("there is no method '{method}'"),
+        )
+    })?;
+    let instance = host.instance(namespace).ok_or_else(|| {
+        fault::fault(
+            fault::NO_SUCH_METHOD,
+            format!("module {namespace} is not running"),
+        )
+    })?;
+    let (caller, params) = match ctx.caller_if_any() {
+        Some(caller) => (
+            CallerInfo {
+                user_id: caller.user_id(),
+                role: match caller.role() {
+                    Role::User => 1,
+                    Role::Operator => 2,
+                    Role::Admin => 3,
+                },
+            },
+            &params[1..],
+        ),
+        None => (
+            CallerInfo {
+                user_id: 0,
+                role: 0,
+            },
+            params,
+        ),
+    };
+    instance.call(caller, short, params).map_err(|error| {
+        ApiFault::from(match error {
+            CallError::Fault { code, message } => fault::fault(code, message),
+            other => {
+                tracing::warn!(module = namespace, "module call failed: {other}");
+                fault::fault(fault::INTERNAL, other.to_string())
+            }
+        })
+    })
+}
+
+/// Check a configuration an admin gives against a module's schema
+/// (`{"option": {"type", "required"?, "enum"?, "min"?, "max"?}}`); returns it as JSON.
+pub fn check_config(
+    schema: &serde_json::Value,
+    given: &BTreeMap<String, Value>,
+) -> Result<String, StoreError> {
+    let options = schema.as_object().cloned().unwrap_or_default();
+    let mut out = serde_json::Map::new();
+    for (name, value) in given {
+        let Some(rule) = options.get(name) else {
+            let known: Vec<&String> = options.keys().collect();
+            return Err(StoreError::invalid(
+                name.clone(),
+                format!("is not an option of this module; its options are {known:?}"),
+            ));
+        };
+        let kind = rule
+            .get("type")
+            .and_then(|t| t.as_str())
+            .unwrap_or("string");
+        let json = match (kind, value) {
+            ("string", Value::String(s)) => serde_json::Value::String(s.clone()),
+            ("integer", Value::Integer(n)) => serde_json::Value::from(*n),
+            ("integer", Value::Long(n)) => serde_json::Value::from(*n),
+            ("boolean", Value::Boolean(b)) => serde_json::Value::Bool(*b),
+            _ => {
+                return Err(StoreError::invalid(
+                    name.clone(),
+                    format!("must be a {kind}"),
+                ));
+            }
+        };
+        if let Some(allowed) = rule.get("enum").and_then(|e| e.as_array())
+            && !allowed.contains(&json)
+        {
+            return Err(StoreError::invalid(
+                name.clone(),
+                format!(
+                    "must be one of {}",
+                    serde_json::Value::Array(allowed.clone())
+                ),
+            ));
+        }
+        if let Some(n) = json.as_i64() {
+            let min = rule.get("min").and_then(|m| m.as_i64());
+            let max = rule.get("max").and_then(|m| m.as_i64());
+            if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
+                return Err(StoreError::invalid(
+                    name.clone(),
+                    format!("must be between {min:?} and {max:?}"),
+                ));
+            }
+        }
+        out.insert(name.clone(), json);
+    }
+    for (name, rule) in &options {
+        let required = rule.get("required").and_then(|r| r.as_bool()) == Some(true);
+        if required && !out.contains_key(name) {
+            return Err(StoreError::invalid(name.clone(), "is required"));
+        }
+    }
+    Ok(serde_json::Value::Object(out).to_string())
+}
