@@ -180,3 +180,33 @@ fn validator1_is_loaded_switched_on_and_off_and_passes_the_suite() {
         .unwrap();
     assert_eq!(easy(&server).unwrap(), i(6));
 }
+
+#[test]
+fn an_enable_in_one_server_reaches_another_on_the_same_postgresql_within_a_second() {
+    let dir = modules_dir();
+    let modules_flag = dir.path().to_string_lossy().into_owned();
+    let database = fresh_postgres_database();
+    let first = Server::start(&database, &["--modules-dir", &modules_flag]);
+    let second = Server::start(&database, &["--modules-dir", &modules_flag]);
+    let admin = first.admin();
+    assert_eq!(code(easy(&second)), -32601);
+    first
+        .call("module.enable", vec![s(&admin), s("validator1")])
+        .unwrap();
+    let started = std::time::Instant::now();
+    zentific_test_support::wait_until(
+        std::time::Duration::from_secs(5),
+        "the other server to route validator1",
+        || easy(&second).ok(),
+    );
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
+    first
+        .call("module.disable", vec![s(&admin), s("validator1")])
+        .unwrap();
+    zentific_test_support::wait_until(
+        std::time::Duration::from_secs(5),
+        "the other server to stop routing validator1",
+        || matches!(easy(&second), Err(f) if f.code() == -32601).then_some(()),
+    );
+}
