@@ -477,3 +477,114 @@ macro_rules! declare_module {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fragile;
+
+    impl Module for Fragile {
+        fn create(config: &str) -> Result<Self, String> {
+            match config {
+                "panic" => panic!("create fell over"),
+                "refuse" => Err("no such database".into()),
+                _ => Ok(Fragile),
+            }
+        }
+
+        fn call(
+            &self,
+            _: CallerInfo,
+            method: &str,
+            params: Vec<dxr::Value>,
+        ) -> Result<dxr::Value, Fault> {
+            match method {
+                "panic" => panic!("index out of bounds: {}", params.len()),
+                "fault" => Err(Fault::new(4, "bad colour")),
+                _ => Ok(dxr::Value::Array(params)),
+            }
+        }
+    }
+
+    fn create(config: &str) -> (i32, *mut c_void, String) {
+        let mut instance = std::ptr::null_mut();
+        let mut error = Buffer::empty();
+        // SAFETY: valid bytes and out-pointers for the call.
+        let code = unsafe {
+            entry::create::<Fragile>(
+                Bytes::from_slice(config.as_bytes()),
+                &mut instance,
+                &mut error,
+            )
+        };
+        // SAFETY: the buffer came from this library's from_vec.
+        let message = String::from_utf8(unsafe { error.into_vec() }).unwrap();
+        (code, instance, message)
+    }
+
+    fn call(instance: *mut c_void, method: &str, params: &[u8]) -> (i32, String) {
+        let mut answer = Buffer::empty();
+        let caller = CallerInfo {
+            user_id: 1,
+            role: 3,
+        };
+        // SAFETY: an instance from create, valid bytes and out-pointer.
+        let code = unsafe {
+            entry::call::<Fragile>(
+                instance,
+                caller,
+                Bytes::from_slice(method.as_bytes()),
+                Bytes::from_slice(params),
+                &mut answer,
+            )
+        };
+        // SAFETY: the buffer came from this library's from_vec.
+        (
+            code,
+            String::from_utf8(unsafe { answer.into_vec() }).unwrap(),
+        )
+    }
+
+    #[test]
+    fn panics_and_refusals_stop_at_the_boundary() {
+        let (code, _, message) = create("panic");
+        assert_eq!(
+            (code, message.as_str()),
+            (Status::Panicked as i32, "create fell over")
+        );
+        let (code, _, message) = create("refuse");
+        assert_eq!(
+            (code, message.as_str()),
+            (Status::Fault as i32, "no such database")
+        );
+        let (code, instance, _) = create("{}");
+        assert_eq!(code, Status::Ok as i32);
+
+        let params = encode_value(&dxr::Value::Array(vec![
+            dxr::Value::Double(1.5),
+            dxr::Value::Base64(vec![0, 255]),
+        ]));
+        let (code, answer) = call(instance, "echo", &params);
+        assert_eq!(code, Status::Ok as i32);
+        assert_eq!(
+            decode_value(answer.as_bytes()).unwrap(),
+            decode_value(&params).unwrap()
+        );
+        let (code, answer) = call(instance, "panic", &params);
+        assert_eq!(
+            (code, answer.as_str()),
+            (Status::Panicked as i32, "index out of bounds: 2")
+        );
+        let (code, answer) = call(instance, "fault", &params);
+        assert_eq!(code, Status::Fault as i32);
+        assert_eq!(
+            decode_value(answer.as_bytes()).unwrap(),
+            fault_value(&Fault::new(4, "bad colour"))
+        );
+        let (code, _) = call(instance, "echo", b"<value><int>1");
+        assert_eq!(code, Status::BadInput as i32);
+        // SAFETY: the instance from create, destroyed once.
+        unsafe { entry::destroy::<Fragile>(instance) };
+    }
+}
