@@ -102,8 +102,17 @@ fn validator1_is_loaded_switched_on_and_off_and_passes_the_suite() {
         code(server.call("module.disable", vec![s(&admin), s("Base")])),
         5
     );
+    let refused = server
+        .call("module.enable", vec![s(&admin), s("broken")])
+        .unwrap_err();
+    assert_eq!(refused.code(), 5);
+    assert!(
+        refused.string().contains("cannot load"),
+        "{}",
+        refused.string()
+    );
     assert_eq!(
-        code(server.call("module.enable", vec![s(&admin), s("broken")])),
+        code(server.call("module.enable", vec![s(&admin), s("nonesuch")])),
         3
     );
     let enabled = server

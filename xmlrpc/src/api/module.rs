@@ -33,7 +33,7 @@ pub(super) const METHODS: &[Method] = &[
     },
     Method {
         name: "module.enable",
-        help: "Switch a module on: its methods appear (system.listMethods) in every server on the database within a second. Fault 5 when it cannot run (see its error). Admins only. Returns the module.",
+        help: "Switch a module on: its methods appear (system.listMethods) in every server on the database within a second. Fault 5 when it cannot run (its file was refused, or its create failed: the fault says why). Admins only. Returns the module.",
         params: &[TOKEN, NAME],
         returns: Type::Struct,
         access: Access::Session(Role::Admin),
@@ -166,6 +166,19 @@ fn get(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
 fn switch(ctx: &Ctx<'_>, params: &[Value], enabled: bool) -> Result<Value, ApiFault> {
     let caller = ctx.caller()?;
     let name = string(params, 1, "name")?;
+    // A file refused at the scan is no module yet: say why it cannot be switched.
+    if let Some(refused) = ctx
+        .registry
+        .modules()
+        .and_then(|h| h.refused().into_iter().find(|r| r.name == name))
+    {
+        caller.require_role(Role::Admin, "switching modules on and off")?;
+        return Err(StoreError::WrongState(format!(
+            "module {name} was refused: {}",
+            refused.reason
+        ))
+        .into());
+    }
     let module = find(ctx, name)?;
     if enabled && !module.builtin {
         let usable = ctx
