@@ -11,13 +11,6 @@ use common::*;
 use dxr::Value;
 use std::fs;
 
-fn run(server: &Server, admin: &str, node: i32, job: i32) -> Value {
-    let done = finished_job(server, admin, job);
-    let sync = int(&server.call("node.sync", vec![s(admin), i(node)]).unwrap());
-    finished_job(server, admin, sync);
-    done
-}
-
 fn succeeded(job: &Value) {
     assert_eq!(member(job, "state"), &s("succeeded"), "{job:?}");
 }
@@ -62,7 +55,7 @@ fn an_xl_node_creates_changes_snapshots_and_deletes_a_vm() {
         ),
     ]);
     let job = int(&server.call("vm.create", vec![s(&admin), spec]).unwrap());
-    let done = run(&server, &admin, node, job);
+    let done = finish_and_sync(&server, &admin, node, job);
     succeeded(&done);
     let vm = int(member(&done, "target"));
     let config = node_host.config_dir().join("lab-1.cfg");
@@ -72,7 +65,7 @@ fn an_xl_node_creates_changes_snapshots_and_deletes_a_vm() {
     let job = int(&server
         .call("vm.update", vec![s(&admin), i(vm), st(&[("vcpus", i(2))])])
         .unwrap());
-    succeeded(&run(&server, &admin, node, job));
+    succeeded(&finish_and_sync(&server, &admin, node, job));
     assert!(fs::read_to_string(&config).unwrap().contains("vcpus = 2\n"));
 
     // Snapshot the stopped VM's disk file, spoil the disk, revert.
@@ -80,17 +73,17 @@ fn an_xl_node_creates_changes_snapshots_and_deletes_a_vm() {
     let job = int(&server
         .call("vm.snapshot", vec![s(&admin), i(vm), s("clean")])
         .unwrap());
-    succeeded(&run(&server, &admin, node, job));
+    succeeded(&finish_and_sync(&server, &admin, node, job));
     fs::write(&image, b"rm -rf / with impunity").unwrap();
     let job = int(&server
         .call("vm.revert", vec![s(&admin), i(vm), s("clean")])
         .unwrap());
-    succeeded(&run(&server, &admin, node, job));
+    succeeded(&finish_and_sync(&server, &admin, node, job));
     assert_eq!(fs::read(&image).unwrap(), b"a clean system");
 
     // Running: an interface is attached live and kept in the configuration.
     let job = int(&server.call("vm.start", vec![s(&admin), i(vm)]).unwrap());
-    succeeded(&run(&server, &admin, node, job));
+    succeeded(&finish_and_sync(&server, &admin, node, job));
     // xl shows an idle guest as blocked (`-b----`).
     assert!(matches!(
         vm_state(&server, &admin, vm).as_str(),
@@ -102,7 +95,7 @@ fn an_xl_node_creates_changes_snapshots_and_deletes_a_vm() {
             vec![s(&admin), i(vm), st(&[("bridge", s("xenbr0"))])],
         )
         .unwrap();
-    let done = run(&server, &admin, node, int(member(&added, "job")));
+    let done = finish_and_sync(&server, &admin, node, int(member(&added, "job")));
     succeeded(&done);
     assert_eq!(member(&done, "applies"), &s("now"));
     let live = node_host.domain_state("lab-1").unwrap();
@@ -119,7 +112,7 @@ fn an_xl_node_creates_changes_snapshots_and_deletes_a_vm() {
     let job = int(&server
         .call("vm.snapshot", vec![s(&admin), i(vm), s("live")])
         .unwrap());
-    let failed = run(&server, &admin, node, job);
+    let failed = finish_and_sync(&server, &admin, node, job);
     assert_eq!(member(&failed, "state"), &s("failed"), "{failed:?}");
     assert_eq!(member(&failed, "fault"), &i(5));
     let Value::Array(snapshots) = server.call("vm.snapshots", vec![s(&admin), i(vm)]).unwrap()
@@ -130,7 +123,7 @@ fn an_xl_node_creates_changes_snapshots_and_deletes_a_vm() {
 
     // Stop and delete: the configuration and the snapshots go.
     let job = int(&server.call("vm.destroy", vec![s(&admin), i(vm)]).unwrap());
-    succeeded(&run(&server, &admin, node, job));
+    succeeded(&finish_and_sync(&server, &admin, node, job));
     let job = int(&server.call("vm.delete", vec![s(&admin), i(vm)]).unwrap());
     succeeded(&finished_job(&server, &admin, job));
     assert!(!config.exists());

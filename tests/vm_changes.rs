@@ -32,13 +32,7 @@ impl Lab {
 
     /// Run a job to its end, then read the node again; returns the finished job.
     fn run(&self, job: i32) -> Value {
-        let done = finished_job(&self.server, &self.admin, job);
-        let sync = int(&self.call("node.sync", vec![i(self.node)]).unwrap());
-        assert_eq!(
-            member(&finished_job(&self.server, &self.admin, sync), "state"),
-            &s("succeeded")
-        );
-        done
+        finish_and_sync(&self.server, &self.admin, self.node, job)
     }
 
     fn list(&self, vm: i32, what: &str) -> Vec<Value> {

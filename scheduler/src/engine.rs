@@ -441,6 +441,17 @@ impl Engine {
         action: JobAction,
         subject: &JobSubject,
     ) -> Result<(), DispatchError> {
+        let changes_definition = matches!(
+            action,
+            JobAction::Resize(_)
+                | JobAction::AttachVif { .. }
+                | JobAction::DetachVif { .. }
+                | JobAction::AttachDisk { .. }
+                | JobAction::DetachDisk { .. }
+        );
+        if dispatcher.keeps_definitions_itself() || !changes_definition {
+            return Ok(());
+        }
         let mut spec = self.spec_of(vm)?;
         match (action, subject) {
             (JobAction::Resize(resize), _) => {

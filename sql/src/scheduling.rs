@@ -187,8 +187,9 @@ impl Store {
         self.write(|conn| crate::ops::inventory::record_uuid(conn, vm, uuid))
     }
 
-    /// Mark nodes whose poller stopped pushing as silent (an event and an audit entry,
-    /// once per silence); returns how many went silent.
+    /// Follow pollers' silence: nodes whose poller stopped pushing go silent, and those
+    /// pushing again are marked so (an event and an audit entry each, once per change);
+    /// returns how many went silent.
     pub fn mark_silent_nodes(&self, now: i64) -> Result<usize, StoreError> {
         self.write(|conn| crate::ops::inventory::mark_silent(conn, now))
     }

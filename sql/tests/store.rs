@@ -660,6 +660,7 @@ mod statistics {
             assert_eq!(store.mark_silent_nodes(now + 3600).unwrap(), 1);
             assert_eq!(store.mark_silent_nodes(now + 7200).unwrap(), 0);
             store.push_sample(n, &sample(2, now + 7200, 0, 0)).unwrap();
+            store.mark_silent_nodes(zentific_sql::now()).unwrap();
             let states: Vec<Option<String>> = store
                 .events_after(&admin, &cursor)
                 .unwrap()

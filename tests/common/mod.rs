@@ -361,6 +361,18 @@ pub fn finished_job(server: &Server, token: &str, job: i32) -> Value {
     )
 }
 
+/// Run a job to its end, then read its node again (so that `vm.get` shows what the
+/// hypervisor reports); returns the finished job.
+pub fn finish_and_sync(server: &Server, token: &str, node: i32, job: i32) -> Value {
+    let done = finished_job(server, token, job);
+    let sync = int(&server.call("node.sync", vec![s(token), i(node)]).unwrap());
+    assert_eq!(
+        member(&finished_job(server, token, sync), "state"),
+        &s("succeeded")
+    );
+    done
+}
+
 /// The libvirt test-driver node file with four domains (web, db, backup, frozen).
 pub fn test_driver_uri() -> String {
     format!(

@@ -141,82 +141,53 @@ pub trait Dispatcher: Send + Sync {
     /// chooses its own (XenAPI); the store then records that one.
     fn define(&self, spec: &DomainSpec) -> Result<Option<String>, DispatchError>;
 
-    /// Remove a stopped domain's definition from the node. Transports that cannot are
-    /// refused at `vm.delete` already.
-    fn undefine(&self, domain: DomainRef<'_>) -> Result<(), DispatchError> {
-        Err(DispatchError::Unsupported(format!(
-            "this transport does not undefine domains ({})",
-            domain.name
-        )))
-    }
+    /// Remove a stopped domain's definition from the node.
+    fn undefine(&self, domain: DomainRef<'_>) -> Result<(), DispatchError>;
 
     /// Attach a device to a domain (live where the hypervisor can, else to its persistent
-    /// definition). The store refuses device changes on transports that lack them
-    /// ([`zentific_sql::JobAction::unavailable_on`]); these defaults are never reached then.
-    fn attach(&self, domain: DomainRef<'_>, device: Device<'_>) -> Result<Applied, DispatchError> {
-        let _ = device;
-        Err(unsupported("attaching devices", domain))
-    }
+    /// definition); says where it took effect.
+    fn attach(&self, domain: DomainRef<'_>, device: Device<'_>) -> Result<Applied, DispatchError>;
 
     /// Detach a device from a domain (live where the hypervisor can, else from its
     /// persistent definition).
-    fn detach(&self, domain: DomainRef<'_>, device: Device<'_>) -> Result<Applied, DispatchError> {
-        let _ = device;
-        Err(unsupported("detaching devices", domain))
-    }
+    fn detach(&self, domain: DomainRef<'_>, device: Device<'_>) -> Result<Applied, DispatchError>;
 
     /// Take a snapshot of a domain named `name`.
-    fn snapshot(&self, domain: DomainRef<'_>, name: &str) -> Result<(), DispatchError> {
-        let _ = name;
-        Err(unsupported("snapshots", domain))
-    }
+    fn snapshot(&self, domain: DomainRef<'_>, name: &str) -> Result<(), DispatchError>;
 
     /// Bring a domain back to its snapshot `name`.
-    fn revert(&self, domain: DomainRef<'_>, name: &str) -> Result<(), DispatchError> {
-        let _ = name;
-        Err(unsupported("snapshots", domain))
-    }
+    fn revert(&self, domain: DomainRef<'_>, name: &str) -> Result<(), DispatchError>;
 
     /// Delete a domain's snapshot `name`.
-    fn delete_snapshot(&self, domain: DomainRef<'_>, name: &str) -> Result<(), DispatchError> {
-        let _ = name;
-        Err(unsupported("snapshots", domain))
-    }
+    fn delete_snapshot(&self, domain: DomainRef<'_>, name: &str) -> Result<(), DispatchError>;
 
     /// The names of a domain's snapshots.
-    fn snapshot_names(&self, domain: DomainRef<'_>) -> Result<Vec<String>, DispatchError> {
-        Err(unsupported("snapshots", domain))
-    }
+    fn snapshot_names(&self, domain: DomainRef<'_>) -> Result<Vec<String>, DispatchError>;
 
     /// Create a volume in a pool of the node.
     fn create_volume(
         &self,
         pool: &zentific_sql::Pool,
         volume: &zentific_sql::Volume,
-    ) -> Result<(), DispatchError> {
-        let _ = volume;
-        Err(DispatchError::Unsupported(format!(
-            "this transport does not create volumes (pool {})",
-            pool.name
-        )))
-    }
+    ) -> Result<(), DispatchError>;
 
     /// Delete a volume from a pool of the node.
     fn delete_volume(
         &self,
         pool: &zentific_sql::Pool,
         volume: &zentific_sql::Volume,
-    ) -> Result<(), DispatchError> {
-        let _ = volume;
-        Err(DispatchError::Unsupported(format!(
-            "this transport does not delete volumes (pool {})",
-            pool.name
-        )))
+    ) -> Result<(), DispatchError>;
+
+    /// Whether the engine must hand [`Dispatcher::keep_definition`] the definition for the
+    /// next boot after a change. Hypervisors that keep definitions themselves (libvirt,
+    /// XenAPI) do not need it.
+    fn keeps_definitions_itself(&self) -> bool {
+        true
     }
 
     /// Make `spec` the domain's definition for its next boot, after a change that was made
-    /// live (or refused live because the domain is stopped). Transports whose hypervisor
-    /// keeps the definition itself (libvirt, XenAPI) need nothing here.
+    /// live (or refused live because the domain is stopped). Called only on transports
+    /// that do not keep definitions themselves.
     fn keep_definition(&self, spec: &DomainSpec) -> Result<(), DispatchError> {
         let _ = spec;
         Ok(())
@@ -235,13 +206,6 @@ pub trait Dispatcher: Send + Sync {
         Ok(false)
     }
 }
-fn unsupported(what: &str, domain: DomainRef<'_>) -> DispatchError {
-    DispatchError::Unsupported(format!(
-        "this transport does not do {what} ({})",
-        domain.name
-    ))
-}
-
 pub mod libvirt;
 pub mod ssh;
 pub mod xenapi;

@@ -528,8 +528,12 @@ impl SshDispatcher {
             let hotplug_failed = ["exited with error status", "because of timeout"]
                 .iter()
                 .any(|marker| error.to_string().contains(marker));
+            let mac = match device {
+                Device::Vif(vif) => vif.mac.to_ascii_lowercase(),
+                Device::Disk(_) => String::new(),
+            };
             let cleanup: Option<Vec<&str>> = match (device, attach) {
-                (Device::Vif(_), true) => Some(vec!["network-detach", name, &args[2][4..]]),
+                (Device::Vif(_), true) => Some(vec!["network-detach", name, &mac]),
                 (Device::Disk(disk), true) => Some(vec!["block-detach", "-f", name, &disk.target]),
                 _ => None,
             };
@@ -639,6 +643,10 @@ impl Dispatcher for SshDispatcher {
 
     fn define(&self, spec: &DomainSpec) -> Result<Option<String>, DispatchError> {
         self.write_config(spec, false).map(|_| None)
+    }
+
+    fn keeps_definitions_itself(&self) -> bool {
+        false
     }
 
     fn keep_definition(&self, spec: &DomainSpec) -> Result<(), DispatchError> {

@@ -41,50 +41,55 @@ pub(crate) fn list(conn: &mut Conn, caller: &Caller, vm: i32) -> Result<Vec<Snap
     Ok(rows.into_iter().map(to_snapshot).collect())
 }
 
-/// The snapshot with this id, if it is the VM's and the hypervisor has it.
-pub(crate) fn present(conn: &mut Conn, vm: i32, id: i32) -> Result<Snapshot, StoreError> {
-    let row: Option<SnapshotRow> = snapshots::table
-        .filter(snapshots::id.eq(id))
+/// Which snapshot of a VM to find.
+enum Key<'a> {
+    /// By id, in any state (a job's own snapshot).
+    Id(i32),
+    /// By id, only one the hypervisor has.
+    PresentId(i32),
+    /// By name, only one the hypervisor has.
+    PresentName(&'a str),
+}
+
+fn find(conn: &mut Conn, vm: i32, key: Key<'_>) -> Result<Snapshot, StoreError> {
+    let mut query = snapshots::table
         .filter(snapshots::vm_id.eq(vm))
-        .filter(snapshots::state.eq(super::PRESENT))
         .select(snapshot_columns!())
-        .first(conn)
-        .optional()?;
+        .into_boxed();
+    query = match key {
+        Key::Id(id) => query.filter(snapshots::id.eq(id)),
+        Key::PresentId(id) => query
+            .filter(snapshots::id.eq(id))
+            .filter(snapshots::state.eq(super::PRESENT)),
+        Key::PresentName(name) => query
+            .filter(snapshots::name.eq(name))
+            .filter(snapshots::state.eq(super::PRESENT)),
+    };
+    let row: Option<SnapshotRow> = query.first(conn).optional()?;
     row.map(to_snapshot).ok_or_else(|| StoreError::NotFound {
         kind: "snapshot",
-        key: format!("id {id} of VM {vm}"),
+        key: match key {
+            Key::Id(id) | Key::PresentId(id) => format!("id {id} of VM {vm}"),
+            Key::PresentName(name) => format!(
+                "name {:?} of VM {vm} (vm.snapshots lists them)",
+                crate::validate::shown(name)
+            ),
+        },
     })
+}
+
+/// The snapshot with this id, if it is the VM's and the hypervisor has it.
+pub(crate) fn present(conn: &mut Conn, vm: i32, id: i32) -> Result<Snapshot, StoreError> {
+    find(conn, vm, Key::PresentId(id))
 }
 
 /// The snapshot (in any state) a job names, checked to be of the job's VM.
 pub(crate) fn of_job(conn: &mut Conn, vm: i32, id: i32) -> Result<Snapshot, StoreError> {
-    let row: Option<SnapshotRow> = snapshots::table
-        .filter(snapshots::id.eq(id))
-        .filter(snapshots::vm_id.eq(vm))
-        .select(snapshot_columns!())
-        .first(conn)
-        .optional()?;
-    row.map(to_snapshot).ok_or_else(|| StoreError::NotFound {
-        kind: "snapshot",
-        key: format!("id {id} of VM {vm}"),
-    })
+    find(conn, vm, Key::Id(id))
 }
 
 fn by_name(conn: &mut Conn, vm: i32, name: &str) -> Result<Snapshot, StoreError> {
-    let row: Option<SnapshotRow> = snapshots::table
-        .filter(snapshots::vm_id.eq(vm))
-        .filter(snapshots::name.eq(name))
-        .filter(snapshots::state.eq(super::PRESENT))
-        .select(snapshot_columns!())
-        .first(conn)
-        .optional()?;
-    row.map(to_snapshot).ok_or_else(|| StoreError::NotFound {
-        kind: "snapshot",
-        key: format!(
-            "name {:?} of VM {vm} (vm.snapshots lists them)",
-            crate::validate::shown(name)
-        ),
-    })
+    find(conn, vm, Key::PresentName(name))
 }
 
 pub(crate) fn create(

@@ -92,21 +92,6 @@ pub(crate) fn push(
         nodes::clock_skew.eq(skew),
     ));
     on_backend!(conn, |c| seen.execute(c))?;
-    let heard_again = diesel::update(
-        nodes::table
-            .find(node_id)
-            .filter(nodes::silent_since.is_not_null()),
-    )
-    .set(nodes::silent_since.eq(None::<i64>));
-    if on_backend!(conn, |c| heard_again.execute(c))? > 0 {
-        super::inventory::node_status(
-            conn,
-            node_id,
-            "pushing",
-            "its poller pushes statistics again",
-        )?;
-    }
-
     // The node's VMs, matched by UUID, else by name.
     let recorded_query = vms::table.filter(vms::node_id.eq(node_id)).select((
         vms::id,
