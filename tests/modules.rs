@@ -1,7 +1,9 @@
 //! Dynamic modules in a real server: the in-tree `validator1` module is loaded from a
 //! modules directory, listed disabled, switched on and off at run time over XML-RPC, and
 //! passes a validator1 client written from the spec (Python's `xmlrpc.client`); a file
-//! that is not a module is refused with a reason while the server keeps answering.
+//! that is not a module is refused with a reason while the server keeps answering. C
+//! modules built at test time fail on purpose inside calls (a panic, malformed bytes, a
+//! sleep past the call time limit) and are isolated the same way.
 
 mod common;
 
@@ -218,4 +220,223 @@ fn an_enable_in_one_server_reaches_another_on_the_same_postgresql_within_a_secon
         "the other server to stop routing validator1",
         || matches!(easy(&second), Err(f) if f.code() == -32601).then_some(()),
     );
+}
+
+/// Enable each of `names` as admin.
+fn enable(server: &Server, admin: &str, names: &[&str]) {
+    for name in names {
+        server
+            .call("module.enable", vec![s(admin), s(name)])
+            .unwrap_or_else(|f| panic!("enable {name}: {f:?}"));
+    }
+}
+
+fn fault_text(result: Result<Value, dxr::Fault>) -> (i32, String) {
+    let fault = result.unwrap_err();
+    (fault.code(), fault.string().to_owned())
+}
+
+#[test]
+fn modules_that_fail_inside_are_isolated_and_the_server_keeps_answering() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let build = zentific_test_support::build_c_module;
+    build(dir.path(), "panicky", &["PANICS"]);
+    build(dir.path(), "garbled", &["MALFORMED"]);
+    build(dir.path(), "wellmade", &[]);
+    let modules_flag = dir.path().to_string_lossy().into_owned();
+    let server = Server::start(&fresh_sqlite_database(), &["--modules-dir", &modules_flag]);
+    let admin = server.admin();
+    enable(&server, &admin, &["panicky", "garbled", "wellmade"]);
+
+    let (code, text) = fault_text(server.call("panicky.say", vec![s(&admin), s("hi")]));
+    assert_eq!(code, -32603);
+    assert!(
+        text.contains("module panicky failed: index out of bounds"),
+        "{text}"
+    );
+    let (code, text) = fault_text(server.call("garbled.say", vec![s(&admin), s("hi")]));
+    assert_eq!(code, -32603);
+    assert!(
+        text.contains("module garbled answered malformed bytes"),
+        "{text}"
+    );
+    // The same in a multicall, next to a call that works.
+    let calls = arr(vec![
+        st(&[
+            ("methodName", s("panicky.say")),
+            ("params", arr(vec![s(&admin), s("x")])),
+        ]),
+        st(&[
+            ("methodName", s("wellmade.say")),
+            ("params", arr(vec![s(&admin), s("x")])),
+        ]),
+    ]);
+    let Value::Array(results) = server.call("system.multicall", vec![calls]).unwrap() else {
+        panic!()
+    };
+    assert_eq!(int(member(&results[0], "faultCode")), -32603);
+    assert_eq!(results[1], arr(vec![s("x")]));
+    assert_eq!(
+        server
+            .call("wellmade.say", vec![s(&admin), s("ok")])
+            .unwrap(),
+        s("ok")
+    );
+}
+
+#[test]
+fn a_module_that_sleeps_past_its_limit_costs_its_callers_a_fault_not_a_thread() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    zentific_test_support::build_c_module(dir.path(), "sleepy", &["SLEEPS=4"]);
+    let modules_flag = dir.path().to_string_lossy().into_owned();
+    let server = std::sync::Arc::new(Server::start(
+        &fresh_sqlite_database(),
+        &["--modules-dir", &modules_flag],
+    ));
+    let admin = server.admin();
+    enable(&server, &admin, &["sleepy"]);
+    server
+        .call(
+            "config.set",
+            vec![s(&admin), st(&[("module_call_limit_secs", i(1))])],
+        )
+        .unwrap();
+
+    // Four callers at once: each gets its fault at the limit, not when the module wakes.
+    let callers: Vec<_> = (0..4)
+        .map(|_| {
+            let (server, admin) = (server.clone(), admin.clone());
+            std::thread::spawn(move || {
+                let started = Instant::now();
+                let result = server.call("sleepy.say", vec![s(&admin), s("zzz")]);
+                (started.elapsed(), fault_text(result))
+            })
+        })
+        .collect();
+    // Meanwhile the server answers others at once.
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    server.call("system.listMethods", vec![]).unwrap();
+    server.call("module.list", vec![s(&admin)]).unwrap();
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    for caller in callers {
+        let (took, (code, text)) = caller.join().unwrap();
+        assert_eq!(code, -32603, "{text}");
+        assert!(
+            text.contains("sleepy.say did not answer within the module call limit of 1 s"),
+            "{text}"
+        );
+        assert!(took < Duration::from_millis(2500), "took {took:?}");
+    }
+    // Four calls still running past the limit: the module is not called again for now.
+    let started = Instant::now();
+    let (code, text) = fault_text(server.call("sleepy.say", vec![s(&admin), s("zzz")]));
+    assert_eq!(code, -32603);
+    assert!(
+        text.contains("module sleepy is not answering: 4 of its calls"),
+        "{text}"
+    );
+    assert!(started.elapsed() < Duration::from_millis(500));
+    // Once they return, it is called again; inside a multicall the limit holds too.
+    zentific_test_support::wait_until(
+        Duration::from_secs(10),
+        "the sleeping calls to return",
+        || {
+            let calls = arr(vec![
+                st(&[
+                    ("methodName", s("sleepy.say")),
+                    ("params", arr(vec![s(&admin), s("zzz")])),
+                ]),
+                st(&[("methodName", s("system.version")), ("params", arr(vec![]))]),
+            ]);
+            let Value::Array(results) = server.call("system.multicall", vec![calls]).unwrap()
+            else {
+                panic!()
+            };
+            let Value::String(text) = member(&results[0], "faultString") else {
+                panic!()
+            };
+            text.contains("did not answer within").then_some(results)
+        },
+    );
+    assert!(server.call("system.version", vec![]).is_ok());
+}
+
+#[test]
+fn a_quick_method_that_is_slow_loses_the_privilege_and_its_callers_still_get_their_fault() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    zentific_test_support::build_c_module(dir.path(), "dozy", &["SLEEPS=2", "QUICK"]);
+    let modules_flag = dir.path().to_string_lossy().into_owned();
+    let server = std::sync::Arc::new(Server::start(
+        &fresh_sqlite_database(),
+        &["--modules-dir", &modules_flag],
+    ));
+    let admin = server.admin();
+    enable(&server, &admin, &["dozy"]);
+    server
+        .call(
+            "config.set",
+            vec![s(&admin), st(&[("module_call_limit_secs", i(1))])],
+        )
+        .unwrap();
+    let warning = |server: &Server| {
+        let Value::Array(list) = server.call("module.list", vec![s(&admin)]).unwrap() else {
+            panic!()
+        };
+        match module(&list, "dozy") {
+            Value::Struct(m) => m.get("warning").cloned(),
+            _ => None,
+        }
+    };
+    assert_eq!(warning(&server), None);
+
+    // On the async worker, yet the caller gets the fault at the limit.
+    let started = Instant::now();
+    let (fault_code, text) = fault_text(server.call("dozy.say", vec![s(&admin), s("zzz")]));
+    assert_eq!(fault_code, -32603);
+    assert!(text.contains("did not answer within"), "{text}");
+    assert!(
+        started.elapsed() < Duration::from_millis(1800),
+        "{:?}",
+        started.elapsed()
+    );
+    let Value::String(warning) = zentific_test_support::wait_until(
+        Duration::from_secs(5),
+        "the slow quick call to be noticed",
+        || warning(&server),
+    ) else {
+        panic!()
+    };
+    assert!(
+        warning.contains("dozy.say is declared quick but took"),
+        "{warning}"
+    );
+
+    // From now on its calls leave the worker: two at once do not stall the server.
+    let callers: Vec<_> = (0..2)
+        .map(|_| {
+            let (server, admin) = (server.clone(), admin.clone());
+            std::thread::spawn(move || code(server.call("dozy.say", vec![s(&admin), s("zzz")])))
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    server.call("system.listMethods", vec![]).unwrap();
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    for caller in callers {
+        assert_eq!(caller.join().unwrap(), -32603);
+    }
 }

@@ -92,6 +92,12 @@ pub const OPTION_DEFS: &[OptionDef] = &[
         default: "168",
         rule: OptionRule::IntRange(1, 24 * 366),
     },
+    OptionDef {
+        name: "module_call_limit_secs",
+        help: "seconds a module method may take before its caller gets a fault; a module with 4 calls past the limit still running is not called again until they return",
+        default: "10",
+        rule: OptionRule::IntRange(1, 600),
+    },
 ];
 
 impl OptionDef {
@@ -157,6 +163,8 @@ pub struct GlobalOptions {
     pub schedule_min_interval_secs: i64,
     /// Hours events are kept.
     pub event_retention_hours: i64,
+    /// Seconds a module method may take.
+    pub module_call_limit_secs: i64,
 }
 
 impl GlobalOptions {
@@ -184,6 +192,7 @@ impl GlobalOptions {
             vm_max_vcpus: int("vm_max_vcpus").unwrap_or(8),
             schedule_min_interval_secs: int("schedule_min_interval_secs").unwrap_or(60),
             event_retention_hours: int("event_retention_hours").unwrap_or(168),
+            module_call_limit_secs: int("module_call_limit_secs").unwrap_or(10),
         }
     }
 }

@@ -30,6 +30,32 @@ pub fn wait_until<T>(limit: Duration, what: &str, check: impl FnMut() -> Option<
         .unwrap_or_else(|| panic!("timed out after {limit:?} waiting for {what}"))
 }
 
+/// Build the C module fixture (`modules/loader/tests/fixtures/echo.c`) with `defines`
+/// (see its header for the switches) into `dir` as the module file for `name`, mode 755.
+pub fn build_c_module(dir: &std::path::Path, name: &str, defines: &[&str]) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = dir.join(format!("libzentific_module_{name}.so"));
+    let mut cc = std::process::Command::new("cc");
+    cc.args(["-shared", "-fPIC", "-std=c99", "-Wall", "-Werror", "-o"])
+        .arg(&out)
+        .arg("-I")
+        .arg(root.join("modules/api"))
+        .arg(root.join("modules/loader/tests/fixtures/echo.c"))
+        .arg(format!("-DNAME=\"{name}\""));
+    for define in defines {
+        cc.arg(format!("-D{define}"));
+    }
+    let built = cc.output().expect("a C compiler (cc)");
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o755)).unwrap();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

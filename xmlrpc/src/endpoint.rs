@@ -116,6 +116,7 @@ async fn handle(app: Arc<App>, body: &[u8]) -> Result<Answer, Fault> {
     let value = match work {
         Work::Cpu => app.registry.call(&app.store, &name, &params),
         Work::Read | Work::Write => run(&app, &name, &params, work == Work::Read && reads_inline),
+        Work::Module => crate::modules::call_with_limit(app.clone(), name, params).await,
         Work::Wait => {
             let call = |params: Vec<Value>| {
                 let app = app.clone();

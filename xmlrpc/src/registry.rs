@@ -81,6 +81,7 @@ pub fn type_of(value: &Value) -> &'static str {
         Value::Base64(_) => "base64",
         Value::Struct(_) => "struct",
         Value::Array(_) => "array",
+        Value::Nil => "nil",
         _ => "unknown",
     }
 }
@@ -146,6 +147,9 @@ pub enum Work {
     /// A long poll (`event.next`): a read the endpoint repeats as events commit, waiting
     /// asynchronously in between (see `api/event.rs`).
     Wait,
+    /// A module's method: runs off the async worker under the module call time limit,
+    /// which the endpoint enforces (see `modules.rs`).
+    Module,
 }
 
 /// What a handler gets besides its parameters.
@@ -157,9 +161,17 @@ pub struct Ctx<'a> {
     caller: Option<Caller>,
     poller_node: Option<i32>,
     method: &'static str,
+    timed_by_caller: bool,
 }
 
 impl Ctx<'_> {
+    /// Whether whoever made this call stops waiting for it at the module call time limit
+    /// itself (the endpoint does, for a module method called directly); inside
+    /// `system.multicall` it does not.
+    pub fn timed_by_caller(&self) -> bool {
+        self.timed_by_caller
+    }
+
     /// The node whose poller token authenticated the call ([`Access::Poller`]).
     pub fn poller_node(&self) -> Result<i32, Fault> {
         self.poller_node.ok_or_else(|| {
@@ -324,6 +336,27 @@ impl Registry {
     /// token (fault 1), role (fault 2), parameter count and types (-32602), the VM
     /// parameter's existence and permission (faults 3 and 2).
     pub fn call(&self, store: &Store, name: &str, params: &[Value]) -> Result<Value, Fault> {
+        self.call_checked(store, name, params, false)
+    }
+
+    /// [`Registry::call`] for a caller that stops waiting at the module call time limit
+    /// itself (see [`Ctx::timed_by_caller`]).
+    pub fn call_timed_by_caller(
+        &self,
+        store: &Store,
+        name: &str,
+        params: &[Value],
+    ) -> Result<Value, Fault> {
+        self.call_checked(store, name, params, true)
+    }
+
+    fn call_checked(
+        &self,
+        store: &Store,
+        name: &str,
+        params: &[Value],
+        timed_by_caller: bool,
+    ) -> Result<Value, Fault> {
         let method = self.lookup(name)?;
         let mut poller_node = None;
         let caller = match method.access {
@@ -375,6 +408,7 @@ impl Registry {
             caller,
             poller_node,
             method: method.name,
+            timed_by_caller,
         };
         (method.handler)(&ctx, params).map_err(|e| e.0)
     }
@@ -458,9 +492,4 @@ fn check_params(method: &Method, params: &[Value]) -> Result<(), Fault> {
 }
 
 /// At most `max` characters of `text`, for echoing caller input in messages.
-pub fn truncate(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_string(),
-    }
-}
+pub use zentific_value::truncate;

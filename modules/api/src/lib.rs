@@ -25,6 +25,7 @@
 use std::ffi::c_void;
 
 pub use dxr;
+pub use zentific_value;
 
 /// The ABI this crate describes.
 pub const ABI_VERSION: u32 = 1;
@@ -217,8 +218,9 @@ pub struct Descriptor {
     /// `{"option": {"type": "string|integer|boolean", "required"?, "enum"?, "min"?, "max"?, "default"?, "help"?}}`.
     pub config_schema: Bytes,
     /// Its XML-RPC methods as JSON: `[{"name", "help", "params": [{"name", "type",
-    /// "optional"?}], "returns", "access": "public" | "user" | "operator" | "admin"}]`,
-    /// names without the namespace.
+    /// "optional"?}], "returns", "access": "public" | "user" | "operator" | "admin",
+    /// "quick"?: bool}]`, names without the namespace. A quick method only computes, and
+    /// runs on the server's async worker (see `docs/modules.md`).
     pub methods: Bytes,
     /// See [`CreateFn`].
     pub create: CreateFn,
@@ -266,15 +268,30 @@ pub trait Module: Send + Sync + Sized + 'static {
     ) -> Result<dxr::Value, Fault>;
 }
 
+/// How deep a value crossing the boundary may nest (as the server's request limit).
+pub const MAX_DEPTH: usize = 64;
+
 /// The `<value>` document of a value.
 pub fn encode_value(value: &dxr::Value) -> Vec<u8> {
-    value.to_xml().map(String::into_bytes).unwrap_or_default()
+    zentific_value::to_xml(value).into_bytes()
+}
+
+/// The `<value><array>` document of a call's parameters.
+pub fn encode_params(params: &[dxr::Value]) -> Vec<u8> {
+    let size: usize = params.iter().map(zentific_value::size_hint).sum();
+    let mut out = String::with_capacity(48 + size);
+    out.push_str("<value><array><data>");
+    for param in params {
+        zentific_value::write_value(&mut out, param);
+    }
+    out.push_str("</data></array></value>");
+    out.into_bytes()
 }
 
 /// A value from its `<value>` document.
 pub fn decode_value(bytes: &[u8]) -> Result<dxr::Value, String> {
     let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8: {e}"))?;
-    dxr::Value::from_xml(text).map_err(|e| format!("not an XML-RPC value: {e}"))
+    zentific_value::read_value(text, MAX_DEPTH).map_err(|e| e.message)
 }
 
 /// The fault struct value of a fault.

@@ -348,16 +348,23 @@ impl Module {
     }
 }
 
-/// Copy a module's buffer and hand it back to its `free`.
-fn take(descriptor: &Descriptor, buffer: Buffer) -> String {
+/// Read a module's buffer with `read`, then hand it back to the module's `free`.
+fn with_bytes<T>(descriptor: &Descriptor, buffer: Buffer, read: impl FnOnce(&[u8]) -> T) -> T {
     if buffer.ptr.is_null() {
-        return String::new();
+        return read(&[]);
     }
     // SAFETY: the module filled the buffer with `len` bytes at `ptr`.
-    let bytes = unsafe { std::slice::from_raw_parts(buffer.ptr, buffer.len) }.to_vec();
+    let result = read(unsafe { std::slice::from_raw_parts(buffer.ptr, buffer.len) });
     // SAFETY: given back to the library that made it, once.
     unsafe { (descriptor.free)(buffer) };
-    String::from_utf8_lossy(&bytes).into_owned()
+    result
+}
+
+/// A module's buffer as text (lossy), handed back.
+fn take(descriptor: &Descriptor, buffer: Buffer) -> String {
+    with_bytes(descriptor, buffer, |bytes| {
+        String::from_utf8_lossy(bytes).into_owned()
+    })
 }
 
 impl Instance {
@@ -368,8 +375,7 @@ impl Instance {
         method: &str,
         params: &[Value],
     ) -> Result<Value, CallError> {
-        let params = Value::Array(params.to_vec());
-        let encoded = zentific_module_api::encode_value(&params);
+        let encoded = zentific_module_api::encode_params(params);
         let mut answer = Buffer::empty();
         // SAFETY: the ABI's call contract: an instance from create, bytes valid for the
         // call, a valid out-pointer.
@@ -382,16 +388,19 @@ impl Instance {
                 &mut answer,
             )
         };
-        let text = take(self.descriptor, answer);
+        // Read in the module's own buffer, which is then handed back.
+        with_bytes(self.descriptor, answer, |bytes| self.answer(code, bytes))
+    }
+
+    fn answer(&self, code: i32, bytes: &[u8]) -> Result<Value, CallError> {
         let malformed = |detail: String| CallError::Malformed {
             module: self.name.clone(),
             detail,
         };
+        let text = || String::from_utf8_lossy(bytes).into_owned();
         match Status::from_code(code) {
-            Some(Status::Ok) => {
-                zentific_module_api::decode_value(text.as_bytes()).map_err(malformed)
-            }
-            Some(Status::Fault) => match zentific_module_api::decode_value(text.as_bytes()) {
+            Some(Status::Ok) => zentific_module_api::decode_value(bytes).map_err(malformed),
+            Some(Status::Fault) => match zentific_module_api::decode_value(bytes) {
                 Ok(Value::Struct(members)) => {
                     match (members.get("faultCode"), members.get("faultString")) {
                         (Some(Value::Integer(code)), Some(Value::String(message))) => {
@@ -410,9 +419,11 @@ impl Instance {
             },
             Some(Status::Panicked) => Err(CallError::Panicked {
                 module: self.name.clone(),
-                message: text,
+                message: text(),
             }),
-            Some(Status::BadInput) => Err(malformed(format!("it could not read the call: {text}"))),
+            Some(Status::BadInput) => {
+                Err(malformed(format!("it could not read the call: {}", text())))
+            }
             None => Err(malformed(format!("unknown status {code}"))),
         }
     }

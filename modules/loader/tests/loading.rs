@@ -3,7 +3,6 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use zentific_module_api::CallerInfo;
 use zentific_module_api::dxr::Value;
@@ -11,26 +10,7 @@ use zentific_modules::{CallError, Layer, scan};
 
 /// Build `fixtures/echo.c` with `defines` into `dir` as the module file for `name`.
 fn build(dir: &Path, name: &str, defines: &[&str]) -> PathBuf {
-    let out = dir.join(format!("libzentific_module_{name}.so"));
-    let api = Path::new(env!("CARGO_MANIFEST_DIR")).join("../api");
-    let mut cc = Command::new("cc");
-    cc.args(["-shared", "-fPIC", "-std=c99", "-Wall", "-Werror", "-o"])
-        .arg(&out)
-        .arg("-I")
-        .arg(&api)
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/echo.c"));
-    cc.arg(format!("-DNAME=\"{name}\""));
-    for define in defines {
-        cc.arg(format!("-D{define}"));
-    }
-    let built = cc.output().expect("a C compiler (cc)");
-    assert!(
-        built.status.success(),
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
-    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o755)).unwrap();
-    out
+    zentific_test_support::build_c_module(dir, name, defines)
 }
 
 fn private_dir() -> tempfile::TempDir {

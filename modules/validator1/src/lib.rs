@@ -148,14 +148,14 @@ declare_module! {
     layers: layer::XMLRPC,
     config_schema: "{}",
     methods: r#"[
- {"name": "arrayOfStructsTest", "help": "The sum of the curly members of an array of structs.", "params": [{"name": "structs", "type": "array"}], "returns": "int", "access": "public"},
- {"name": "countTheEntities", "help": "Counts of < > & ' and \" in a string, as {ctLeftAngleBrackets, ctRightAngleBrackets, ctAmpersands, ctApostrophes, ctQuotes}.", "params": [{"name": "text", "type": "string"}], "returns": "struct", "access": "public"},
- {"name": "easyStructTest", "help": "moe + larry + curly of a struct.", "params": [{"name": "stooges", "type": "struct"}], "returns": "int", "access": "public"},
- {"name": "echoStructTest", "help": "The struct it was given.", "params": [{"name": "value", "type": "struct"}], "returns": "struct", "access": "public"},
- {"name": "manyTypesTest", "help": "Its six parameters, as an array.", "params": [{"name": "number", "type": "int"}, {"name": "boolean", "type": "boolean"}, {"name": "string", "type": "string"}, {"name": "double", "type": "double"}, {"name": "dateTime", "type": "dateTime.iso8601"}, {"name": "base64", "type": "base64"}], "returns": "array", "access": "public"},
- {"name": "moderateSizeArrayCheck", "help": "The first and last strings of an array, joined.", "params": [{"name": "strings", "type": "array"}], "returns": "string", "access": "public"},
- {"name": "nestedStructTest", "help": "moe + larry + curly of April 1st, 2000 in a calendar struct.", "params": [{"name": "calendar", "type": "struct"}], "returns": "int", "access": "public"},
- {"name": "simpleStructReturnTest", "help": "{times10, times100, times1000} of a number.", "params": [{"name": "number", "type": "int"}], "returns": "struct", "access": "public"}
+ {"name": "arrayOfStructsTest", "help": "The sum of the curly members of an array of structs.", "params": [{"name": "structs", "type": "array"}], "returns": "int", "access": "public", "quick": true},
+ {"name": "countTheEntities", "help": "Counts of < > & ' and \" in a string, as {ctLeftAngleBrackets, ctRightAngleBrackets, ctAmpersands, ctApostrophes, ctQuotes}.", "params": [{"name": "text", "type": "string"}], "returns": "struct", "access": "public", "quick": true},
+ {"name": "easyStructTest", "help": "moe + larry + curly of a struct.", "params": [{"name": "stooges", "type": "struct"}], "returns": "int", "access": "public", "quick": true},
+ {"name": "echoStructTest", "help": "The struct it was given.", "params": [{"name": "value", "type": "struct"}], "returns": "struct", "access": "public", "quick": true},
+ {"name": "manyTypesTest", "help": "Its six parameters, as an array.", "params": [{"name": "number", "type": "int"}, {"name": "boolean", "type": "boolean"}, {"name": "string", "type": "string"}, {"name": "double", "type": "double"}, {"name": "dateTime", "type": "dateTime.iso8601"}, {"name": "base64", "type": "base64"}], "returns": "array", "access": "public", "quick": true},
+ {"name": "moderateSizeArrayCheck", "help": "The first and last strings of an array, joined.", "params": [{"name": "strings", "type": "array"}], "returns": "string", "access": "public", "quick": true},
+ {"name": "nestedStructTest", "help": "moe + larry + curly of April 1st, 2000 in a calendar struct.", "params": [{"name": "calendar", "type": "struct"}], "returns": "int", "access": "public", "quick": true},
+ {"name": "simpleStructReturnTest", "help": "{times10, times100, times1000} of a number.", "params": [{"name": "number", "type": "int"}], "returns": "struct", "access": "public", "quick": true}
 ]"#,
 }
 

@@ -13,7 +13,7 @@ const NAME: crate::registry::Param = param("name", Type::String);
 pub(super) const METHODS: &[Method] = &[
     Method {
         name: "module.list",
-        help: "Every module as {name, description, version, layers, enabled, builtin, config?, error?, file?}: the built-in ones (Base, Vms, Nodes, Users, Configuration) and those found in the server's modules directory, which start disabled. error says why a module found there cannot run (its file refused: permissions, ABI version, descriptor; or its create refused). config (the module's settings) is shown to admins. A module file replaced on disk needs a server restart: a library is never loaded twice.",
+        help: "Every module as {name, description, version, layers, enabled, builtin, config?, error?, warning?, file?}: the built-in ones (Base, Vms, Nodes, Users, Configuration) and those found in the server's modules directory, which start disabled. error says why a module found there cannot run (its file refused: permissions, ABI version, descriptor; or its create refused); warning, what an admin should know that does not stop it (a method declared quick was slow). config (the module's settings) is shown to admins. A module file replaced on disk needs a server restart: a library is never loaded twice.",
         params: &[TOKEN],
         returns: Type::Array,
         access: Access::Session(Role::User),
@@ -99,6 +99,9 @@ fn record(ctx: &Ctx<'_>, caller: &Caller, module: &ModuleRecord, with_schema: bo
         Some(status) => {
             if let Some(error) = &status.error {
                 out = out.string("error", error);
+            }
+            if let Some(warning) = &status.warning {
+                out = out.string("warning", warning);
             }
             if admin {
                 out = out.string("file", status.path.display().to_string());

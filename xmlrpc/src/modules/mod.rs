@@ -9,7 +9,11 @@
 //! methods. Whether a module is enabled, and its configuration, come from the store; the
 //! host reads them again whenever events commit (an enable in another `zentific serve` on
 //! the same PostgreSQL database arrives as a NOTIFY), so a switch takes effect at once in
-//! every process.
+//! every process. Calls have a time limit (`limit.rs`).
+
+mod limit;
+
+pub(crate) use limit::call_with_limit;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,7 +21,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use dxr::Value;
 use zentific_module_api::CallerInfo;
-use zentific_modules::{CallError, Instance, Layer, Module, Refused};
+use zentific_modules::{Layer, Module, Refused};
 use zentific_sql::{Caller, ModuleRecord, Role, Store, StoreError};
 
 use crate::fault::{self, ApiFault};
@@ -27,12 +31,14 @@ use crate::registry::{Access, Ctx, Method, Param, TOKEN, Type, Work};
 struct Loaded {
     module: Module,
     /// Its instance with the current configuration; `None` when `create` refused.
-    instance: Option<Arc<Instance>>,
+    instance: Option<Arc<limit::Running>>,
     /// The configuration the instance was made with.
     config: String,
     /// Why it cannot run, when it cannot (create refused, bad method table).
     error: Option<String>,
     methods: Vec<Method>,
+    /// The methods it declares `quick` (full names).
+    quick: Vec<&'static str>,
 }
 
 /// What `module.list` shows of a dynamic module beyond its store record.
@@ -46,6 +52,8 @@ pub struct ModuleStatus {
     pub schema: serde_json::Value,
     /// Why it is not usable, if it is not.
     pub error: Option<String>,
+    /// Something an admin should know that does not stop it (a quick method was slow).
+    pub warning: Option<String>,
 }
 
 #[derive(Default)]
@@ -56,6 +64,8 @@ struct HostState {
     records: Vec<ModuleRecord>,
     /// The event-signal generation the records were read at.
     seen: Option<u64>,
+    /// The module call time limit (option `module_call_limit_secs`), as last read.
+    limit: Option<std::time::Duration>,
 }
 
 /// The modules of one server process.
@@ -143,7 +153,11 @@ impl ModuleHost {
         let Ok(records) = self.store.modules(&Caller::system()) else {
             return;
         };
+        let limit = self.store.global_options().ok().map(|options| {
+            std::time::Duration::from_secs(options.module_call_limit_secs.unsigned_abs())
+        });
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        state.limit = limit.or(state.limit);
         for loaded in &mut state.loaded {
             if let Some(record) = records.iter().find(|r| r.name == loaded.module.name)
                 && record.config != loaded.config
@@ -193,6 +207,7 @@ impl ModuleHost {
                     .collect(),
                 schema: loaded.module.config_schema.clone(),
                 error: loaded.error.clone(),
+                warning: loaded.instance.as_ref().and_then(|r| r.not_quick()),
             });
         }
         None
@@ -212,7 +227,29 @@ impl ModuleHost {
         self.status(name).map(|s| s.schema)
     }
 
-    fn instance(&self, namespace: &str) -> Option<Arc<Instance>> {
+    /// The running module of `name`, when that method is declared quick, has kept the
+    /// privilege, and its checks need no network wait on the async worker (it is public, or
+    /// the database is SQLite, whose token reads run there anyway).
+    fn quick(&self, name: &str) -> Option<Arc<limit::Running>> {
+        let (namespace, _) = name.split_once('.')?;
+        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+        let loaded = state.loaded.iter().find(|l| l.module.name == namespace)?;
+        let method = loaded.methods.iter().find(|m| m.name == name)?;
+        let inline_checks = method.access == Access::Public
+            || self.store.backend() == zentific_sql::Backend::Sqlite;
+        let running = loaded.instance.clone()?;
+        (loaded.quick.contains(&method.name) && inline_checks && running.not_quick().is_none())
+            .then_some(running)
+    }
+
+    /// How long a module method may take (option `module_call_limit_secs`).
+    pub fn call_limit(&self) -> std::time::Duration {
+        // Read at the last refresh, which every routed call's method lookup makes.
+        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+        state.limit.unwrap_or(limit::DEFAULT_LIMIT)
+    }
+
+    fn instance(&self, namespace: &str) -> Option<Arc<limit::Running>> {
         let state = self.state.read().unwrap_or_else(|e| e.into_inner());
         state
             .loaded
@@ -247,12 +284,14 @@ fn type_named(name: &str) -> Option<Type> {
     })
 }
 
-/// The registry methods of a module's method table.
-fn methods_of(module: &Module) -> Result<Vec<Method>, String> {
+/// The registry methods of a module's method table, and the names of those it declares
+/// quick.
+fn methods_of(module: &Module) -> Result<(Vec<Method>, Vec<&'static str>), String> {
     let serde_json::Value::Array(entries) = &module.methods else {
         return Err("its method table is not a list".into());
     };
     let mut methods = Vec::new();
+    let mut quick = Vec::new();
     for entry in entries {
         let text = |field: &str| entry.get(field).and_then(|v| v.as_str()).unwrap_or("");
         let short = text("name");
@@ -298,24 +337,28 @@ fn methods_of(module: &Module) -> Result<Vec<Method>, String> {
         }
         let returns = type_named(text("returns"))
             .ok_or_else(|| format!("method {short}: unknown result type {:?}", text("returns")))?;
+        let name = leak(format!("{}.{short}", module.name));
+        if entry.get("quick").and_then(|q| q.as_bool()) == Some(true) {
+            quick.push(name);
+        }
         methods.push(Method {
-            name: leak(format!("{}.{short}", module.name)),
+            name,
             help: leak(text("help").to_owned()),
             params: Box::leak(params.into_boxed_slice()),
             returns,
             access,
             vm_param: None,
-            // A module may block: never on the async worker.
-            work: Work::Write,
+            // A module may block: never on the async worker, and under a time limit.
+            work: Work::Module,
             handler: call_module,
         });
     }
-    Ok(methods)
+    Ok((methods, quick))
 }
 
 fn prepare(module: Module, config: &str) -> Loaded {
-    let methods = match methods_of(&module) {
-        Ok(methods) => methods,
+    let (methods, quick) = match methods_of(&module) {
+        Ok(tables) => tables,
         Err(error) => {
             return Loaded {
                 module,
@@ -323,33 +366,40 @@ fn prepare(module: Module, config: &str) -> Loaded {
                 config: config.to_owned(),
                 error: Some(error),
                 methods: Vec::new(),
+                quick: Vec::new(),
             };
         }
     };
-    let (instance, error) = match module.instantiate(config) {
-        Ok(instance) => (Some(Arc::new(instance)), None),
-        Err(error) => (None, Some(error)),
-    };
+    let (instance, error) = instantiate(&module, config);
     Loaded {
         module,
         instance,
         config: config.to_owned(),
         error,
         methods,
+        quick,
     }
 }
 
 fn prepare_again(loaded: &Loaded, config: &str) -> Loaded {
-    let (instance, error) = match loaded.module.instantiate(config) {
-        Ok(instance) => (Some(Arc::new(instance)), None),
-        Err(error) => (None, Some(error)),
-    };
+    let (instance, error) = instantiate(&loaded.module, config);
     Loaded {
         module: loaded.module.clone(),
         instance,
         config: config.to_owned(),
         error,
         methods: loaded.methods.clone(),
+        quick: loaded.quick.clone(),
+    }
+}
+
+fn instantiate(module: &Module, config: &str) -> (Option<Arc<limit::Running>>, Option<String>) {
+    match module.instantiate(config) {
+        Ok(instance) => (
+            Some(Arc::new(limit::Running::new(&module.name, instance))),
+            None,
+        ),
+        Err(error) => (None, Some(error)),
     }
 }
 
@@ -390,15 +440,15 @@ fn call_module(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
             params,
         ),
     };
-    instance.call(caller, short, params).map_err(|error| {
-        ApiFault::from(match error {
-            CallError::Fault { code, message } => fault::fault(code, message),
-            other => {
-                tracing::warn!(module = namespace, "module call failed: {other}");
-                fault::fault(fault::INTERNAL, other.to_string())
-            }
-        })
-    })
+    let limit = host.call_limit();
+    instance.admit(limit)?;
+    if ctx.timed_by_caller() {
+        instance
+            .call(caller, short, params, limit)
+            .map_err(|e| limit::call_fault(namespace, e).into())
+    } else {
+        Ok(instance.call_waiting(caller, short, params, limit)?)
+    }
 }
 
 /// Check a configuration an admin gives against a module's schema
