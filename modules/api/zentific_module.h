@@ -66,6 +66,12 @@ typedef struct zentific_descriptor {
     zentific_call_fn call;
     zentific_free_fn free;
     zentific_destroy_fn destroy;
+    /* Appended fields: a module built before one existed has a smaller size, and the host
+     * reads only what the size covers. */
+    zentific_bytes provides;      /* JSON: transports, collectors, pages (may be empty) */
 } zentific_descriptor;
+
+/* The size of the fields every module of this ABI version has (through destroy). */
+#define ZENTIFIC_DESCRIPTOR_MIN_SIZE (offsetof(zentific_descriptor, destroy) + sizeof(zentific_destroy_fn))
 
 #endif

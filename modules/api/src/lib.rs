@@ -230,7 +230,18 @@ pub struct Descriptor {
     pub free: FreeFn,
     /// See [`DestroyFn`].
     pub destroy: DestroyFn,
+    // Appended fields: a module built before one existed has a smaller `size`; the host
+    // reads only what `size` covers (see [`DESCRIPTOR_MIN_SIZE`]).
+    /// What the module provides to layers other than XML-RPC, as JSON (empty for nothing):
+    /// `{"transports": [{"name", "kind": "xl", "help"}], "collectors": [{"name",
+    /// "help", "metrics": [{"name", "unit", "help"}]}], "pages": [{"label", "path",
+    /// "order", "script"}]}`. See `docs/modules.md`.
+    pub provides: Bytes,
 }
+
+/// The size of the fields every module of this ABI version has (through `destroy`).
+pub const DESCRIPTOR_MIN_SIZE: usize =
+    std::mem::offset_of!(Descriptor, destroy) + std::mem::size_of::<DestroyFn>();
 
 // SAFETY: a descriptor is immutable data with 'static pointers into the library.
 unsafe impl Sync for Descriptor {}
@@ -438,6 +449,27 @@ macro_rules! declare_module {
         config_schema: $schema:expr,
         methods: $methods:expr $(,)?
     ) => {
+        $crate::declare_module! {
+            module: $module,
+            name: $name,
+            version: $version,
+            description: $description,
+            layers: $layers,
+            config_schema: $schema,
+            methods: $methods,
+            provides: "",
+        }
+    };
+    (
+        module: $module:ty,
+        name: $name:expr,
+        version: $version:expr,
+        description: $description:expr,
+        layers: $layers:expr,
+        config_schema: $schema:expr,
+        methods: $methods:expr,
+        provides: $provides:expr $(,)?
+    ) => {
         /// The ABI version this module speaks, read by the host first.
         #[unsafe(no_mangle)]
         #[allow(non_upper_case_globals)]
@@ -485,6 +517,7 @@ macro_rules! declare_module {
             call: __zentific_call,
             free: __zentific_free,
             destroy: __zentific_destroy,
+            provides: $crate::Bytes::from_static($provides),
         };
 
         /// What this module is and does, for the host.

@@ -23,6 +23,7 @@ int main(void) {
     SHOW(offsetof(zentific_descriptor, config_schema)); SHOW(offsetof(zentific_descriptor, methods));
     SHOW(offsetof(zentific_descriptor, create)); SHOW(offsetof(zentific_descriptor, call));
     SHOW(offsetof(zentific_descriptor, free)); SHOW(offsetof(zentific_descriptor, destroy));
+    SHOW(offsetof(zentific_descriptor, provides)); SHOW(ZENTIFIC_DESCRIPTOR_MIN_SIZE);
     return 0;
 }
 "#;
@@ -112,6 +113,14 @@ fn the_c_header_matches_the_rust_definitions() {
         (
             "offsetof(zentific_descriptor, destroy)",
             offset_of!(Descriptor, destroy),
+        ),
+        (
+            "offsetof(zentific_descriptor, provides)",
+            offset_of!(Descriptor, provides),
+        ),
+        (
+            "ZENTIFIC_DESCRIPTOR_MIN_SIZE",
+            zentific_module_api::DESCRIPTOR_MIN_SIZE,
         ),
     ];
     for (what, rust) in expected {

@@ -14,14 +14,20 @@
 //! values as XML-RPC `<value>` documents. A module's panics stop at its own entry points
 //! (the ABI crate's macro catches them) and come back here as [`CallError::Panicked`].
 
+mod provides;
+
+pub use provides::{
+    BUILTIN_TRANSPORTS, CollectorDecl, MetricDecl, PageDecl, Provides, TransportDecl, is_asset_path,
+};
+
 use std::ffi::c_void;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use zentific_module_api::dxr::Value;
 use zentific_module_api::{
-    ABI_VERSION, ABI_VERSION_SYMBOL, Buffer, Bytes, CallerInfo, DESCRIPTOR_SYMBOL, Descriptor,
-    Status, layer,
+    ABI_VERSION, ABI_VERSION_SYMBOL, Buffer, Bytes, CallerInfo, DESCRIPTOR_MIN_SIZE,
+    DESCRIPTOR_SYMBOL, Descriptor, Status, layer,
 };
 
 /// The prefix and suffix of a module file's name.
@@ -96,7 +102,18 @@ pub struct Module {
     pub config_schema: serde_json::Value,
     /// Its XML-RPC methods as declared (JSON).
     pub methods: serde_json::Value,
-    descriptor: &'static Descriptor,
+    /// What it provides to the scheduler, the poller and the frontend.
+    pub provides: Provides,
+    entry: Entry,
+}
+
+/// A module's entry points, copied out of its descriptor.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    create: zentific_module_api::CreateFn,
+    call: zentific_module_api::CallFn,
+    free: zentific_module_api::FreeFn,
+    destroy: zentific_module_api::DestroyFn,
 }
 
 /// What went wrong in a call into a module.
@@ -257,15 +274,33 @@ pub fn load(path: &Path, name: &str) -> Result<Module, String> {
     // Only the size is read before it is checked: a shorter descriptor is not read past.
     // SAFETY: a non-null descriptor starts with its size (the ABI's first field).
     let size = unsafe { *(descriptor as *const usize) };
-    if size < std::mem::size_of::<Descriptor>() {
+    if size < DESCRIPTOR_MIN_SIZE {
         return Err(format!(
-            "its descriptor is {size} bytes; ABI version {ABI_VERSION} needs {}",
-            std::mem::size_of::<Descriptor>()
+            "its descriptor is {size} bytes; ABI version {ABI_VERSION} needs at least {DESCRIPTOR_MIN_SIZE}"
         ));
     }
-    // SAFETY: the module says the descriptor is at least this long and lives as long as
-    // the library, which is never unloaded.
-    let descriptor: &'static Descriptor = unsafe { &*descriptor };
+    // Fields are read one by one through the raw pointer, never as a whole struct (which
+    // a module built before the last appended field does not fill), and only where
+    // `size` covers them.
+    // SAFETY: the module says the descriptor is at least DESCRIPTOR_MIN_SIZE bytes, which
+    // holds every field read here before `provides`; it lives as long as the library,
+    // which is never unloaded.
+    let (name_bytes, version, description, layers, config_schema, methods, entry) = unsafe {
+        (
+            std::ptr::addr_of!((*descriptor).name).read(),
+            std::ptr::addr_of!((*descriptor).version).read(),
+            std::ptr::addr_of!((*descriptor).description).read(),
+            std::ptr::addr_of!((*descriptor).layers).read(),
+            std::ptr::addr_of!((*descriptor).config_schema).read(),
+            std::ptr::addr_of!((*descriptor).methods).read(),
+            Entry {
+                create: std::ptr::addr_of!((*descriptor).create).read(),
+                call: std::ptr::addr_of!((*descriptor).call).read(),
+                free: std::ptr::addr_of!((*descriptor).free).read(),
+                destroy: std::ptr::addr_of!((*descriptor).destroy).read(),
+            },
+        )
+    };
     let text = |field: &str, bytes: Bytes| -> Result<String, String> {
         if bytes.len > 1 << 20 || (bytes.ptr.is_null() && bytes.len > 0) {
             return Err(format!("its descriptor's {field} is not usable text"));
@@ -275,31 +310,39 @@ pub fn load(path: &Path, name: &str) -> Result<Module, String> {
         String::from_utf8(slice.to_vec())
             .map_err(|_| format!("its descriptor's {field} is not UTF-8"))
     };
-    let declared = text("name", descriptor.name)?;
+    let declared = text("name", name_bytes)?;
     if declared != name {
         return Err(format!(
             "it calls itself {declared:?}, but its file says {name:?}"
         ));
     }
-    if descriptor.layers & !layer::ALL != 0 || descriptor.layers == 0 {
+    if layers & !layer::ALL != 0 || layers == 0 {
         return Err(format!(
-            "its layers ({:#x}) name none or unknown ones",
-            descriptor.layers
+            "its layers ({layers:#x}) name none or unknown ones"
         ));
     }
     let json = |field: &str, bytes: Bytes| -> Result<serde_json::Value, String> {
         serde_json::from_str(&text(field, bytes)?)
             .map_err(|e| format!("its descriptor's {field} is not JSON: {e}"))
     };
+    let provides_end = std::mem::offset_of!(Descriptor, provides) + std::mem::size_of::<Bytes>();
+    let provides = if size >= provides_end {
+        // SAFETY: `size` covers this field.
+        let bytes = unsafe { std::ptr::addr_of!((*descriptor).provides).read() };
+        Provides::read(&text("provides", bytes)?, layers)?
+    } else {
+        Provides::default()
+    };
     Ok(Module {
         path: path.to_owned(),
         name: declared,
-        version: text("version", descriptor.version)?,
-        description: text("description", descriptor.description)?,
-        layers: Layer::from_bits(descriptor.layers),
-        config_schema: json("config schema", descriptor.config_schema)?,
-        methods: json("methods", descriptor.methods)?,
-        descriptor,
+        version: text("version", version)?,
+        description: text("description", description)?,
+        layers: Layer::from_bits(layers),
+        config_schema: json("config schema", config_schema)?,
+        methods: json("methods", methods)?,
+        provides,
+        entry,
     })
 }
 
@@ -307,7 +350,7 @@ pub fn load(path: &Path, name: &str) -> Result<Module, String> {
 #[derive(Debug)]
 pub struct Instance {
     name: String,
-    descriptor: &'static Descriptor,
+    entry: Entry,
     handle: *mut c_void,
 }
 
@@ -324,7 +367,7 @@ impl Module {
         let mut error = Buffer::empty();
         // SAFETY: the ABI's create contract: bytes valid for the call, valid out-pointers.
         let code = unsafe {
-            (self.descriptor.create)(
+            (self.entry.create)(
                 Bytes::from_slice(config.as_bytes()),
                 &mut handle,
                 &mut error,
@@ -334,7 +377,7 @@ impl Module {
         match Status::from_code(code) {
             Some(Status::Ok) if !handle.is_null() => Ok(Instance {
                 name: self.name.clone(),
-                descriptor: self.descriptor,
+                entry: self.entry,
                 handle,
             }),
             Some(Status::Ok) => Err("its create returned no instance".into()),
@@ -344,25 +387,25 @@ impl Module {
     }
 
     fn take(&self, buffer: Buffer) -> String {
-        take(self.descriptor, buffer)
+        take(self.entry, buffer)
     }
 }
 
 /// Read a module's buffer with `read`, then hand it back to the module's `free`.
-fn with_bytes<T>(descriptor: &Descriptor, buffer: Buffer, read: impl FnOnce(&[u8]) -> T) -> T {
+fn with_bytes<T>(entry: Entry, buffer: Buffer, read: impl FnOnce(&[u8]) -> T) -> T {
     if buffer.ptr.is_null() {
         return read(&[]);
     }
     // SAFETY: the module filled the buffer with `len` bytes at `ptr`.
     let result = read(unsafe { std::slice::from_raw_parts(buffer.ptr, buffer.len) });
     // SAFETY: given back to the library that made it, once.
-    unsafe { (descriptor.free)(buffer) };
+    unsafe { (entry.free)(buffer) };
     result
 }
 
 /// A module's buffer as text (lossy), handed back.
-fn take(descriptor: &Descriptor, buffer: Buffer) -> String {
-    with_bytes(descriptor, buffer, |bytes| {
+fn take(entry: Entry, buffer: Buffer) -> String {
+    with_bytes(entry, buffer, |bytes| {
         String::from_utf8_lossy(bytes).into_owned()
     })
 }
@@ -380,7 +423,7 @@ impl Instance {
         // SAFETY: the ABI's call contract: an instance from create, bytes valid for the
         // call, a valid out-pointer.
         let code = unsafe {
-            (self.descriptor.call)(
+            (self.entry.call)(
                 self.handle,
                 caller,
                 Bytes::from_slice(method.as_bytes()),
@@ -389,7 +432,7 @@ impl Instance {
             )
         };
         // Read in the module's own buffer, which is then handed back.
-        with_bytes(self.descriptor, answer, |bytes| self.answer(code, bytes))
+        with_bytes(self.entry, answer, |bytes| self.answer(code, bytes))
     }
 
     fn answer(&self, code: i32, bytes: &[u8]) -> Result<Value, CallError> {
@@ -432,6 +475,6 @@ impl Instance {
 impl Drop for Instance {
     fn drop(&mut self) {
         // SAFETY: an instance from this module's create, destroyed once.
-        unsafe { (self.descriptor.destroy)(self.handle) };
+        unsafe { (self.entry.destroy)(self.handle) };
     }
 }

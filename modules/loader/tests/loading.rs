@@ -63,6 +63,11 @@ fn modules_wrong_on_purpose_are_refused_with_a_reason() {
     build(dir.path(), "nosymbol", &["NO_VERSION_SYMBOL"]);
     build(dir.path(), "short", &["SHORT_DESCRIPTOR"]);
     build(dir.path(), "layers", &["UNKNOWN_LAYER"]);
+    build(
+        dir.path(),
+        "takessh",
+        &[r#"PROVIDES="{\"transports\": [{\"name\": \"ssh\", \"kind\": \"xl\"}]}""#],
+    );
     let renamed = build(dir.path(), "impostor", &[]);
     // Its descriptor says "impostor", but a copy named otherwise is refused.
     std::fs::copy(&renamed, dir.path().join("libzentific_module_other.so")).unwrap();
@@ -105,7 +110,35 @@ fn modules_wrong_on_purpose_are_refused_with_a_reason() {
     );
     assert!(reason("garbage").contains("cannot load"));
     assert!(reason("writable").contains("writable by group or others"));
-    assert_eq!(refused.len(), 7, "{refused:?}");
+    // Transports need the scheduler layer (the fixture declares XML-RPC only).
+    assert!(
+        reason("takessh").contains("provides transports but does not declare the scheduler layer"),
+        "{}",
+        reason("takessh")
+    );
+    assert_eq!(refused.len(), 8, "{refused:?}");
+}
+
+#[test]
+fn a_module_built_before_the_last_appended_field_loads_and_its_declarations_are_read() {
+    let dir = private_dir();
+    build(dir.path(), "older", &["MIN_DESCRIPTOR"]);
+    build(
+        dir.path(),
+        "newer",
+        &[r#"PROVIDES="{\"collectors\": [], \"pages\": [], \"later\": {}}""#],
+    );
+    let (loaded, refused) = scan(dir.path(), &[]);
+    assert!(refused.is_empty(), "{refused:?}");
+    assert_eq!(loaded.len(), 2);
+    for module in &loaded {
+        assert_eq!(module.provides, zentific_modules::Provides::default());
+        let instance = module.instantiate("{}").unwrap();
+        assert_eq!(
+            instance.call(user(), "say", &[Value::Integer(3)]).unwrap(),
+            Value::Integer(3)
+        );
+    }
 }
 
 #[test]
