@@ -4,11 +4,13 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use serde::Deserialize;
 use zentific_sql::{NewUser, Role, Store, redact};
+use zentific_xmlrpc::modules::ModuleHost;
 
 /// Answers are built from many small strings; mimalloc serves them much faster than
 /// the system allocator (see BENCHMARKS.md).
@@ -42,15 +44,15 @@ enum Command {
         /// Register a demo node on libvirt's built-in test driver (four VMs) if missing.
         #[arg(long)]
         demo: bool,
-        /// Directory of dynamic modules (libzentific_module_<name>.so; not writable by group
-        /// or others) [default: <data dir>/modules].
-        #[arg(long, env = "ZENTIFIC_MODULES_DIR")]
-        modules_dir: Option<PathBuf>,
+        #[command(flatten)]
+        modules: ModuleArgs,
         #[command(flatten)]
         scheduler: SchedulerArgs,
     },
     /// Run scheduler workers only (more workers beside `serve`, on a shared PostgreSQL).
     Scheduler {
+        #[command(flatten)]
+        modules: ModuleArgs,
         #[command(flatten)]
         scheduler: SchedulerArgs,
     },
@@ -81,6 +83,28 @@ enum UserCommand {
         /// Login name.
         username: String,
     },
+}
+
+/// Where modules come from.
+#[derive(clap::Args)]
+struct ModuleArgs {
+    /// Directory of dynamic modules (libzentific_module_<name>.so; not writable by group
+    /// or others) [default: <data dir>/modules].
+    #[arg(long, env = "ZENTIFIC_MODULES_DIR")]
+    modules_dir: Option<PathBuf>,
+}
+
+impl ModuleArgs {
+    /// Load the modules directory.
+    fn start(&self, store: &Store) -> anyhow::Result<Arc<ModuleHost>> {
+        let dir = match &self.modules_dir {
+            Some(dir) => dir.clone(),
+            None => data_dir()?.join("modules"),
+        };
+        let host = ModuleHost::start(&dir, store.clone());
+        tracing::info!(dir = %dir.display(), "modules directory");
+        Ok(host)
+    }
 }
 
 /// How the scheduler runs.
@@ -115,13 +139,22 @@ impl SchedulerArgs {
         }
     }
 
-    /// Start the engine unless no workers were asked for.
-    fn start(&self, store: &Store) -> anyhow::Result<Option<zentific_scheduler::EngineHandle>> {
+    /// Start the engine unless no workers were asked for; nodes may use the transports
+    /// of `modules`.
+    fn start(
+        &self,
+        store: &Store,
+        modules: &Arc<ModuleHost>,
+    ) -> anyhow::Result<Option<zentific_scheduler::EngineHandle>> {
         if self.workers == 0 {
             return Ok(None);
         }
+        let settings = zentific_scheduler::EngineSettings {
+            modules: Some(modules.transports()),
+            ..self.settings()
+        };
         Ok(Some(
-            zentific_scheduler::start(store.clone(), self.settings())
+            zentific_scheduler::start(store.clone(), settings)
                 .context("cannot start the scheduler")?,
         ))
     }
@@ -172,10 +205,11 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(command) => user_command(&open(&database)?, command),
-        Command::Scheduler { scheduler } => {
+        Command::Scheduler { modules, scheduler } => {
             let store = open(&database)?;
+            let modules = modules.start(&store)?;
             let engine = scheduler
-                .start(&store)?
+                .start(&store, &modules)?
                 .context("give --workers 1 or more")?;
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -192,7 +226,7 @@ fn main() -> anyhow::Result<()> {
             listen,
             max_body_bytes,
             demo,
-            modules_dir,
+            modules,
             scheduler,
         } => {
             let store = open(&database)?;
@@ -200,7 +234,8 @@ fn main() -> anyhow::Result<()> {
             if demo {
                 register_demo_node(&store, &database)?;
             }
-            let engine = scheduler.start(&store)?;
+            let modules = modules.start(&store)?;
+            let engine = scheduler.start(&store, &modules)?;
             let mut limits = zentific_xmlrpc::Limits::default();
             if let Some(max) = max_body_bytes.or(file.max_body_bytes) {
                 limits.max_body_bytes = max;
@@ -208,12 +243,6 @@ fn main() -> anyhow::Result<()> {
             let listen = listen
                 .or(file.listen)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
-            let modules_dir = match modules_dir {
-                Some(dir) => dir,
-                None => data_dir()?.join("modules"),
-            };
-            let modules = zentific_xmlrpc::modules::ModuleHost::start(&modules_dir, store.clone());
-            tracing::info!(dir = %modules_dir.display(), "modules directory");
             let served = serve(store, listen, limits, modules);
             if let Some(engine) = engine {
                 engine.stop();
@@ -376,7 +405,7 @@ fn serve(
     store: Store,
     listen: SocketAddr,
     limits: zentific_xmlrpc::Limits,
-    modules: std::sync::Arc<zentific_xmlrpc::modules::ModuleHost>,
+    modules: Arc<ModuleHost>,
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

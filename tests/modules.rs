@@ -8,35 +8,19 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use common::*;
 use dxr::Value;
 
 /// The validator1 module, built if this test run has not built it yet.
 fn validator1_library() -> PathBuf {
-    let target = Path::new(env!("CARGO_BIN_EXE_zentific"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let library = target.join("libzentific_module_validator1.so");
-    if !library.exists() {
-        let built = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-p", "zentific-module-validator1"])
-            .status()
-            .expect("cargo");
-        assert!(built.success());
-    }
-    library
+    built_module("zentific-module-validator1", "validator1")
 }
 
 /// A modules directory (mode 755) with validator1 and a garbage file named like a module.
 fn modules_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let copy = dir.path().join("libzentific_module_validator1.so");
-    std::fs::copy(validator1_library(), &copy).unwrap();
-    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = modules_dir_with(&[validator1_library()]);
     let garbage = dir.path().join("libzentific_module_broken.so");
     std::fs::write(&garbage, b"\x7fELF but not really").unwrap();
     std::fs::set_permissions(&garbage, std::fs::Permissions::from_mode(0o644)).unwrap();

@@ -26,7 +26,7 @@ use crate::dispatch::{
 use zentific_sql::fault_code as fault;
 
 /// How an engine runs.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct EngineSettings {
     /// Worker threads dispatching jobs.
     pub workers: usize,
@@ -45,6 +45,8 @@ pub struct EngineSettings {
     /// Whether this engine fires schedules and triggers and reconciles inventories
     /// (all engines may; work is never done twice).
     pub housekeeping: bool,
+    /// The transports of loaded modules, for nodes that name one.
+    pub modules: Option<Arc<dyn crate::dispatch::modules::ModuleTransports>>,
 }
 
 impl Default for EngineSettings {
@@ -58,6 +60,7 @@ impl Default for EngineSettings {
             retry_base: Duration::from_secs(2),
             retry_max: Duration::from_secs(300),
             housekeeping: true,
+            modules: None,
         }
     }
 }
@@ -513,7 +516,11 @@ impl Engine {
             .global_options()
             .map(|o| o.node_user)
             .unwrap_or_else(|_| "root".into());
-        let dispatcher: Arc<dyn Dispatcher> = Arc::from(dispatch::connect(node, &node_user)?);
+        let dispatcher: Arc<dyn Dispatcher> = Arc::from(dispatch::connect(
+            node,
+            &node_user,
+            self.settings.modules.as_deref(),
+        )?);
         // An event says that something changed, not what the state is by the time it is
         // handled (events can arrive late): the event thread reads the node again.
         let weak = self.me.clone();

@@ -187,19 +187,23 @@ pub(crate) fn check_fields(
 }
 
 /// Check that a URI suits its transport (the transport checks the rest when it connects).
-pub(crate) fn check_uri(transport: Transport, uri: &str) -> Result<(), StoreError> {
+pub(crate) fn check_uri(transport: &Transport, uri: &str) -> Result<(), StoreError> {
     let fits = match transport {
         Transport::Ssh => uri.starts_with("ssh://"),
         Transport::Xenapi => uri.starts_with("http://") || uri.starts_with("https://"),
         Transport::Libvirt => !uri.starts_with("ssh://") && !uri.starts_with("http"),
+        Transport::Module(name) => uri
+            .strip_prefix(name.as_str())
+            .is_some_and(|rest| rest.starts_with(':')),
     };
     if fits {
         Ok(())
     } else {
         let example = match transport {
-            Transport::Ssh => "ssh://[user@]host[:port]",
-            Transport::Xenapi => "https://user:password@host",
-            Transport::Libvirt => "xen:///system or qemu+ssh://host/system",
+            Transport::Ssh => "ssh://[user@]host[:port]".to_owned(),
+            Transport::Xenapi => "https://user:password@host".to_owned(),
+            Transport::Libvirt => "xen:///system or qemu+ssh://host/system".to_owned(),
+            Transport::Module(name) => format!("{name}: (options as the module describes)"),
         };
         Err(StoreError::invalid(
             "uri",
@@ -228,7 +232,7 @@ impl Store {
     ) -> Result<RegisteredNode, StoreError> {
         actor.require_role(Role::Admin, "registering nodes")?;
         check_fields(Some(&new.name), Some(&new.hostname), Some(&new.uri))?;
-        check_uri(new.transport, &new.uri)?;
+        check_uri(&new.transport, &new.uri)?;
         let token = new_token();
         let id = self.after_jobs(
             self.write(|conn| crate::ops::nodes::create(conn, actor, new, &token_hash(&token))),

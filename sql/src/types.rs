@@ -64,17 +64,69 @@ text_enum!(
     }
 );
 
-text_enum!(
-    /// How the scheduler reaches a node's hypervisor.
-    Transport {
-        /// libvirt, for any libvirt URI.
-        Libvirt = "libvirt",
-        /// SSH to the node and the `xl` toolstack.
-        Ssh = "ssh",
-        /// XenAPI (XCP-ng, XenServer).
-        Xenapi = "xenapi",
+/// How the scheduler reaches a node's hypervisor: one of Zentific's own transports, or
+/// one a module provides (loaded and enabled; the API checks that when a node names it).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Transport {
+    /// libvirt, for any libvirt URI.
+    Libvirt,
+    /// SSH to the node and the `xl` toolstack.
+    Ssh,
+    /// XenAPI (XCP-ng, XenServer).
+    Xenapi,
+    /// A module's transport, by the name the module gives it (1–32 of `a-z 0-9 -`,
+    /// starting with a letter).
+    Module(String),
+}
+
+impl Transport {
+    /// The names of Zentific's own transports.
+    pub const BUILTIN: &'static [&'static str] = &["libvirt", "ssh", "xenapi"];
+
+    /// The word stored in the database and used on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Transport::Libvirt => "libvirt",
+            Transport::Ssh => "ssh",
+            Transport::Xenapi => "xenapi",
+            Transport::Module(name) => name,
+        }
     }
-);
+
+    /// Parse the wire word; the error lists the allowed words.
+    pub fn parse(text: &str, field: &str) -> Result<Self, crate::StoreError> {
+        Ok(match text {
+            "libvirt" => Transport::Libvirt,
+            "ssh" => Transport::Ssh,
+            "xenapi" => Transport::Xenapi,
+            name if is_module_transport_name(name) => Transport::Module(name.to_owned()),
+            _ => {
+                return Err(crate::StoreError::invalid(
+                    field,
+                    format!(
+                        "must be one of libvirt, ssh, xenapi or a module's transport (1-32 of a-z 0-9 -); got {:?}",
+                        crate::validate::shown(text)
+                    ),
+                ));
+            }
+        })
+    }
+}
+
+/// 1–32 of `a-z 0-9 -`, starting with a letter.
+fn is_module_transport_name(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+impl std::fmt::Display for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 text_enum!(
     /// Paravirtualized or hardware-virtualized guest.

@@ -63,6 +63,16 @@ impl Server {
 
     /// Start `zentific serve` listening on `listen`.
     pub fn start_on(listen: &str, database: &str, extra: &[&str]) -> Server {
+        Server::start_with_env(listen, database, extra, &[])
+    }
+
+    /// Start `zentific serve` listening on `listen`, with more environment variables.
+    pub fn start_with_env(
+        listen: &str,
+        database: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_zentific"))
             .args(["serve", "--listen", listen, "--database", database])
             .args(extra)
@@ -70,6 +80,7 @@ impl Server {
             // No modules unless a test gives --modules-dir (never the tester's own).
             .env("ZENTIFIC_MODULES_DIR", "/nonexistent/zentific-test-modules")
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -466,4 +477,35 @@ impl Drop for XapiSimulator {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The in-tree module `name` of cargo package `package`, built (debug) if this test run
+/// has not built it yet.
+pub fn built_module(package: &str, name: &str) -> std::path::PathBuf {
+    let target = std::path::Path::new(env!("CARGO_BIN_EXE_zentific"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let library = target.join(format!("libzentific_module_{name}.so"));
+    if !library.exists() {
+        let built = Command::new(env!("CARGO"))
+            .args(["build", "-p", package])
+            .status()
+            .expect("cargo");
+        assert!(built.success());
+    }
+    library
+}
+
+/// A modules directory (mode 755) holding copies of `libraries` (mode 755).
+pub fn modules_dir_with(libraries: &[std::path::PathBuf]) -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    for library in libraries {
+        let copy = dir.path().join(library.file_name().unwrap());
+        std::fs::copy(library, &copy).unwrap();
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    dir
 }

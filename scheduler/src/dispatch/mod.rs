@@ -4,7 +4,7 @@
 //! master, a XenAPI session) open between calls. Calls block; the engine runs them on its
 //! worker threads. Each transport lives in its own module:
 //! `libvirt` (any libvirt URI), `ssh` (the `xl` toolstack over SSH), `xenapi` (XCP-ng,
-//! XenServer).
+//! XenServer), and `modules`: transports that modules provide.
 
 use zentific_sql::{PowerAction, VmState, VmType};
 
@@ -207,18 +207,21 @@ pub trait Dispatcher: Send + Sync {
     }
 }
 pub mod libvirt;
+pub mod modules;
 pub mod ssh;
 pub mod xenapi;
 
 /// Open the dispatcher for a node's transport; `node_user` is the global "node user"
-/// option (the SSH login).
+/// option (the SSH login); `modules` provides the transports of modules.
 pub fn connect(
     node: &zentific_sql::Node,
     node_user: &str,
+    modules: Option<&dyn modules::ModuleTransports>,
 ) -> Result<Box<dyn Dispatcher>, DispatchError> {
     use zentific_sql::Transport;
     let uri = node.connect_uri();
-    match node.transport {
+    match &node.transport {
+        Transport::Module(name) => modules::connect(modules, name, &uri),
         Transport::Libvirt => Ok(Box::new(libvirt::LibvirtDispatcher::connect(&uri)?)),
         Transport::Xenapi => Ok(Box::new(xenapi::XenApiDispatcher::connect(&uri)?)),
         Transport::Ssh => {

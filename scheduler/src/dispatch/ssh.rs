@@ -49,8 +49,10 @@ use zentific_sql::PowerAction;
 
 use openssh::{KnownHosts, SessionBuilder};
 
-pub use self::master::MASTER_IDLE_LIMIT;
-use self::master::{CommandOutput, IfConnectionLost, MasterConnection, RemoteCommand};
+use self::master::MasterConnection;
+pub use self::master::{
+    CommandOutput, CommandRunner, IfConnectionLost, MASTER_IDLE_LIMIT, RemoteCommand,
+};
 pub use self::xl_config::{XlConfigError, render_xl_config, validate_domain_name};
 pub use self::xl_list::{
     XlDomainDetails, XlListEntry, XlListError, domains_from_xl_list, parse_xl_list,
@@ -337,7 +339,7 @@ fn is_uuid(text: &str) -> bool {
 /// async code, where calls fail with [`DispatchError::Failed`]. Calls from several threads
 /// share the one connection. Dropping it closes the master connection.
 pub struct SshDispatcher {
-    connection: MasterConnection,
+    connection: Box<dyn CommandRunner>,
     xl_command: String,
     config_dir: String,
 }
@@ -390,11 +392,21 @@ impl SshDispatcher {
             builder.user_known_hosts_file(known_hosts_file);
         }
         let connection = MasterConnection::open(builder, settings.host.clone())?;
-        Ok(SshDispatcher {
+        Ok(SshDispatcher::over(
+            Box::new(connection),
+            settings.xl_command,
+            &settings.config_dir,
+        ))
+    }
+
+    /// The same `xl` logic over another command runner (a module's transport, see
+    /// [`super::modules`]): `xl_command` and `config_dir` as in [`SshSettings`].
+    pub fn over(connection: Box<dyn CommandRunner>, xl_command: String, config_dir: &str) -> Self {
+        SshDispatcher {
             connection,
-            xl_command: settings.xl_command,
-            config_dir: settings.config_dir.trim_end_matches('/').to_owned(),
-        })
+            xl_command,
+            config_dir: config_dir.trim_end_matches('/').to_owned(),
+        }
     }
 
     /// Run `xl <args>`; a non-zero exit becomes the classified error.

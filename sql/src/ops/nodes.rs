@@ -199,7 +199,7 @@ pub(crate) fn update(
             .execute(conn)?;
         changes.push(format!("hostname={hostname}"));
     }
-    if let Some(transport) = update.transport {
+    if let Some(transport) = &update.transport {
         diesel::update(nodes::table.find(id))
             .set(nodes::transport.eq(transport.as_str()))
             .execute(conn)?;

@@ -3,7 +3,7 @@
 use dxr::{Fault, Value};
 use zentific_sql::{NewNode, Node, NodeUpdate, Role, Transport};
 
-use crate::fault::{ApiFault, from_store};
+use crate::fault::{self, ApiFault, from_store};
 use crate::params::{Record, array, done, fields, int};
 use crate::registry::{Access, Ctx, Method, TOKEN, Type, Work, param};
 
@@ -38,7 +38,22 @@ fn silent(node: &Node) -> bool {
     }
 }
 
-fn transport(value: Option<String>) -> Result<Option<Transport>, Fault> {
+fn transport(ctx: &Ctx<'_>, value: Option<String>) -> Result<Option<Transport>, Fault> {
+    let transport = transport_named(value)?;
+    if let Some(Transport::Module(name)) = &transport {
+        let host = ctx.registry.modules().ok_or_else(|| {
+            fault::invalid_value(
+                "transport",
+                format!("{name} is not libvirt, ssh or xenapi, and this server loads no modules"),
+            )
+        })?;
+        host.transport_module(name)
+            .map_err(|why| fault::invalid_value("transport", why))?;
+    }
+    Ok(transport)
+}
+
+fn transport_named(value: Option<String>) -> Result<Option<Transport>, Fault> {
     value
         .map(|t| Transport::parse(&t, "transport").map_err(from_store))
         .transpose()
@@ -67,7 +82,7 @@ pub(super) const METHODS: &[Method] = &[
     },
     Method {
         name: "node.register",
-        help: "Register a node from {name, hostname, transport, uri}; transport is libvirt (any libvirt URI), ssh (ssh://[user@]host[:port], the xl toolstack) or xenapi (https://user:password@host). Its inventory is read by the scheduler at once. Returns {id, poller_token}: the token the node's poller pushes statistics with, shown only this once. Fault 8 when the name is taken.",
+        help: "Register a node from {name, hostname, transport, uri}; transport is libvirt (any libvirt URI), ssh (ssh://[user@]host[:port], the xl toolstack), xenapi (https://user:password@host) or the transport of an enabled module (module.list shows what each provides), whose URI starts with its name and a colon (xl-local: runs xl on the server's own machine). Its inventory is read by the scheduler at once. Returns {id, poller_token}: the token the node's poller pushes statistics with, shown only this once. Fault 8 when the name is taken.",
         params: &[TOKEN, param("node", Type::Struct)],
         returns: Type::Struct,
         access: Access::Session(Role::Admin),
@@ -127,7 +142,7 @@ fn register(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let mut f = fields(params, 1, "node")?;
     let name = f.string("name")?;
     let hostname = f.string("hostname")?;
-    let transport = transport(Some(f.string("transport")?))?.unwrap_or(Transport::Libvirt);
+    let transport = transport(ctx, Some(f.string("transport")?))?.unwrap_or(Transport::Libvirt);
     let uri = f.string("uri")?;
     f.finish()?;
     let node = NewNode {
@@ -149,7 +164,7 @@ fn update(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let changes = NodeUpdate {
         name: f.opt_string("name")?,
         hostname: f.opt_string("hostname")?,
-        transport: transport(f.opt_string("transport")?)?,
+        transport: transport(ctx, f.opt_string("transport")?)?,
         uri: f.opt_string("uri")?,
         rotate_token: f.opt_bool("rotate_token")?.unwrap_or(false),
     };

@@ -12,6 +12,7 @@
 //! every process. Calls have a time limit (`limit.rs`).
 
 mod limit;
+mod transport;
 
 pub(crate) use limit::call_with_limit;
 
@@ -247,6 +248,40 @@ impl ModuleHost {
         // Read at the last refresh, which every routed call's method lookup makes.
         let state = self.state.read().unwrap_or_else(|e| e.into_inner());
         state.limit.unwrap_or(limit::DEFAULT_LIMIT)
+    }
+
+    /// The transports of this host's modules, for the scheduler.
+    pub fn transports(
+        self: &Arc<Self>,
+    ) -> Arc<dyn zentific_scheduler::dispatch::modules::ModuleTransports> {
+        Arc::new(transport::HostTransports(self.clone()))
+    }
+
+    /// The enabled, running module that provides transport `name`, or why there is none.
+    pub fn transport_module(&self, name: &str) -> Result<String, String> {
+        self.refresh();
+        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+        let Some(loaded) = state
+            .loaded
+            .iter()
+            .find(|l| l.module.provides.transports.iter().any(|t| t.name == name))
+        else {
+            return Err(format!(
+                "no loaded module provides transport {name} (module.list shows the modules)"
+            ));
+        };
+        let module = &loaded.module.name;
+        if !is_enabled(&state.records, module) {
+            return Err(format!(
+                "transport {name} is module {module}'s, which is disabled"
+            ));
+        }
+        if loaded.instance.is_none() {
+            return Err(format!(
+                "module {module}, which provides transport {name}, cannot run"
+            ));
+        }
+        Ok(module.clone())
     }
 
     fn instance(&self, namespace: &str) -> Option<Arc<limit::Running>> {

@@ -65,6 +65,21 @@ pub struct CommandOutput {
     pub stderr: String,
 }
 
+/// What runs the `xl` dispatcher's commands on a node: the SSH master connection, or a
+/// module's transport (`transport:run`), which runs them where the module lives.
+pub trait CommandRunner: Send + Sync {
+    /// Run `command` and collect its output. Errors are transport-level only
+    /// ([`DispatchError::Unreachable`], or [`DispatchError::Failed`] when the program does
+    /// not exist); a non-zero exit is returned as output for the caller to judge.
+    fn run(&self, command: &RemoteCommand<'_>) -> Result<CommandOutput, DispatchError>;
+}
+
+impl CommandRunner for MasterConnection {
+    fn run(&self, command: &RemoteCommand<'_>) -> Result<CommandOutput, DispatchError> {
+        MasterConnection::run(self, command)
+    }
+}
+
 /// One node's master connection.
 pub struct MasterConnection {
     runtime: Runtime,

@@ -1,0 +1,206 @@
+//! `xl-local`: a scheduler transport that runs `xl` on the machine Zentific runs on,
+//! without SSH — Zentific installed on dom0 for a single user.
+//!
+//! A node on it has `transport` `xl-local` and a URI `xl-local:`, optionally with the
+//! `ssh` transport's `?xl=PROGRAM&config_dir=DIR`. Zentific's own `xl` toolstack logic
+//! (the `ssh` transport's: the commands, the configuration files, the error sorting)
+//! drives the node; this module only runs the commands it is handed, through the
+//! reserved entry `transport:run`, as the server's own user (xl needs root).
+//!
+//! Commands are run from an argument vector, never through a shell of this module's, with
+//! the server's environment. A program that cannot be started is fault 4 with the
+//! system's reason; its exit code, stdout and stderr are answered as they are, for the
+//! host to judge. The entry refuses any caller but the host itself (user 0, no role),
+//! and no XML-RPC caller can name it (module method names have no `:`).
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+use zentific_module_api::dxr::Value;
+use zentific_module_api::{CallerInfo, Fault, Module, declare_module, layer};
+
+/// The module: it keeps nothing between calls.
+pub struct XlLocal;
+
+/// Fault code for a value the host should not have sent (the API's "invalid value").
+const INVALID: i32 = 4;
+
+impl Module for XlLocal {
+    fn create(_config: &str) -> Result<Self, String> {
+        Ok(XlLocal)
+    }
+
+    fn call(&self, caller: CallerInfo, method: &str, params: Vec<Value>) -> Result<Value, Fault> {
+        if method != "transport:run" {
+            return Err(Fault::new(
+                -32601,
+                format!("xl_local has no method {method}"),
+            ));
+        }
+        if caller.user_id != 0 || caller.role != 0 {
+            return Err(Fault::new(2, "transport:run is for the host only"));
+        }
+        let [
+            Value::String(_transport),
+            Value::String(_uri),
+            Value::Struct(command),
+        ] = params.as_slice()
+        else {
+            return Err(Fault::new(
+                -32602,
+                "transport:run takes (transport, uri, {program, args, stdin?})",
+            ));
+        };
+        run(command)
+    }
+}
+
+/// Run one command as `command` describes it.
+fn run(command: &BTreeMap<String, Value>) -> Result<Value, Fault> {
+    let Some(Value::String(program)) = command.get("program") else {
+        return Err(Fault::new(INVALID, "the command has no program"));
+    };
+    let args: Vec<&str> = match command.get("args") {
+        Some(Value::Array(args)) => args
+            .iter()
+            .map(|a| match a {
+                Value::String(a) => Ok(a.as_str()),
+                _ => Err(Fault::new(INVALID, "command arguments must be strings")),
+            })
+            .collect::<Result<_, _>>()?,
+        None => Vec::new(),
+        Some(_) => return Err(Fault::new(INVALID, "args must be an array")),
+    };
+    let stdin = match command.get("stdin") {
+        Some(Value::Base64(bytes)) => Some(bytes.as_slice()),
+        None => None,
+        Some(_) => return Err(Fault::new(INVALID, "stdin must be base64")),
+    };
+    if program.is_empty() {
+        return Err(Fault::new(INVALID, "the program is empty"));
+    }
+    let mut child = Command::new(program)
+        .args(&args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| Fault::new(INVALID, format!("cannot run {program}: {e}")))?;
+    if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        // A program that exits without reading all of it is judged by its exit code.
+        let _ = pipe.write_all(bytes);
+    }
+    let output = child
+        .wait_with_output()
+        .map_err(|e| Fault::new(INVALID, format!("cannot wait for {program}: {e}")))?;
+    let exit_code = output.status.code().unwrap_or_else(|| {
+        // Killed by a signal: the shell's convention, 128 + the signal.
+        use std::os::unix::process::ExitStatusExt;
+        128 + output.status.signal().unwrap_or(0)
+    });
+    let mut answer = BTreeMap::new();
+    answer.insert("exit_code".to_owned(), Value::Integer(exit_code));
+    answer.insert(
+        "stdout".to_owned(),
+        Value::String(String::from_utf8_lossy(&output.stdout).into_owned()),
+    );
+    answer.insert(
+        "stderr".to_owned(),
+        Value::String(String::from_utf8_lossy(&output.stderr).into_owned()),
+    );
+    Ok(Value::Struct(answer))
+}
+
+declare_module! {
+    module: XlLocal,
+    name: "xl_local",
+    version: env!("CARGO_PKG_VERSION"),
+    description: "The xl-local transport: xl run on this machine, without SSH (Zentific on dom0)",
+    layers: layer::SCHEDULER,
+    config_schema: "{}",
+    methods: "[]",
+    provides: r#"{"transports": [{"name": "xl-local", "kind": "xl", "help": "xl on the machine Zentific runs on (run Zentific as root on dom0); URI xl-local: with ?xl=PROGRAM and ?config_dir=DIR as for ssh"}]}"#,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host() -> CallerInfo {
+        CallerInfo {
+            user_id: 0,
+            role: 0,
+        }
+    }
+
+    fn command(program: &str, args: &[&str], stdin: Option<&[u8]>) -> Vec<Value> {
+        let mut spec = BTreeMap::new();
+        spec.insert("program".to_owned(), Value::String(program.into()));
+        spec.insert(
+            "args".to_owned(),
+            Value::Array(args.iter().map(|a| Value::String((*a).into())).collect()),
+        );
+        if let Some(bytes) = stdin {
+            spec.insert("stdin".to_owned(), Value::Base64(bytes.to_vec()));
+        }
+        vec![
+            Value::String("xl-local".into()),
+            Value::String("xl-local:".into()),
+            Value::Struct(spec),
+        ]
+    }
+
+    #[test]
+    fn runs_commands_as_argument_vectors_and_answers_what_they_printed() {
+        let answer = XlLocal
+            .call(
+                host(),
+                "transport:run",
+                command(
+                    "sh",
+                    &["-c", "cat; echo \"$1\" >&2; exit 3", "x", "a b; rm -rf /"],
+                    Some(b"in"),
+                ),
+            )
+            .unwrap();
+        let Value::Struct(answer) = answer else {
+            panic!()
+        };
+        assert_eq!(answer["exit_code"], Value::Integer(3));
+        assert_eq!(answer["stdout"], Value::String("in".into()));
+        assert_eq!(answer["stderr"], Value::String("a b; rm -rf /\n".into()));
+    }
+
+    #[test]
+    fn refuses_other_callers_and_programs_that_do_not_exist() {
+        let user = CallerInfo {
+            user_id: 7,
+            role: 3,
+        };
+        assert_eq!(
+            XlLocal
+                .call(user, "transport:run", command("true", &[], None))
+                .unwrap_err()
+                .code,
+            2
+        );
+        let missing = XlLocal
+            .call(
+                host(),
+                "transport:run",
+                command("/nonexistent/xl", &[], None),
+            )
+            .unwrap_err();
+        assert_eq!(missing.code, 4);
+        assert!(missing.message.contains("cannot run /nonexistent/xl"));
+        assert_eq!(
+            XlLocal.call(host(), "say", vec![]).unwrap_err().code,
+            -32601
+        );
+    }
+}
