@@ -35,6 +35,8 @@ Options:
                      the last sequence number is kept (default /var/spool/zentific-poller)
   --spool-max N      most samples kept in the spool; the oldest go first (default 10000)
   --timeout SECS     connect, send and answer timeout of one push (default 10)
+  --modules-dir DIR  load the collector modules in DIR (libzentific_module_<name>.so,
+                     configured by DIR/<name>.json); their figures go in each sample
   --config FILE      read settings from FILE (key = value lines; the command line wins)
   --once             take one sample, print it as JSON and exit (no server needed)
   -h, --help         print this text
@@ -64,6 +66,8 @@ pub struct Partial {
     pub spool_max: Option<String>,
     /// `timeout`.
     pub timeout: Option<String>,
+    /// `modules-dir`.
+    pub modules_dir: Option<String>,
 }
 
 impl Partial {
@@ -77,6 +81,7 @@ impl Partial {
             "spool" => &mut self.spool,
             "spool-max" | "spool_max" => &mut self.spool_max,
             "timeout" => &mut self.timeout,
+            "modules-dir" | "modules_dir" => &mut self.modules_dir,
             _ => return false,
         };
         *slot = Some(value);
@@ -93,12 +98,15 @@ impl Partial {
             spool: self.spool.or(under.spool),
             spool_max: self.spool_max.or(under.spool_max),
             timeout: self.timeout.or(under.timeout),
+            modules_dir: self.modules_dir.or(under.modules_dir),
         }
     }
 }
 
 /// What the command line asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
+// Made once per run: the size of its variants does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Print [`HELP`].
     Help,
@@ -141,7 +149,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
             _ if name.starts_with("--") => {
                 let key = &name[2..];
                 let known = key == "config" || Partial::default().set(key, String::new());
-                if !known || key == "spool_max" {
+                if !known || key == "spool_max" || key == "modules_dir" {
                     return Err(format!("unknown option {name} (see --help)"));
                 }
                 let value = match inline {
@@ -212,6 +220,8 @@ pub struct Settings {
     pub timeout: Duration,
     /// `--once`.
     pub once: bool,
+    /// Where collector modules are loaded from; `None` for none.
+    pub modules_dir: Option<PathBuf>,
 }
 
 /// Where the spool is when nothing says otherwise.
@@ -253,6 +263,13 @@ impl Settings {
                 );
             }
         }
+        let modules_dir = p.modules_dir.filter(|d| !d.is_empty()).map(PathBuf::from);
+        if modules_dir.is_some() && !cfg!(feature = "modules") {
+            return Err(
+                "this poller was built without the modules feature: --modules-dir is not available"
+                    .into(),
+            );
+        }
         Ok(Settings {
             server,
             token,
@@ -262,6 +279,7 @@ impl Settings {
             spool_max,
             timeout,
             once,
+            modules_dir,
         })
     }
 }

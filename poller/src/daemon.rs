@@ -137,6 +137,7 @@ pub fn first_seq(spool: &Spool) -> Result<u64, SpoolError> {
 pub fn run(
     settings: &Settings,
     source: &mut dyn Source,
+    extra: &dyn Fn() -> Vec<(String, f64)>,
     stop: &StopSignal,
 ) -> Result<(), DaemonError> {
     let (mut spool, dropped) =
@@ -193,8 +194,9 @@ pub fn run(
                     }
                     Err(_) => {}
                 }
-                let sample =
+                let mut sample =
                     Sample::new(reading, Some(seq), now().as_secs(), settings.interval, kind);
+                sample.extra = extra();
                 xmlrpc::sample_xml(&sample, &mut xml);
                 if spool.is_empty() {
                     match backend.push(&xml) {

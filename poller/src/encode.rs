@@ -16,10 +16,13 @@ pub trait Encoder {
     fn string(&mut self, value: &str);
     /// XML-RPC `dateTime.iso8601`, UTC, given as seconds since the Unix epoch.
     fn time(&mut self, secs: u64);
+    /// XML-RPC `double` (finite; collector modules' metrics).
+    fn double(&mut self, value: f64);
     /// Opens a struct.
     fn struct_start(&mut self);
-    /// Opens a member of the struct being written; its value follows.
-    fn member_start(&mut self, name: &'static str);
+    /// Opens a member of the struct being written; its value follows. Names are the
+    /// protocol's constants or checked metric names, all `[a-z0-9_.]`: nothing to escape.
+    fn member_start(&mut self, name: &str);
     /// Closes the member.
     fn member_end(&mut self);
     /// Closes the struct.

@@ -80,13 +80,18 @@ impl Encoder for JsonEncoder<'_> {
         let _ = write!(self.out, "\"{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z\"");
     }
 
+    fn double(&mut self, value: f64) {
+        self.item();
+        let _ = write!(self.out, "{value}");
+    }
+
     fn struct_start(&mut self) {
         self.item();
         self.out.push('{');
         self.open.push((false, true));
     }
 
-    fn member_start(&mut self, name: &'static str) {
+    fn member_start(&mut self, name: &str) {
         let first = match self.open.last_mut() {
             Some((_, empty)) => std::mem::replace(empty, false),
             None => true,

@@ -9,8 +9,11 @@
 //!
 //! The crate stays small on purpose: no async runtime, no server crates, and hand-written
 //! HTTP, XML-RPC, JSON and config parsing, so the binary links nothing wider than libc and
-//! Xen's own libraries.
+//! Xen's own libraries. The one shared piece is Zentific's module loader, for collector
+//! modules ([`collectors`], the `modules` feature).
 
+#[cfg(feature = "modules")]
+pub mod collectors;
 pub mod config;
 pub mod daemon;
 pub mod encode;

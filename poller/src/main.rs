@@ -47,6 +47,9 @@ fn main() -> ExitCode {
                 features.push("libvirt");
             }
             features.push("synthetic");
+            if cfg!(feature = "modules") {
+                features.push("collector modules");
+            }
             println!(
                 "zentific-poller {} (sources: {})",
                 env!("CARGO_PKG_VERSION"),
@@ -89,6 +92,18 @@ fn main() -> ExitCode {
         }
     };
 
+    // Collector modules' figures, added to every sample.
+    #[cfg(feature = "modules")]
+    let collectors = settings
+        .modules_dir
+        .as_deref()
+        .map(zentific_poller::collectors::Collectors::load)
+        .unwrap_or_default();
+    #[cfg(feature = "modules")]
+    let extra = || collectors.collect();
+    #[cfg(not(feature = "modules"))]
+    let extra = Vec::new;
+
     if settings.once {
         let reading = match source.read() {
             Ok(reading) => reading,
@@ -103,13 +118,14 @@ fn main() -> ExitCode {
         let time = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let sample = Sample::new(
+        let mut sample = Sample::new(
             reading,
             None,
             time,
             settings.interval,
             settings.source.kind(),
         );
+        sample.extra = extra();
         print!("{}", json::sample_json(&sample));
         return ExitCode::SUCCESS;
     }
@@ -121,7 +137,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match daemon::run(&settings, source.as_mut(), &stop) {
+    match daemon::run(&settings, source.as_mut(), &extra, &stop) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             error!("{e}");

@@ -18,7 +18,7 @@ pub struct Reading {
 }
 
 /// A reading stamped for the backend.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Sample {
     /// Strictly increasing per node; `None` for `--once`, which never pushes.
     pub seq: Option<u64>,
@@ -32,6 +32,8 @@ pub struct Sample {
     pub host: Host,
     /// The domains.
     pub domains: Vec<Domain>,
+    /// Metrics of collector modules, `<collector>.<metric>` → value (finite).
+    pub extra: Vec<(String, f64)>,
 }
 
 /// The host members of a sample.
@@ -153,6 +155,7 @@ impl Sample {
             source,
             host: reading.host,
             domains: reading.domains,
+            extra: Vec::new(),
         }
     }
 
@@ -174,12 +177,21 @@ impl Sample {
             }
             e.array_end();
         });
+        if !self.extra.is_empty() {
+            member(e, "extra", |e| {
+                e.struct_start();
+                for (name, value) in &self.extra {
+                    member(e, name, |e| e.double(*value));
+                }
+                e.struct_end();
+            });
+        }
         e.struct_end();
     }
 }
 
 /// One struct member.
-fn member<E: Encoder>(e: &mut E, name: &'static str, value: impl FnOnce(&mut E)) {
+fn member<E: Encoder>(e: &mut E, name: &str, value: impl FnOnce(&mut E)) {
     e.member_start(name);
     value(e);
     e.member_end();

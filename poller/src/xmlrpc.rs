@@ -74,12 +74,17 @@ impl Encoder for XmlEncoder<'_> {
         );
     }
 
+    fn double(&mut self, value: f64) {
+        let _ = write!(self.out, "<value><double>{value}</double></value>");
+    }
+
     fn struct_start(&mut self) {
         self.out.push_str("<value><struct>");
     }
 
-    fn member_start(&mut self, name: &'static str) {
-        // Member names are the protocol's constants, all [a-z_]: nothing to escape.
+    fn member_start(&mut self, name: &str) {
+        // Member names are the protocol's constants or checked metric names: nothing to
+        // escape.
         self.out.push_str("<member><name>");
         self.out.push_str(name);
         self.out.push_str("</name>");

@@ -60,8 +60,8 @@ pub use scheduling::{Domain, JobSubject, JobTarget, Outcome, StateChange};
 pub use sessions::{Caller, SESSION_TTL_SECS};
 pub use snapshots::Snapshot;
 pub use stats::{
-    DomainSample, HostSample, NODE_METRICS, Point, PushOutcome, Sample, VM_METRICS, VbdCounters,
-    VifCounters,
+    DomainSample, HostSample, LatestExtras, NODE_METRICS, Point, PushOutcome, Sample, VM_METRICS,
+    VbdCounters, VifCounters,
 };
 pub use storage::{NewPool, NewVolume, Pool, Volume};
 pub use triggers::{NewTrigger, Trigger};

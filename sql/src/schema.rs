@@ -251,6 +251,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    node_extras (node_id, metric, at) {
+        node_id -> Integer,
+        metric -> Text,
+        at -> BigInt,
+        value -> Double,
+    }
+}
+
+diesel::table! {
     node_stats (node_id, at) {
         node_id -> Integer,
         at -> BigInt,
@@ -376,6 +385,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     schedules,
     triggers,
     stat_pushes,
+    node_extras,
     node_stats,
     vm_stats,
     vm_counters,

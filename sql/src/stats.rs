@@ -49,6 +49,32 @@ pub struct Sample {
     pub host: HostSample,
     /// The domains.
     pub domains: Vec<DomainSample>,
+    /// Metrics of the poller's collector modules, `<collector>.<metric>` → value.
+    pub extra: Vec<(String, f64)>,
+}
+
+/// The newest metrics of collector modules for a node ([`Store::latest_extras`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LatestExtras {
+    /// The sample's time (Unix seconds).
+    pub at: i64,
+    /// Its metrics, by name.
+    pub metrics: Vec<(String, f64)>,
+}
+
+/// The most metrics of collector modules one sample may carry.
+pub const MAX_EXTRA_METRICS: usize = 256;
+
+/// Whether `name` can name a collector module's metric: `<collector>.<metric>`, 3–96 of
+/// `a-z 0-9 _ .`, starting with a letter, with at least one dot.
+pub fn is_extra_metric(name: &str) -> bool {
+    (3..=96).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.contains('.')
+        && !name.ends_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
 }
 
 /// The host part of a sample.
@@ -185,6 +211,29 @@ impl Sample {
         validate::text("sample.host.hypervisor", &self.host.hypervisor, 128)?;
         if let Some(uptime) = self.host.uptime_s {
             validate::range("sample.host.uptime_s", uptime, 0, i64::MAX)?;
+        }
+        if self.extra.len() > MAX_EXTRA_METRICS {
+            return Err(StoreError::invalid(
+                "sample.extra",
+                format!("at most {MAX_EXTRA_METRICS} metrics per sample"),
+            ));
+        }
+        for (name, value) in &self.extra {
+            if !is_extra_metric(name) {
+                return Err(StoreError::invalid(
+                    "sample.extra",
+                    format!(
+                        "{:?} is not a metric name: <collector>.<metric> with a-z 0-9 _ . (3-96 characters)",
+                        shown(name)
+                    ),
+                ));
+            }
+            if !value.is_finite() {
+                return Err(StoreError::invalid(
+                    format!("sample.extra.{name}"),
+                    "must be a finite number",
+                ));
+            }
         }
         if self.domains.len() > 10_000 {
             return Err(StoreError::invalid(
@@ -390,7 +439,12 @@ impl Store {
         to: i64,
         step: i32,
     ) -> Result<Vec<Point>, StoreError> {
-        let step = check_window(metric, NODE_METRICS, from, to, step)?;
+        // A collector module's metric (it has a dot) is answered from its raw samples.
+        let step = if is_extra_metric(metric) {
+            check_window(metric, &[metric], from, to, step)?
+        } else {
+            check_window(metric, NODE_METRICS, from, to, step)?
+        };
         self.get_node(actor, node)?;
         let retention = self.global_options()?.stat_retention_days;
         self.read(|conn| {
@@ -406,6 +460,17 @@ impl Store {
                 crate::now(),
             )
         })
+    }
+
+    /// The newest metrics of collector modules for a node: the time of the newest sample
+    /// that had any, and its metrics, by name. `None` before any sample carried them.
+    pub fn latest_extras(
+        &self,
+        actor: &Caller,
+        node: i32,
+    ) -> Result<Option<LatestExtras>, StoreError> {
+        self.get_node(actor, node)?;
+        self.read(|conn| crate::ops::stats::latest_extras(conn, node))
     }
 
     /// The newest pushes of a node's poller, newest first: (seq, poller's time, receive

@@ -508,6 +508,7 @@ fn sample(seq: i64, time: i64, cpu_ns: i64, rx: i64) -> Sample {
                 }],
             },
         ],
+        extra: vec![],
     }
 }
 

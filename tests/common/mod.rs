@@ -154,6 +154,28 @@ impl Client {
         (status, text)
     }
 
+    /// GET `path` (from the server's root); returns (HTTP status, content type, body).
+    pub fn get(&self, path: &str) -> (u16, String, String) {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let root = self.url.trim_end_matches("/RPC2");
+        let mut response = agent
+            .get(&format!("{root}{path}"))
+            .call()
+            .expect("HTTP request");
+        let status = response.status().as_u16();
+        let kind = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        (status, kind, text)
+    }
+
     /// Log in; returns the token.
     pub fn login(&self, username: &str, password: &str) -> String {
         match self.call("session.login", vec![s(username), s(password)]) {

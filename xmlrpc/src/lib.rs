@@ -94,5 +94,9 @@ pub fn router(
     });
     axum::Router::new()
         .route("/RPC2", axum::routing::post(endpoint::rpc))
+        .route(
+            "/modules/{module}/{*path}",
+            axum::routing::get(modules::serve_asset),
+        )
         .with_state(app)
 }

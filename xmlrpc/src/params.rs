@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use dxr::{DateTime, Fault, Value};
 
-use crate::fault::{invalid_params, invalid_value};
+use crate::fault::{invalid_params, invalid_value, shown};
 use crate::registry::type_of;
 
 fn wrong_type(name: &str, expected: &str, value: &Value) -> Fault {
@@ -242,6 +242,28 @@ impl<'a> Fields<'a> {
                 })
                 .collect(),
             Some(other) => Err(wrong_type(&path, "an array of structs", other)),
+        }
+    }
+
+    /// An optional struct member whose members are all numbers (`int`, `i8` or
+    /// `double`), as (name, value) pairs in name order.
+    pub fn opt_numbers(&mut self, member: &'static str) -> Result<Vec<(String, f64)>, Fault> {
+        match self.get(member) {
+            None => Ok(Vec::new()),
+            Some(Value::Struct(members)) => members
+                .iter()
+                .map(|(name, value)| match value {
+                    Value::Integer(n) => Ok((name.clone(), f64::from(*n))),
+                    Value::Long(n) => Ok((name.clone(), *n as f64)),
+                    Value::Double(n) => Ok((name.clone(), *n)),
+                    other => Err(wrong_type(
+                        &format!("{}.{}", self.path(member), shown(name)),
+                        "a number",
+                        other,
+                    )),
+                })
+                .collect(),
+            Some(other) => Err(wrong_type(&self.path(member), "a struct of numbers", other)),
         }
     }
 

@@ -16,8 +16,11 @@
 
 mod provides;
 
+pub use zentific_module_api;
+
 pub use provides::{
-    BUILTIN_TRANSPORTS, CollectorDecl, MetricDecl, PageDecl, Provides, TransportDecl, is_asset_path,
+    BUILTIN_TRANSPORTS, CollectorDecl, MetricDecl, PageDecl, Provides, TransportDecl,
+    is_asset_path, is_metric_name,
 };
 
 use std::ffi::c_void;

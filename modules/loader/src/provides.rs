@@ -80,6 +80,13 @@ fn word(text: &str, max: usize, extra: &[char]) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || extra.contains(&c))
 }
 
+/// Whether `<collector>.<metric>` is a usable metric name: the collector as a
+/// collector's name, the metric 1–64 of `a-z 0-9 _ .` from a letter (the server accepts
+/// exactly these in a sample's `extra`).
+pub fn is_metric_name(collector: &str, metric: &str) -> bool {
+    word(collector, 32, &['_']) && word(metric, 64, &['_', '.']) && !metric.ends_with('.')
+}
+
 /// Whether `path` may name an asset of a module: relative, no `..`, no hidden files,
 /// 1–128 of `A-Z a-z 0-9 . _ - /`.
 pub fn is_asset_path(path: &str) -> bool {

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use crate::schema::{
-    node_stats, nodes, stat_pushes, stat_rollups, stat_watermarks, vm_counters, vm_stats, vms,
+    node_extras, node_stats, nodes, stat_pushes, stat_rollups, stat_watermarks, vm_counters,
+    vm_stats, vms,
 };
 use crate::stats::Point;
 use crate::stats::{ROLLUP_RETENTION_DAYS, bucket, growth, vm_state};
@@ -241,6 +242,24 @@ pub(crate) fn push(
         ))
         .on_conflict_do_nothing();
     on_backend!(conn, |c| insert.execute(c))?;
+    if !sample.extra.is_empty() {
+        let values: Vec<_> = sample
+            .extra
+            .iter()
+            .map(|(metric, value)| {
+                (
+                    node_extras::node_id.eq(node_id),
+                    node_extras::metric.eq(metric),
+                    node_extras::at.eq(at),
+                    node_extras::value.eq(value),
+                )
+            })
+            .collect();
+        let insert = diesel::insert_into(node_extras::table)
+            .values(&values)
+            .on_conflict_do_nothing();
+        on_backend!(conn, |c| insert.execute(c))?;
+    }
     let mut state_changes = Vec::new();
     for (vm_id, from, to) in changes {
         diesel::update(vms::table.find(vm_id))
@@ -327,6 +346,14 @@ fn raw(
                 })
                 .collect()
         }
+        ("node", metric) if crate::stats::is_extra_metric(metric) => node_extras::table
+            .filter(node_extras::node_id.eq(id))
+            .filter(node_extras::metric.eq(metric))
+            .filter(node_extras::at.ge(from))
+            .filter(node_extras::at.lt(to))
+            .order(node_extras::at)
+            .select((node_extras::at, node_extras::value))
+            .load::<(i64, f64)>(conn)?,
         ("node", _) => {
             let rows: Vec<(i64, f64, i64, i64, i32)> = node_stats::table
                 .filter(node_stats::node_id.eq(id))
@@ -376,7 +403,8 @@ pub(crate) fn series(
 ) -> Result<Vec<Point>, StoreError> {
     let raw_from = now - retention_days * 86_400;
     let minute_from = now - ROLLUP_RETENTION_DAYS.0 * 86_400;
-    if from >= raw_from || step < 60 {
+    // Collector modules' metrics are not rolled up: raw samples only.
+    if from >= raw_from || step < 60 || crate::stats::is_extra_metric(metric) {
         return Ok(bucket(&raw(conn, kind, id, metric, from, to)?, step));
     }
     let series = if from >= minute_from || step < 3600 {
@@ -607,6 +635,7 @@ pub(crate) fn roll_up(conn: &mut Conn, now: i64, retention_days: i64) -> Result<
     let raw_cut = now - retention_days * 86_400;
     diesel::delete(vm_stats::table.filter(vm_stats::at.lt(raw_cut))).execute(conn)?;
     diesel::delete(node_stats::table.filter(node_stats::at.lt(raw_cut))).execute(conn)?;
+    diesel::delete(node_extras::table.filter(node_extras::at.lt(raw_cut))).execute(conn)?;
     diesel::delete(stat_pushes::table.filter(stat_pushes::received_at.lt(raw_cut)))
         .execute(conn)?;
     diesel::delete(
@@ -639,4 +668,25 @@ pub(crate) fn recent_pushes(
             stat_pushes::received_at,
         ))
         .load(conn)?)
+}
+
+/// The newest collector metrics of a node (see [`crate::Store::latest_extras`]).
+pub(crate) fn latest_extras(
+    conn: &mut Conn,
+    node: i32,
+) -> Result<Option<crate::stats::LatestExtras>, StoreError> {
+    let newest: Option<i64> = node_extras::table
+        .filter(node_extras::node_id.eq(node))
+        .select(diesel::dsl::max(node_extras::at))
+        .first(conn)?;
+    let Some(at) = newest else {
+        return Ok(None);
+    };
+    let metrics = node_extras::table
+        .filter(node_extras::node_id.eq(node))
+        .filter(node_extras::at.eq(at))
+        .order(node_extras::metric)
+        .select((node_extras::metric, node_extras::value))
+        .load(conn)?;
+    Ok(Some(crate::stats::LatestExtras { at, metrics }))
 }

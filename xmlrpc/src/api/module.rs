@@ -22,6 +22,16 @@ pub(super) const METHODS: &[Method] = &[
         handler: list,
     },
     Method {
+        name: "module.pages",
+        help: "The pages of enabled modules, for the web page's navigation, in their order: [{module, label, path, order, script}]. script is the URL of the page's ES module (served at /modules/<module>/<asset> while the module is enabled); path is where it goes under #/modules/<module>/.",
+        params: &[TOKEN],
+        returns: Type::Array,
+        access: Access::Session(Role::User),
+        vm_param: None,
+        work: Work::Read,
+        handler: pages,
+    },
+    Method {
         name: "module.get",
         help: "One module, as module.list shows it, plus its configuration schema (schema, for admins). Fault 3 when there is no such module.",
         params: &[TOKEN, NAME],
@@ -119,6 +129,24 @@ fn record(ctx: &Ctx<'_>, caller: &Caller, module: &ModuleRecord, with_schema: bo
         None => {}
     }
     out.build()
+}
+
+fn pages(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, ApiFault> {
+    ctx.caller()?;
+    let pages = ctx
+        .registry
+        .modules()
+        .map(|host| host.pages())
+        .unwrap_or_default();
+    Ok(array(pages.into_iter().map(|p| {
+        Record::new()
+            .string("module", &p.module)
+            .string("label", &p.page.label)
+            .string("path", &p.page.path)
+            .int("order", p.page.order)
+            .string("script", format!("/modules/{}/{}", p.module, p.page.script))
+            .build()
+    })))
 }
 
 fn list(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, ApiFault> {

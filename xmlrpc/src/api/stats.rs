@@ -12,7 +12,7 @@ const POLLER_TOKEN: crate::registry::Param = param("poller_token", Type::String)
 pub(super) const METHODS: &[Method] = &[
     Method {
         name: "stats.push",
-        help: "Store one poller sample (docs/poller-protocol.md): {seq, time, interval, source, host {cpus, cpu_mhz, mem_total_kb, mem_free_kb, hypervisor, uptime_s?}, domains [{domid, uuid?, name, state, cpu_ns, vcpus, mem_kb, max_mem_kb, vifs [...], vbds [...]}]}. Authenticated by the node's poller token (fault 1 when unknown). A seq already stored is acknowledged and ignored. A malformed sample is fault 4 naming the member, and nothing of it is stored. A clock more than 5 minutes off is stored at the server's receive time. Returns {stored, seq}.",
+        help: "Store one poller sample (docs/poller-protocol.md): {seq, time, interval, source, host {cpus, cpu_mhz, mem_total_kb, mem_free_kb, hypervisor, uptime_s?}, domains [{domid, uuid?, name, state, cpu_ns, vcpus, mem_kb, max_mem_kb, vifs [...], vbds [...]}], extra?}; extra holds the metrics of the poller's collector modules, {<collector>.<metric>: number}. Authenticated by the node's poller token (fault 1 when unknown). A seq already stored is acknowledged and ignored. A malformed sample is fault 4 naming the member, and nothing of it is stored. A clock more than 5 minutes off is stored at the server's receive time. Returns {stored, seq}.",
         params: &[POLLER_TOKEN, param("sample", Type::Struct)],
         returns: Type::Struct,
         access: Access::Poller,
@@ -49,7 +49,7 @@ pub(super) const METHODS: &[Method] = &[
     },
     Method {
         name: "stats.node",
-        help: "A node's series like stats.vm; metrics: cpu_pct (the node's VMs' CPU, percent of all CPUs), mem_free_kb, mem_used_kb, domains.",
+        help: "A node's series like stats.vm; metrics: cpu_pct (the node's VMs' CPU, percent of all CPUs), mem_free_kb, mem_used_kb, domains, and the metrics of the poller's collector modules by name (<collector>.<metric>, such as dom0.load.1; kept raw for stat_retention_days, not rolled up).",
         params: &[
             TOKEN,
             param("node", Type::Int),
@@ -137,6 +137,7 @@ fn read_sample(params: &[Value]) -> Result<Sample, Fault> {
         source: f.string("source")?,
         host,
         domains: f.opt_array("domains", domain)?,
+        extra: f.opt_numbers("extra")?,
     };
     f.finish()?;
     Ok(sample)

@@ -12,7 +12,11 @@
 //! every process. Calls have a time limit (`limit.rs`).
 
 mod limit;
+mod pages;
 mod transport;
+
+pub use pages::Page;
+pub(crate) use pages::serve_asset;
 
 pub(crate) use limit::call_with_limit;
 
@@ -250,6 +254,17 @@ impl ModuleHost {
         state.limit.unwrap_or(limit::DEFAULT_LIMIT)
     }
 
+    /// The names of the collectors module `name` provides.
+    pub fn collectors_of(&self, name: &str) -> Vec<String> {
+        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+        state
+            .loaded
+            .iter()
+            .filter(|l| l.module.name == name)
+            .flat_map(|l| l.module.provides.collectors.iter().map(|c| c.name.clone()))
+            .collect()
+    }
+
     /// The transports of this host's modules, for the scheduler.
     pub fn transports(
         self: &Arc<Self>,
@@ -388,7 +403,54 @@ fn methods_of(module: &Module) -> Result<(Vec<Method>, Vec<&'static str>), Strin
             handler: call_module,
         });
     }
+    if !module.provides.collectors.is_empty() {
+        if methods.iter().any(|m| m.name.ends_with(".get")) {
+            return Err(
+                "it declares a method get, which the server provides for modules with collectors"
+                    .into(),
+            );
+        }
+        methods.push(Method {
+            name: leak(format!("{}.get", module.name)),
+            help: "The newest figures this module's poller collectors reported for a node: {node, time?, metrics: {<collector>.<metric>: number}} (no time and no metrics before the node's poller sent any). stats.node answers each metric's series by name. Operators and admins, as stats.node. Provided by the server for every module with collectors.",
+            params: FIGURES_PARAMS,
+            returns: Type::Struct,
+            // As stats.node: a node's statistics are for operators and admins.
+            access: Access::Session(Role::Operator),
+            vm_param: None,
+            work: Work::Read,
+            handler: collector_figures,
+        });
+    }
     Ok((methods, quick))
+}
+
+const FIGURES_PARAMS: &[Param] = &[TOKEN, crate::registry::param("node", Type::Int)];
+
+/// `<module>.get(T, node)`: the newest figures of the module's collectors for a node.
+fn collector_figures(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
+    let node = crate::params::int(params, 1, "node")?;
+    let namespace = ctx.method().split_once('.').map_or("", |(n, _)| n);
+    let prefixes: Vec<String> = ctx
+        .registry
+        .modules()
+        .map(|host| host.collectors_of(namespace))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| format!("{c}."))
+        .collect();
+    let latest = ctx.store.latest_extras(ctx.caller()?, node)?;
+    let mut out = crate::params::Record::new().int("node", node);
+    let mut metrics = BTreeMap::new();
+    if let Some(latest) = latest {
+        out = out.value("time", crate::params::datetime(latest.at));
+        for (name, value) in latest.metrics {
+            if prefixes.iter().any(|p| name.starts_with(p)) {
+                metrics.insert(name, Value::Double(value));
+            }
+        }
+    }
+    Ok(out.value("metrics", Value::Struct(metrics)).build())
 }
 
 fn prepare(module: Module, config: &str) -> Loaded {
