@@ -16,8 +16,9 @@
 # Xen's own.
 #
 # Environment: DURATION=60 (seconds), DOMAINS=100, FEATURES= (extra cargo features, e.g.
-# "libvirt"), NO_DEFAULT_FEATURES=1 (build without xenstat, for machines without
-# libxen-dev).
+# "libvirt"), NO_DEFAULT_FEATURES=1 (build without xenstat and modules, for machines
+# without libxen-dev), MODULES="dom0health" (in-tree collector modules to load with
+# --modules-dir; each sample then carries their figures).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -38,6 +39,16 @@ build=(cargo build -q --profile poller -p zentific-poller)
 [[ -n "${FEATURES:-}" ]] && build+=(--features "$FEATURES")
 "${build[@]}"
 BIN="$ROOT/target/poller/zentific-poller"
+MODULE_ARGS=()
+if [[ -n "${MODULES:-}" ]]; then
+    mkdir -m 755 "$TMP/modules"
+    chmod 755 "$TMP"
+    for module in $MODULES; do
+        cargo build -q --release -p "zentific-module-$module"
+        install -m 755 "$ROOT/target/release/libzentific_module_$module.so" "$TMP/modules/"
+    done
+    MODULE_ARGS=(--modules-dir "$TMP/modules")
+fi
 
 # The sink: HTTP/1.1 with keep-alive, like the real backend; counts what it acknowledges.
 cat >"$TMP/sink.py" <<'PY'
@@ -83,7 +94,7 @@ port="$(cat "$TMP/port")"
 
 start_ns="$(date +%s%N)"
 "$BIN" --server "http://127.0.0.1:$port/RPC2" --token bench --source "synthetic:$DOMAINS" \
-    --interval 1 --spool "$TMP/spool" 2>"$TMP/poller.log" &
+    --interval 1 --spool "$TMP/spool" "${MODULE_ARGS[@]}" 2>"$TMP/poller.log" &
 POLLER_PID=$!
 sleep "$DURATION"
 
@@ -110,7 +121,7 @@ hwm_mib="$(python3 -c "print(f'{$hwm_kb / 1024:.2f}')")"
 size_mib="$(python3 -c "print(f'{$size / 1048576:.2f}')")"
 verdict() { python3 -c "print('met' if $1 else 'MISSED')"; }
 
-echo "## zentific-poller footprint: synthetic:$DOMAINS, --interval 1, ${DURATION} s"
+echo "## zentific-poller footprint: synthetic:$DOMAINS, --interval 1, ${DURATION} s${MODULES:+, modules: $MODULES}"
 echo
 echo "| measure | value | target | |"
 echo "|---|---|---|---|"
