@@ -215,6 +215,32 @@ fn enable(server: &Server, admin: &str, names: &[&str]) {
     }
 }
 
+/// A server loading the C fixture built as module `name` with `defines`, enabled, with a
+/// module call time limit of 1 s; returns its modules directory, the server and an admin
+/// token.
+fn server_with_c_module(
+    name: &str,
+    defines: &[&str],
+) -> (tempfile::TempDir, std::sync::Arc<Server>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    zentific_test_support::build_c_module(dir.path(), name, defines);
+    let modules_flag = dir.path().to_string_lossy().into_owned();
+    let server = std::sync::Arc::new(Server::start(
+        &fresh_sqlite_database(),
+        &["--modules-dir", &modules_flag],
+    ));
+    let admin = server.admin();
+    enable(&server, &admin, &[name]);
+    server
+        .call(
+            "config.set",
+            vec![s(&admin), st(&[("module_call_limit_secs", i(1))])],
+        )
+        .unwrap();
+    (dir, server, admin)
+}
+
 fn fault_text(result: Result<Value, dxr::Fault>) -> (i32, String) {
     let fault = result.unwrap_err();
     (fault.code(), fault.string().to_owned())
@@ -272,22 +298,7 @@ fn modules_that_fail_inside_are_isolated_and_the_server_keeps_answering() {
 #[test]
 fn a_module_that_sleeps_past_its_limit_costs_its_callers_a_fault_not_a_thread() {
     use std::time::{Duration, Instant};
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    zentific_test_support::build_c_module(dir.path(), "sleepy", &["SLEEPS=4"]);
-    let modules_flag = dir.path().to_string_lossy().into_owned();
-    let server = std::sync::Arc::new(Server::start(
-        &fresh_sqlite_database(),
-        &["--modules-dir", &modules_flag],
-    ));
-    let admin = server.admin();
-    enable(&server, &admin, &["sleepy"]);
-    server
-        .call(
-            "config.set",
-            vec![s(&admin), st(&[("module_call_limit_secs", i(1))])],
-        )
-        .unwrap();
+    let (_dir, server, admin) = server_with_c_module("sleepy", &["SLEEPS=4"]);
 
     // Four callers at once: each gets its fault at the limit, not when the module wakes.
     let callers: Vec<_> = (0..4)
@@ -356,22 +367,7 @@ fn a_module_that_sleeps_past_its_limit_costs_its_callers_a_fault_not_a_thread() 
 #[test]
 fn a_quick_method_that_is_slow_loses_the_privilege_and_its_callers_still_get_their_fault() {
     use std::time::{Duration, Instant};
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    zentific_test_support::build_c_module(dir.path(), "dozy", &["SLEEPS=2", "QUICK"]);
-    let modules_flag = dir.path().to_string_lossy().into_owned();
-    let server = std::sync::Arc::new(Server::start(
-        &fresh_sqlite_database(),
-        &["--modules-dir", &modules_flag],
-    ));
-    let admin = server.admin();
-    enable(&server, &admin, &["dozy"]);
-    server
-        .call(
-            "config.set",
-            vec![s(&admin), st(&[("module_call_limit_secs", i(1))])],
-        )
-        .unwrap();
+    let (_dir, server, admin) = server_with_c_module("dozy", &["SLEEPS=2", "QUICK"]);
     let warning = |server: &Server| {
         let Value::Array(list) = server.call("module.list", vec![s(&admin)]).unwrap() else {
             panic!()

@@ -44,6 +44,20 @@ fn a_good_module_loads_and_answers_calls() {
     assert_eq!(answer, Value::String("hello <&> world".into()));
     let double = instance.call(user(), "say", &[Value::Double(2.5)]).unwrap();
     assert_eq!(double, Value::Double(2.5));
+    // Every type crosses the boundary as it is, nil included.
+    for value in [
+        Value::Nil,
+        Value::Base64(vec![0, 255, 10]),
+        Value::Long(1 << 40),
+        Value::DateTime("20261201T12:30:00".parse().unwrap()),
+    ] {
+        assert_eq!(
+            instance
+                .call(user(), "say", std::slice::from_ref(&value))
+                .unwrap(),
+            value
+        );
+    }
     assert_eq!(
         instance.call(user(), "shout", &[]),
         Err(CallError::Fault {

@@ -13,7 +13,7 @@ const NAME: crate::registry::Param = param("name", Type::String);
 pub(super) const METHODS: &[Method] = &[
     Method {
         name: "module.list",
-        help: "Every module as {name, description, version, layers, enabled, builtin, config?, error?, warning?, file?}: the built-in ones (Base, Vms, Nodes, Users, Configuration) and those found in the server's modules directory, which start disabled. error says why a module found there cannot run (its file refused: permissions, ABI version, descriptor; or its create refused); warning, what an admin should know that does not stop it (a method declared quick was slow). config (the module's settings) is shown to admins. A module file replaced on disk needs a server restart: a library is never loaded twice.",
+        help: "Every module as {name, description, version, layers, enabled, builtin, config?, error?, warning?, file?}: the built-in ones (Base, Vms, Nodes, Users, Configuration) and those found in the server's modules directory, which start disabled. error says why a module found there cannot run (its file refused: permissions, ABI version, descriptor; or its create refused); warning, what an admin should know that does not stop it (a method declared quick was slow). config (a struct of the module's settings) is shown to admins. A module file replaced on disk needs a server restart: a library is never loaded twice.",
         params: &[TOKEN],
         returns: Type::Array,
         access: Access::Session(Role::User),
@@ -33,7 +33,7 @@ pub(super) const METHODS: &[Method] = &[
     },
     Method {
         name: "module.get",
-        help: "One module, as module.list shows it, plus its configuration schema (schema, for admins). Fault 3 when there is no such module.",
+        help: "One module, as module.list shows it, plus its configuration schema (schema, for admins: {option: {type, required?, enum?, min?, max?, help?}}). Fault 3 when there is no such module.",
         params: &[TOKEN, NAME],
         returns: Type::Struct,
         access: Access::Session(Role::User),
@@ -102,7 +102,8 @@ fn record(ctx: &Ctx<'_>, caller: &Caller, module: &ModuleRecord, with_schema: bo
         .bool("enabled", module.enabled)
         .bool("builtin", module.builtin);
     if admin && !module.builtin {
-        out = out.string("config", &module.config);
+        let config = serde_json::from_str(&module.config).unwrap_or(serde_json::Value::Null);
+        out = out.value("config", json_value(&config));
     }
     let status = ctx.registry.modules().and_then(|h| h.status(&module.name));
     match &status {
@@ -117,7 +118,7 @@ fn record(ctx: &Ctx<'_>, caller: &Caller, module: &ModuleRecord, with_schema: bo
                 out = out.string("file", status.path.display().to_string());
             }
             if admin && with_schema {
-                out = out.string("schema", status.schema.to_string());
+                out = out.value("schema", json_value(&status.schema));
             }
         }
         None if !module.builtin => {
@@ -129,6 +130,29 @@ fn record(ctx: &Ctx<'_>, caller: &Caller, module: &ModuleRecord, with_schema: bo
         None => {}
     }
     out.build()
+}
+
+/// A module's JSON (its configuration, its schema) as XML-RPC: objects are structs, and
+/// a JSON null leaves its member out (XML-RPC has no null that every client reads).
+fn json_value(json: &serde_json::Value) -> Value {
+    use serde_json::Value as Json;
+    match json {
+        Json::Bool(b) => Value::Boolean(*b),
+        Json::Number(n) => match n.as_i64() {
+            Some(i) => i32::try_from(i).map_or(Value::Long(i), Value::Integer),
+            None => Value::Double(n.as_f64().unwrap_or(0.0)),
+        },
+        Json::String(text) => Value::String(text.clone()),
+        Json::Array(items) => array(items.iter().filter(|v| !v.is_null()).map(json_value)),
+        Json::Object(members) => Value::Struct(
+            members
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), json_value(v)))
+                .collect(),
+        ),
+        Json::Null => Value::Struct(Default::default()),
+    }
 }
 
 fn pages(ctx: &Ctx<'_>, _params: &[Value]) -> Result<Value, ApiFault> {
