@@ -59,7 +59,12 @@ pub fn xl_options(name: &str, uri: &str) -> Result<XlOptions, DispatchError> {
         }
         seen.push(key);
         match key {
-            "xl" if !value.is_empty() && !value.contains(char::is_whitespace) => {
+            // The program runs where the module runs (for xl-local, the server's own
+            // machine): only a program named xl, so that a node's URI cannot make the
+            // scheduler run anything else there.
+            "xl" if !value.contains(char::is_whitespace)
+                && (value == "xl" || (value.starts_with('/') && value.ends_with("/xl"))) =>
+            {
                 options.xl_command = value.to_owned();
             }
             "config_dir" if value.starts_with('/') => options.config_dir = value.to_owned(),
@@ -119,9 +124,11 @@ mod tests {
             "xl-remote:",
             "xl-local://host",
             "xl-local:?config_dir=relative",
-            "xl-local:?xl=a b",
+            "xl-local:?xl=/opt/a b/xl",
             "xl-local:?identity=/k",
-            "xl-local:?xl=a&xl=b",
+            "xl-local:?xl=xl&xl=xl",
+            "xl-local:?xl=/bin/sh",
+            "xl-local:?xl=relative/xl",
         ] {
             assert!(xl_options("xl-local", bad).is_err(), "{bad}");
         }
