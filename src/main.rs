@@ -151,6 +151,7 @@ impl SchedulerArgs {
         }
         let settings = zentific_scheduler::EngineSettings {
             modules: Some(modules.transports()),
+            module_actions: Some(modules.actions()),
             ..self.settings()
         };
         Ok(Some(

@@ -420,3 +420,98 @@ fn a_quick_method_that_is_slow_loses_the_privilege_and_its_callers_still_get_the
         assert_eq!(caller.join().unwrap(), -32603);
     }
 }
+
+#[test]
+fn a_modules_job_action_runs_when_a_trigger_names_it() {
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let log = dir.path().join("marks.log");
+    zentific_test_support::build_c_module(
+        dir.path(),
+        "marker",
+        &[
+            "LAYERS=6",
+            &format!("ACTION_LOG=\"{}\"", log.display()),
+            r#"PROVIDES="{\"actions\": [{\"name\": \"mark\", \"help\": \"Note the VM\"}]}""#,
+        ],
+    );
+    let modules_flag = dir.path().to_string_lossy().into_owned();
+    let server =
+        Server::start_with_scheduler(&fresh_sqlite_database(), &["--modules-dir", &modules_flag]);
+    let admin = server.admin();
+    node_on(&server, &admin, "demo", "libvirt", &test_driver_uri());
+    let web = vm_named(&server, &admin, "web");
+    let trigger = || {
+        st(&[
+            ("name", s("note-pauses")),
+            ("event", s("vm_state")),
+            ("vm", i(web)),
+            ("state", s("paused")),
+            ("action", s("marker.mark")),
+            ("target", i(web)),
+        ])
+    };
+    // Not while the module is off, and never a made-up one.
+    let refused = server
+        .call("trigger.create", vec![s(&admin), trigger()])
+        .unwrap_err();
+    assert_eq!(refused.code(), 4);
+    assert!(
+        refused
+            .string()
+            .contains("module marker's, which is disabled"),
+        "{}",
+        refused.string()
+    );
+    enable(&server, &admin, &["marker"]);
+    let mut made_up = trigger();
+    if let Value::Struct(m) = &mut made_up {
+        m.insert("action".into(), s("marker.erase"));
+    }
+    assert_eq!(
+        code(server.call("trigger.create", vec![s(&admin), made_up])),
+        4
+    );
+    server
+        .call("trigger.create", vec![s(&admin), trigger()])
+        .unwrap();
+    // Schedules may name it too; module.list says what the module provides.
+    let schedule = st(&[
+        ("name", s("yearly-mark")),
+        ("vm", i(web)),
+        ("action", s("marker.mark")),
+        ("cron", s("0 0 1 1 *")),
+    ]);
+    server
+        .call("schedule.create", vec![s(&admin), schedule])
+        .unwrap();
+    let Value::Array(list) = server.call("module.list", vec![s(&admin)]).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        member(member(module(&list, "marker"), "provides"), "actions"),
+        &arr(vec![s("marker.mark")])
+    );
+
+    let pause = int(&server.call("vm.pause", vec![s(&admin), i(web)]).unwrap());
+    finished_job(&server, &admin, pause);
+    let job =
+        zentific_test_support::wait_until(Duration::from_secs(20), "the module's job", || {
+            let Value::Array(jobs) = server
+                .call("job.list", vec![s(&admin), st(&[("vm", i(web))])])
+                .ok()?
+            else {
+                return None;
+            };
+            jobs.into_iter().find(|j| {
+                member(j, "action") == &s("marker.mark") && member(j, "state") == &s("succeeded")
+            })
+        });
+    assert_eq!(member(&job, "kind"), &s("event"));
+    let marks = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        marks.contains("<name>name</name><value><string>web</string></value>"),
+        "{marks}"
+    );
+}

@@ -47,6 +47,8 @@ pub struct EngineSettings {
     pub housekeeping: bool,
     /// The transports of loaded modules, for nodes that name one.
     pub modules: Option<Arc<dyn crate::dispatch::modules::ModuleTransports>>,
+    /// The job actions of loaded modules.
+    pub module_actions: Option<Arc<dyn crate::dispatch::modules::ModuleActions>>,
 }
 
 impl Default for EngineSettings {
@@ -61,6 +63,7 @@ impl Default for EngineSettings {
             retry_max: Duration::from_secs(300),
             housekeeping: true,
             modules: None,
+            module_actions: None,
         }
     }
 }
@@ -257,6 +260,9 @@ impl Engine {
     }
 
     fn dispatch_vm(&self, job: &Job, vm: &Vm, node: &Node) -> Outcome {
+        if let JobAction::Module(action) = job.action {
+            return self.module_action(job, vm, node, action.as_str());
+        }
         let dispatcher = match self.dispatcher(node) {
             Ok(d) => d,
             Err(e) => return self.failure(job, node, e),
@@ -282,6 +288,38 @@ impl Engine {
                 }
             }
             Err(e) => self.failure(job, node, e),
+        }
+    }
+
+    /// Run a module's job action on a VM (no dispatcher: the module does the work).
+    fn module_action(&self, job: &Job, vm: &Vm, node: &Node, action: &str) -> Outcome {
+        let target = crate::dispatch::modules::ActionTarget {
+            vm: vm.id,
+            uuid: vm.uuid.clone(),
+            name: vm.name.clone(),
+            node: node.id,
+            node_name: node.name.clone(),
+        };
+        let result = match &self.settings.module_actions {
+            Some(actions) => actions.run_action(action, &target),
+            None => Err(DispatchError::Unreachable(format!(
+                "{action} is a module's action, and this scheduler loads no modules"
+            ))),
+        };
+        match result {
+            Ok(done) => {
+                tracing::info!(job = job.id, action, "module action: {done}");
+                Outcome::Succeeded
+            }
+            Err(DispatchError::Unreachable(why)) => Outcome::Retry {
+                fault: fault::UNREACHABLE,
+                error: why,
+                not_before: self.retry_at(job),
+            },
+            Err(e) => Outcome::Failed {
+                fault: fault::INTERNAL,
+                error: format!("{action}: {e}"),
+            },
         }
     }
 
@@ -345,6 +383,10 @@ impl Engine {
                 | JobAction::DeleteSnapshot { .. },
                 _,
             ) => Err(mismatch()),
+            (JobAction::Module(_), _) => Err(DispatchError::Failed(format!(
+                "job {} ('{}') is a module's action, run without a dispatcher",
+                job.id, job.action
+            ))),
             (
                 JobAction::Sync | JobAction::CreateVolume { .. } | JobAction::DeleteVolume { .. },
                 _,
@@ -389,7 +431,8 @@ impl Engine {
                 | JobAction::DetachDisk { .. }
                 | JobAction::Snapshot { .. }
                 | JobAction::Revert { .. }
-                | JobAction::DeleteSnapshot { .. },
+                | JobAction::DeleteSnapshot { .. }
+                | JobAction::Module(_),
                 _,
             ) => Err(DispatchError::Failed(format!(
                 "'{}' acts on a VM, but job {} names node {}",

@@ -19,6 +19,60 @@ pub struct Resize {
     pub vcpus: Option<i32>,
 }
 
+/// The name of a module's job action, `<module>.<action>`: at most 64 bytes of
+/// `a-z 0-9 _ . -`, kept inline so that [`JobAction`] stays `Copy`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ModuleAction {
+    bytes: [u8; 64],
+    len: u8,
+}
+
+impl ModuleAction {
+    /// The name, if `name` is one: `<module>.<action>`, the module 1–32 of `a-z 0-9 _`
+    /// from a letter, the action 1–31 of `a-z 0-9 -` from a letter.
+    pub fn new(name: &str) -> Option<ModuleAction> {
+        let (module, action) = name.split_once('.')?;
+        let word = |text: &str, max: usize, extra: char| {
+            (1..=max).contains(&text.len())
+                && text.starts_with(|c: char| c.is_ascii_lowercase())
+                && text
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == extra)
+        };
+        if !word(module, 32, '_') || !word(action, 31, '-') {
+            return None;
+        }
+        let mut bytes = [0; 64];
+        bytes[..name.len()].copy_from_slice(name.as_bytes());
+        Some(ModuleAction {
+            bytes,
+            len: name.len() as u8,
+        })
+    }
+
+    /// `<module>.<action>`.
+    pub fn as_str(&self) -> &str {
+        // Built from a &str of ASCII in `new`.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+
+    /// The module.
+    pub fn module(&self) -> &str {
+        self.as_str().split_once('.').map_or("", |(m, _)| m)
+    }
+
+    /// The action, without the module.
+    pub fn action(&self) -> &str {
+        self.as_str().split_once('.').map_or("", |(_, a)| a)
+    }
+}
+
+impl std::fmt::Debug for ModuleAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ModuleAction({})", self.as_str())
+    }
+}
+
 /// What a job asks of a hypervisor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JobAction {
@@ -77,6 +131,9 @@ pub enum JobAction {
     },
     /// Read a node's inventory (`node.sync`, registration).
     Sync,
+    /// A job action a module provides, run on a VM by the module (schedules and
+    /// triggers name it as `<module>.<action>`).
+    Module(ModuleAction),
 }
 
 /// What a job acts on.
@@ -114,8 +171,9 @@ impl JobAction {
     ];
 
     /// The action's name, as stored and as `job.get` shows it.
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> &str {
         match self {
+            JobAction::Module(action) => action.as_str(),
             JobAction::Power(power) => power.as_str(),
             JobAction::Define => "create",
             JobAction::Resize(_) => "update",
@@ -136,9 +194,11 @@ impl JobAction {
     /// Its parameters as stored: `key=value` pairs separated by spaces.
     pub fn params(&self) -> String {
         match self {
-            JobAction::Power(_) | JobAction::Define | JobAction::DeleteVm | JobAction::Sync => {
-                String::new()
-            }
+            JobAction::Power(_)
+            | JobAction::Define
+            | JobAction::DeleteVm
+            | JobAction::Sync
+            | JobAction::Module(_) => String::new(),
             JobAction::Resize(resize) => {
                 let mut pairs = Vec::new();
                 if let Some(v) = resize.memory_kb {
@@ -230,6 +290,18 @@ impl JobAction {
             },
             other => match POWER.iter().find(|p| p.as_str() == other) {
                 Some(power) => none().map(|_| JobAction::Power(*power))?,
+                None if other.contains('.') => match ModuleAction::new(other) {
+                    Some(action) => none().map(|_| JobAction::Module(action))?,
+                    None => {
+                        return Err(StoreError::invalid(
+                            "action",
+                            format!(
+                                "{:?} is not a module action name (<module>.<action>)",
+                                shown(other)
+                            ),
+                        ));
+                    }
+                },
                 None => {
                     return Err(StoreError::invalid(
                         "action",

@@ -50,7 +50,7 @@ pub use audit::{AuditEntry, AuditFilter};
 pub use db::{Backend, Store, redact};
 pub use error::{StoreError, fault_code};
 pub use events::{EVENT_BATCH, Event, EventBatch};
-pub use job_action::{JobAction, Resize, TargetKind};
+pub use job_action::{JobAction, ModuleAction, Resize, TargetKind};
 pub use jobs::{Job, JobFilter};
 pub use modules::{BASE_MODULE, ModuleRecord};
 pub use nodes::{NewNode, Node, NodeUpdate, RegisteredNode};

@@ -134,7 +134,8 @@ pub struct ScheduleUpdate {
 
 /// The permission a VM action needs.
 pub(crate) fn permission_for(action: &str) -> Permission {
-    if action == "update" || action == "revert" {
+    // A module's action (`<module>.<action>`) may change the VM.
+    if action == "update" || action == "revert" || action.contains('.') {
         Permission::Modify
     } else {
         Permission::Power
@@ -143,12 +144,15 @@ pub(crate) fn permission_for(action: &str) -> Permission {
 
 /// Check an action a schedule or trigger may run and its parameters; returns the
 /// parameters in canonical form.
+/// A module's action (`<module>.<action>`) passes here by its form; the API checks
+/// that an enabled module provides it.
 pub(crate) fn check_action(action: &str, params: &str) -> Result<String, StoreError> {
-    if !JobAction::SCHEDULABLE.contains(&action) {
+    let by_module = crate::job_action::ModuleAction::new(action).is_some();
+    if !JobAction::SCHEDULABLE.contains(&action) && !by_module {
         return Err(StoreError::invalid(
             "action",
             format!(
-                "must be one of {}; got {:?}",
+                "must be one of {} or a module's action (<module>.<action>, module.list); got {:?}",
                 JobAction::SCHEDULABLE.join(", "),
                 shown(action)
             ),

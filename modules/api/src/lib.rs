@@ -235,7 +235,8 @@ pub struct Descriptor {
     /// What the module provides to layers other than XML-RPC, as JSON (empty for nothing):
     /// `{"transports": [{"name", "kind": "xl", "help"}], "collectors": [{"name",
     /// "help", "metrics": [{"name", "unit", "help"}]}], "pages": [{"label", "path",
-    /// "order", "script"}]}`. See `docs/modules.md`.
+    /// "order", "script"}], "actions": [{"name", "help", "target": "vm"}]}`. See
+    /// `docs/modules.md`.
     pub provides: Bytes,
 }
 

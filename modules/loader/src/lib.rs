@@ -19,7 +19,7 @@ mod provides;
 pub use zentific_module_api;
 
 pub use provides::{
-    BUILTIN_TRANSPORTS, CollectorDecl, MetricDecl, PageDecl, Provides, TransportDecl,
+    ActionDecl, BUILTIN_TRANSPORTS, CollectorDecl, MetricDecl, PageDecl, Provides, TransportDecl,
     is_asset_path, is_metric_name,
 };
 

@@ -1,6 +1,6 @@
 //! What a module provides beyond XML-RPC methods, read from its descriptor's `provides`
-//! JSON and checked before the module is accepted: scheduler transports, poller
-//! collectors and frontend pages. Unknown keys are ignored (a newer module may provide
+//! JSON and checked before the module is accepted: scheduler transports and job actions,
+//! poller collectors and frontend pages. Unknown keys are ignored (a newer module may provide
 //! what this host does not know); a known key with a bad entry refuses the module.
 
 use serde::Deserialize;
@@ -18,6 +18,25 @@ pub struct Provides {
     pub collectors: Vec<CollectorDecl>,
     /// Pages of the web frontend.
     pub pages: Vec<PageDecl>,
+    /// Job actions schedules and triggers may name (`<module>.<action>`).
+    pub actions: Vec<ActionDecl>,
+}
+
+/// A job action the scheduler runs on a VM through the module (`action:<name>`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct ActionDecl {
+    /// Its name after the module's: 1–31 of `a-z 0-9 -`, from a letter.
+    pub name: String,
+    /// One sentence for schedule and trigger forms.
+    #[serde(default)]
+    pub help: String,
+    /// What it acts on; `vm` is the one target today.
+    #[serde(default = "vm_target")]
+    pub target: String,
+}
+
+fn vm_target() -> String {
+    "vm".to_owned()
 }
 
 /// A transport: how the scheduler reaches a node.
@@ -125,6 +144,17 @@ impl Provides {
         }
         if !provides.pages.is_empty() {
             needs(layer::FRONTEND, "pages", "frontend")?;
+        }
+        if !provides.actions.is_empty() {
+            needs(layer::SCHEDULER, "job actions", "scheduler")?;
+        }
+        for action in &provides.actions {
+            if !word(&action.name, 31, &['-']) || action.target != "vm" {
+                return Err(format!(
+                    "job action {:?}: needs a name of 1-31 of a-z 0-9 - and target vm",
+                    action.name
+                ));
+            }
         }
         for transport in &provides.transports {
             if !word(&transport.name, 32, &['-']) {

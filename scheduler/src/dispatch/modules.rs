@@ -7,8 +7,11 @@
 //! is `<transport>:` followed by the `ssh` transport's options, `?xl=PROGRAM` and
 //! `?config_dir=DIR` (`xl-local:?config_dir=/etc/xen/zentific`).
 //!
-//! The server implements [`ModuleTransports`] over its loaded modules; the scheduler only
-//! sees command runners.
+//! Modules also provide job actions (`<module>.<action>`), which schedules and triggers
+//! name; the engine runs them through [`ModuleActions`] instead of a dispatcher.
+//!
+//! The server implements [`ModuleTransports`] and [`ModuleActions`] over its loaded
+//! modules; the scheduler only sees command runners and action results.
 
 use super::ssh::{CommandRunner, DEFAULT_CONFIG_DIR, DEFAULT_XL_COMMAND, SshDispatcher};
 use super::{DispatchError, Dispatcher};
@@ -19,6 +22,29 @@ pub trait ModuleTransports: Send + Sync {
     /// [`DispatchError::Unreachable`] when no enabled module provides it (the engine then
     /// retries with backoff: enabling the module brings the node back).
     fn runner(&self, name: &str, uri: &str) -> Result<Box<dyn CommandRunner>, DispatchError>;
+}
+
+/// What a module's job action is told about the VM it runs on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActionTarget {
+    /// The VM's id.
+    pub vm: i32,
+    /// Its UUID.
+    pub uuid: String,
+    /// Its name.
+    pub name: String,
+    /// Its node's id.
+    pub node: i32,
+    /// Its node's name.
+    pub node_name: String,
+}
+
+/// The job actions of loaded modules, as the scheduler runs them.
+pub trait ModuleActions: Send + Sync {
+    /// Run `<module>.<action>` on `target`; returns what the module says it did. Fails
+    /// with [`DispatchError::Unreachable`] while no enabled module provides it (the
+    /// engine retries), with [`DispatchError::Failed`] when the module refused.
+    fn run_action(&self, action: &str, target: &ActionTarget) -> Result<String, DispatchError>;
 }
 
 /// The `xl` options of a module transport's node URI.

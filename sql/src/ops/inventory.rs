@@ -260,7 +260,8 @@ pub(crate) fn subject(conn: &mut Conn, job: &Job) -> Result<crate::JobSubject, S
         | JobAction::Define
         | JobAction::Resize(_)
         | JobAction::DeleteVm
-        | JobAction::Sync => JobSubject::None,
+        | JobAction::Sync
+        | JobAction::Module(_) => JobSubject::None,
     })
 }
 
@@ -347,7 +348,8 @@ fn settle(conn: &mut Conn, job: &Job, state: JobState) -> Result<(), StoreError>
             | JobAction::Define
             | JobAction::Resize(_)
             | JobAction::Revert { .. }
-            | JobAction::Sync,
+            | JobAction::Sync
+            | JobAction::Module(_),
             _,
         ) => {}
     }

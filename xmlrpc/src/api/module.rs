@@ -13,7 +13,7 @@ const NAME: crate::registry::Param = param("name", Type::String);
 pub(super) const METHODS: &[Method] = &[
     Method {
         name: "module.list",
-        help: "Every module as {name, description, version, layers, enabled, builtin, config?, error?, warning?, file?}: the built-in ones (Base, Vms, Nodes, Users, Configuration) and those found in the server's modules directory, which start disabled. error says why a module found there cannot run (its file refused: permissions, ABI version, descriptor; or its create refused); warning, what an admin should know that does not stop it (a method declared quick was slow). config (a struct of the module's settings) is shown to admins. A module file replaced on disk needs a server restart: a library is never loaded twice.",
+        help: "Every module as {name, description, version, layers, enabled, builtin, config?, error?, warning?, provides?, file?}: the built-in ones (Base, Vms, Nodes, Users, Configuration) and those found in the server's modules directory, which start disabled. error says why a module found there cannot run (its file refused: permissions, ABI version, descriptor; or its create refused); warning, what an admin should know that does not stop it (a method declared quick was slow); provides, what it adds beyond methods: {transports, actions (job actions schedules and triggers may name, as <module>.<action>), collectors, pages}. config (a struct of the module's settings) is shown to admins. A module file replaced on disk needs a server restart: a library is never loaded twice.",
         params: &[TOKEN],
         returns: Type::Array,
         access: Access::Session(Role::User),
@@ -113,6 +113,36 @@ fn record(ctx: &Ctx<'_>, caller: &Caller, module: &ModuleRecord, with_schema: bo
             }
             if let Some(warning) = &status.warning {
                 out = out.string("warning", warning);
+            }
+            let p = &status.provides;
+            if *p != zentific_modules::Provides::default() {
+                let names = |items: Vec<String>| array(items.into_iter().map(Value::String));
+                out = out.value(
+                    "provides",
+                    Record::new()
+                        .value(
+                            "transports",
+                            names(p.transports.iter().map(|t| t.name.clone()).collect()),
+                        )
+                        .value(
+                            "actions",
+                            names(
+                                p.actions
+                                    .iter()
+                                    .map(|a| format!("{}.{}", module.name, a.name))
+                                    .collect(),
+                            ),
+                        )
+                        .value(
+                            "collectors",
+                            names(p.collectors.iter().map(|c| c.name.clone()).collect()),
+                        )
+                        .value(
+                            "pages",
+                            names(p.pages.iter().map(|pg| pg.label.clone()).collect()),
+                        )
+                        .build(),
+                );
             }
             if admin {
                 out = out.string("file", status.path.display().to_string());

@@ -68,7 +68,7 @@ const ANY_USER: Access = Access::Session(Role::User);
 pub(super) const METHODS: &[Method] = &[
     Method {
         name: "schedule.create",
-        help: "Run a VM action on a calendar: {name, vm, action, cron, timezone? (default UTC), missed? (skip | run_once, default skip), ends? (dateTime), count? (number of runs), params? {memory_kb?, max_memory_kb?, vcpus?} for the update action, {snapshot} (an id from vm.snapshots) for revert}. cron has 5 fields (minute hour day month weekday) or 6 with seconds first. action is start, pause, unpause, shutdown, reboot, destroy, update or revert (a lab reset: revert every night to a clean snapshot); you need power (modify for update and revert) on the VM. Returns the id. Fault 4 names a malformed field.",
+        help: "Run a VM action on a calendar: {name, vm, action (start, pause, unpause, shutdown, reboot, destroy, update, revert, or an enabled module's job action <module>.<action>, which needs modify), cron, timezone? (default UTC), missed? (skip | run_once, default skip), ends? (dateTime), count? (number of runs), params? {memory_kb?, max_memory_kb?, vcpus?} for the update action, {snapshot} (an id from vm.snapshots) for revert}. cron has 5 fields (minute hour day month weekday) or 6 with seconds first. action is start, pause, unpause, shutdown, reboot, destroy, update or revert (a lab reset: revert every night to a clean snapshot); you need power (modify for update and revert) on the VM. Returns the id. Fault 4 names a malformed field.",
         params: &[TOKEN, param("schedule", Type::Struct)],
         returns: Type::Int,
         access: ANY_USER,
@@ -117,7 +117,7 @@ fn create(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     let new = NewSchedule {
         name: f.string("name")?,
         vm_id: f.int("vm")?,
-        action: f.string("action")?,
+        action: crate::modules::checked_action(ctx, f.string("action")?)?,
         params: read_action_params(&mut f)?,
         cron: f.string("cron")?,
         timezone: f.opt_string("timezone")?.unwrap_or_else(|| "UTC".into()),

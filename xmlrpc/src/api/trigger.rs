@@ -39,7 +39,7 @@ const ANY_USER: Access = Access::Session(Role::User);
 pub(super) const METHODS: &[Method] = &[
     Method {
         name: "trigger.create",
-        help: "Run a VM action when something happens: {name, event, action, target (the VM acted on), params? {memory_kb?, max_memory_kb?, vcpus?}, and for event vm_state: vm or node (watch one VM, or every VM of a node — operators) and state? (fires on any change when absent); for event node_silent: node and silent_secs (at least 10); for event stat_threshold: vm, metric (see stats.vm), threshold (double) and for_secs (10-86400): fires when every sample of the last for_secs seconds is above the threshold, at most once per window}. A trigger rests 10 seconds after firing. Returns the id.",
+        help: "Run a VM action when something happens: {name, event, action (as for schedule.create, module job actions included), target (the VM acted on), params? {memory_kb?, max_memory_kb?, vcpus?}, and for event vm_state: vm or node (watch one VM, or every VM of a node — operators) and state? (fires on any change when absent); for event node_silent: node and silent_secs (at least 10); for event stat_threshold: vm, metric (see stats.vm), threshold (double) and for_secs (10-86400): fires when every sample of the last for_secs seconds is above the threshold, at most once per window}. A trigger rests 10 seconds after firing. Returns the id.",
         params: &[TOKEN, param("trigger", Type::Struct)],
         returns: Type::Int,
         access: ANY_USER,
@@ -84,7 +84,7 @@ fn create(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
         metric: f.opt_string("metric")?,
         threshold: f.opt_double("threshold")?,
         for_secs: f.opt_int("for_secs")?,
-        action: f.string("action")?,
+        action: crate::modules::checked_action(ctx, f.string("action")?)?,
         target_vm: f.int("target")?,
         params: read_action_params(&mut f)?,
     };

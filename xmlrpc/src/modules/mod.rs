@@ -59,6 +59,8 @@ pub struct ModuleStatus {
     pub error: Option<String>,
     /// Something an admin should know that does not stop it (a quick method was slow).
     pub warning: Option<String>,
+    /// What it provides to the scheduler, the poller and the frontend.
+    pub provides: zentific_modules::Provides,
 }
 
 #[derive(Default)]
@@ -213,6 +215,7 @@ impl ModuleHost {
                 schema: loaded.module.config_schema.clone(),
                 error: loaded.error.clone(),
                 warning: loaded.instance.as_ref().and_then(|r| r.not_quick()),
+                provides: loaded.module.provides.clone(),
             });
         }
         None
@@ -270,6 +273,41 @@ impl ModuleHost {
         self: &Arc<Self>,
     ) -> Arc<dyn zentific_scheduler::dispatch::modules::ModuleTransports> {
         Arc::new(transport::HostTransports(self.clone()))
+    }
+
+    /// The job actions of this host's modules, for the scheduler.
+    pub fn actions(
+        self: &Arc<Self>,
+    ) -> Arc<dyn zentific_scheduler::dispatch::modules::ModuleActions> {
+        Arc::new(transport::HostTransports(self.clone()))
+    }
+
+    /// The enabled, running module that provides job action `name` (`<module>.<action>`),
+    /// or why there is none.
+    pub fn action_module(&self, name: &str) -> Result<String, String> {
+        let (module, action) = name
+            .split_once('.')
+            .ok_or_else(|| format!("{name} is not a module action (<module>.<action>)"))?;
+        self.refresh();
+        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+        let loaded = state
+            .loaded
+            .iter()
+            .find(|l| l.module.name == module && l.module.provides.actions.iter().any(|a| a.name == action))
+            .ok_or_else(|| {
+                format!("no loaded module provides the job action {name} (module.list shows what each provides)")
+            })?;
+        if !is_enabled(&state.records, module) {
+            return Err(format!(
+                "job action {name} is module {module}'s, which is disabled"
+            ));
+        }
+        if loaded.instance.is_none() {
+            return Err(format!(
+                "module {module}, which provides {name}, cannot run"
+            ));
+        }
+        Ok(module.to_owned())
     }
 
     /// The enabled, running module that provides transport `name`, or why there is none.
@@ -546,6 +584,23 @@ fn call_module(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     } else {
         Ok(instance.call_waiting(caller, short, params, limit)?)
     }
+}
+
+/// A schedule's or trigger's action: built-in names pass to the store, which checks them;
+/// a module's (`<module>.<action>`) must be provided by an enabled module (fault 4).
+pub(crate) fn checked_action(ctx: &Ctx<'_>, action: String) -> Result<String, ApiFault> {
+    if !action.contains('.') {
+        return Ok(action);
+    }
+    let host = ctx.registry.modules().ok_or_else(|| {
+        fault::invalid_value(
+            "action",
+            "this server loads no modules, so no module actions",
+        )
+    })?;
+    host.action_module(&action)
+        .map_err(|why| fault::invalid_value("action", why))?;
+    Ok(action)
 }
 
 /// Check a configuration an admin gives against a module's schema

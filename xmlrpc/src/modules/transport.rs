@@ -6,6 +6,10 @@
 //!
 //! Each command checks again that the module is enabled: disabling it makes its nodes
 //! unreachable (the engine retries with backoff) until it is enabled again.
+//!
+//! Job actions (`<module>.<action>`) go the same way, to the reserved entry
+//! `action:<action>` with `[{vm, uuid, name, node, node_name}]`; the module answers what
+//! it did (any value; a string is logged) or a fault, which fails the job with its words.
 
 use std::sync::Arc;
 
@@ -13,7 +17,7 @@ use dxr::Value;
 use zentific_module_api::CallerInfo;
 use zentific_modules::CallError;
 use zentific_scheduler::dispatch::DispatchError;
-use zentific_scheduler::dispatch::modules::ModuleTransports;
+use zentific_scheduler::dispatch::modules::{ActionTarget, ModuleActions, ModuleTransports};
 use zentific_scheduler::dispatch::ssh::{CommandOutput, CommandRunner, RemoteCommand};
 
 use super::ModuleHost;
@@ -36,6 +40,45 @@ impl ModuleTransports for HostTransports {
             transport: name.to_owned(),
             uri: uri.to_owned(),
         }))
+    }
+}
+
+impl ModuleActions for HostTransports {
+    fn run_action(&self, action: &str, target: &ActionTarget) -> Result<String, DispatchError> {
+        let running = self
+            .0
+            .action_module(action)
+            .and_then(|module| {
+                self.0
+                    .instance(&module)
+                    .ok_or_else(|| format!("module {module} is not running"))
+            })
+            .map_err(DispatchError::Unreachable)?;
+        let short = action.split_once('.').map_or(action, |(_, a)| a);
+        let facts = crate::params::Record::new()
+            .int("vm", target.vm)
+            .string("uuid", &target.uuid)
+            .string("name", &target.name)
+            .int("node", target.node)
+            .string("node_name", &target.node_name)
+            .build();
+        let system = CallerInfo {
+            user_id: 0,
+            role: 0,
+        };
+        // On the scheduler's threads, without the call time limit: an action (a backup,
+        // say) may rightly take long.
+        match running.call(
+            system,
+            &format!("action:{short}"),
+            &[facts],
+            std::time::Duration::MAX,
+        ) {
+            Ok(Value::String(done)) => Ok(done),
+            Ok(_) => Ok("done".to_owned()),
+            Err(CallError::Fault { message, .. }) => Err(DispatchError::Failed(message)),
+            Err(other) => Err(DispatchError::Failed(other.to_string())),
+        }
     }
 }
 
