@@ -22,7 +22,7 @@ pub(crate) use limit::call_with_limit;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use dxr::Value;
 use zentific_module_api::CallerInfo;
@@ -79,7 +79,7 @@ struct HostState {
 pub struct ModuleHost {
     dir: PathBuf,
     store: Store,
-    signal: Mutex<tokio::sync::watch::Receiver<u64>>,
+    signal: tokio::sync::watch::Receiver<u64>,
     state: RwLock<HostState>,
 }
 
@@ -89,7 +89,7 @@ impl ModuleHost {
     pub fn start(dir: &Path, store: Store) -> Arc<ModuleHost> {
         let host = Arc::new(ModuleHost {
             dir: dir.to_owned(),
-            signal: Mutex::new(store.event_signal()),
+            signal: store.event_signal(),
             store,
             state: RwLock::new(HostState::default()),
         });
@@ -146,11 +146,9 @@ impl ModuleHost {
     /// Read the store's records again if events committed since the last read (and at
     /// the first use), re-instantiating modules whose configuration changed.
     fn refresh(&self) {
-        let generation = *self
-            .signal
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .borrow_and_update();
+        // A shared borrow: every call passes here, and a lock would make the workers
+        // take turns.
+        let generation = *self.signal.borrow();
         {
             let state = self.state.read().unwrap_or_else(|e| e.into_inner());
             if state.seen == Some(generation) {
