@@ -515,3 +515,49 @@ fn a_modules_job_action_runs_when_a_trigger_names_it() {
         "{marks}"
     );
 }
+
+#[test]
+fn a_module_method_may_need_a_permission_on_the_vm_it_names() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    zentific_test_support::build_c_module(dir.path(), "granted", &[r#"VM_ACCESS="vm:view""#]);
+    let modules_flag = dir.path().to_string_lossy().into_owned();
+    let server = Server::start(&fresh_sqlite_database(), &["--modules-dir", &modules_flag]);
+    let admin = server.admin();
+    enable(&server, &admin, &["granted"]);
+    let n = node(&server, &admin, "n1");
+    let (_, alice) = user(&server, &admin, "alice", "user");
+    let (bob_id, bob) = user(&server, &admin, "bob", "user");
+    let shared = vm(&server, &alice, n, "shared");
+    // The owner may; another user sees no such VM, as with vm.get; a grant opens it.
+    assert_eq!(
+        server
+            .call("granted.say", vec![s(&alice), i(shared)])
+            .unwrap(),
+        i(shared)
+    );
+    assert_eq!(
+        code(server.call("granted.say", vec![s(&bob), i(shared)])),
+        3
+    );
+    assert_eq!(code(server.call("granted.say", vec![s(&bob), i(9999)])), 3);
+    server
+        .call(
+            "user.grant",
+            vec![s(&alice), i(bob_id), i(shared), arr(vec![s("view")])],
+        )
+        .unwrap();
+    assert_eq!(
+        server
+            .call("granted.say", vec![s(&bob), i(shared)])
+            .unwrap(),
+        i(shared)
+    );
+    let Value::Array(signature) = server
+        .call("system.methodSignature", vec![s("granted.say")])
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(signature[0], arr(vec![s("int"), s("string"), s("int")]));
+}

@@ -218,8 +218,8 @@ pub struct Descriptor {
     /// `{"option": {"type": "string|integer|boolean", "required"?, "enum"?, "min"?, "max"?, "default"?, "help"?}}`.
     pub config_schema: Bytes,
     /// Its XML-RPC methods as JSON: `[{"name", "help", "params": [{"name", "type",
-    /// "optional"?}], "returns", "access": "public" | "user" | "operator" | "admin",
-    /// "quick"?: bool}]`, names without the namespace. A quick method only computes, and
+    /// "optional"?}], "returns", "access": "public" | "user" | "operator" | "admin" |
+    /// "vm:<permission>", "quick"?: bool}]`, names without the namespace. A quick method only computes, and
     /// runs on the server's async worker (see `docs/modules.md`).
     pub methods: Bytes,
     /// See [`CreateFn`].

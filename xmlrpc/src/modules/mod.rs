@@ -387,12 +387,24 @@ fn methods_of(module: &Module) -> Result<(Vec<Method>, Vec<&'static str>), Strin
         if !valid {
             return Err(format!("method name {short:?} is not usable"));
         }
+        // `vm:<permission>`: any user, with that permission on the VM its `vm` parameter
+        // names (checked by the registry before the module is called).
+        let mut vm_permission = None;
         let access = match text("access") {
             "public" => Access::Public,
             "user" => Access::Session(Role::User),
             "operator" => Access::Session(Role::Operator),
             "admin" => Access::Session(Role::Admin),
-            other => return Err(format!("method {short}: unknown access {other:?}")),
+            other => match other.strip_prefix("vm:") {
+                Some(permission) => {
+                    vm_permission = Some(
+                        zentific_sql::Permission::parse(permission, "access")
+                            .map_err(|e| format!("method {short}: {e}"))?,
+                    );
+                    Access::Session(Role::User)
+                }
+                None => return Err(format!("method {short}: unknown access {other:?}")),
+            },
         };
         let mut params: Vec<Param> = Vec::new();
         if access != Access::Public {
@@ -423,6 +435,20 @@ fn methods_of(module: &Module) -> Result<(Vec<Method>, Vec<&'static str>), Strin
         }
         let returns = type_named(text("returns"))
             .ok_or_else(|| format!("method {short}: unknown result type {:?}", text("returns")))?;
+        let vm_param = match vm_permission {
+            None => None,
+            Some(permission) => {
+                let index = params
+                    .iter()
+                    .position(|p| p.name == "vm" && p.ty == Type::Int && !p.optional)
+                    .ok_or_else(|| {
+                        format!(
+                            "method {short}: access vm:… needs a required int parameter named vm"
+                        )
+                    })?;
+                Some((index, permission))
+            }
+        };
         let name = leak(format!("{}.{short}", module.name));
         if entry.get("quick").and_then(|q| q.as_bool()) == Some(true) {
             quick.push(name);
@@ -433,7 +459,7 @@ fn methods_of(module: &Module) -> Result<(Vec<Method>, Vec<&'static str>), Strin
             params: Box::leak(params.into_boxed_slice()),
             returns,
             access,
-            vm_param: None,
+            vm_param,
             // A module may block: never on the async worker, and under a time limit.
             work: Work::Module,
             handler: call_module,
