@@ -418,8 +418,11 @@ fn serve(
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let local = listener.local_addr()?;
-        tracing::info!("listening on {local} (XML-RPC at http://{local}/RPC2)");
-        let app = zentific_xmlrpc::router(store, limits, Some(modules));
+        tracing::info!(
+            "listening on {local} (XML-RPC at http://{local}/RPC2, the web page at http://{local}/)"
+        );
+        let app = zentific_xmlrpc::router(store, limits, Some(modules))
+            .merge(zentific_frontend::router());
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await?;
