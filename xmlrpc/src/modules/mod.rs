@@ -46,6 +46,13 @@ struct Loaded {
     quick: Vec<&'static str>,
 }
 
+/// A module that provides a transport or a job action, enabled and running.
+pub struct Provider {
+    /// Its name.
+    pub module: String,
+    running: Arc<limit::Running>,
+}
+
 /// What `module.list` shows of a dynamic module beyond its store record.
 #[derive(Clone, Debug)]
 pub struct ModuleStatus {
@@ -282,57 +289,55 @@ impl ModuleHost {
 
     /// The enabled, running module that provides job action `name` (`<module>.<action>`),
     /// or why there is none.
-    pub fn action_module(&self, name: &str) -> Result<String, String> {
+    pub fn action_module(&self, name: &str) -> Result<Provider, String> {
         let (module, action) = name
             .split_once('.')
             .ok_or_else(|| format!("{name} is not a module action (<module>.<action>)"))?;
+        self.provider(
+            |m| m.name == module && m.provides.actions.iter().any(|a| a.name == action),
+            &format!("the job action {name}"),
+            &format!("job action {name}"),
+        )
+    }
+
+    /// The enabled, running module that provides transport `name`, or why there is none.
+    pub fn transport_module(&self, name: &str) -> Result<Provider, String> {
+        self.provider(
+            |m| m.provides.transports.iter().any(|t| t.name == name),
+            &format!("transport {name}"),
+            &format!("transport {name}"),
+        )
+    }
+
+    /// The first loaded module `provides` matches, if it is enabled and running; else why
+    /// not, naming `what` ("transport x") and `thing` (how the refusals call it).
+    fn provider(
+        &self,
+        provides: impl Fn(&Module) -> bool,
+        what: &str,
+        thing: &str,
+    ) -> Result<Provider, String> {
         self.refresh();
         let state = self.state.read().unwrap_or_else(|e| e.into_inner());
         let loaded = state
             .loaded
             .iter()
-            .find(|l| l.module.name == module && l.module.provides.actions.iter().any(|a| a.name == action))
+            .find(|l| provides(&l.module))
             .ok_or_else(|| {
-                format!("no loaded module provides the job action {name} (module.list shows what each provides)")
+                format!("no loaded module provides {what} (module.list shows what each provides)")
             })?;
-        if !is_enabled(&state.records, module) {
-            return Err(format!(
-                "job action {name} is module {module}'s, which is disabled"
-            ));
-        }
-        if loaded.instance.is_none() {
-            return Err(format!(
-                "module {module}, which provides {name}, cannot run"
-            ));
-        }
-        Ok(module.to_owned())
-    }
-
-    /// The enabled, running module that provides transport `name`, or why there is none.
-    pub fn transport_module(&self, name: &str) -> Result<String, String> {
-        self.refresh();
-        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
-        let Some(loaded) = state
-            .loaded
-            .iter()
-            .find(|l| l.module.provides.transports.iter().any(|t| t.name == name))
-        else {
-            return Err(format!(
-                "no loaded module provides transport {name} (module.list shows the modules)"
-            ));
-        };
         let module = &loaded.module.name;
         if !is_enabled(&state.records, module) {
-            return Err(format!(
-                "transport {name} is module {module}'s, which is disabled"
-            ));
+            return Err(format!("{thing} is module {module}'s, which is disabled"));
         }
-        if loaded.instance.is_none() {
-            return Err(format!(
-                "module {module}, which provides transport {name}, cannot run"
-            ));
-        }
-        Ok(module.clone())
+        let running = loaded
+            .instance
+            .clone()
+            .ok_or_else(|| format!("module {module}, which provides {thing}, cannot run"))?;
+        Ok(Provider {
+            module: module.clone(),
+            running,
+        })
     }
 
     fn instance(&self, namespace: &str) -> Option<Arc<limit::Running>> {

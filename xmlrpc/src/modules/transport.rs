@@ -33,7 +33,8 @@ impl ModuleTransports for HostTransports {
         let module = self
             .0
             .transport_module(name)
-            .map_err(DispatchError::Unreachable)?;
+            .map_err(DispatchError::Unreachable)?
+            .module;
         Ok(Box::new(ModuleRunner {
             host: self.0.clone(),
             module,
@@ -48,12 +49,8 @@ impl ModuleActions for HostTransports {
         let running = self
             .0
             .action_module(action)
-            .and_then(|module| {
-                self.0
-                    .instance(&module)
-                    .ok_or_else(|| format!("module {module} is not running"))
-            })
-            .map_err(DispatchError::Unreachable)?;
+            .map_err(DispatchError::Unreachable)?
+            .running;
         let short = action.split_once('.').map_or(action, |(_, a)| a);
         let facts = crate::params::Record::new()
             .int("vm", target.vm)
@@ -94,12 +91,8 @@ impl CommandRunner for ModuleRunner {
         let running = self
             .host
             .transport_module(&self.transport)
-            .and_then(|module| {
-                self.host
-                    .instance(&module)
-                    .ok_or_else(|| format!("module {module} is not running"))
-            })
-            .map_err(DispatchError::Unreachable)?;
+            .map_err(DispatchError::Unreachable)?
+            .running;
         let mut spec = crate::params::Record::new()
             .string("program", command.program)
             .value(
