@@ -6,11 +6,16 @@
 # OpenSSH's server and client (the SSH transport's tests start a real sshd), pkg-config and
 # Python 3 (an outside XML-RPC client and the XenAPI simulator in the tests), and libclang
 # (the test suite regenerates the libxenstat bindings to check the checked-in copy is
-# current). Installs only what is missing; a no-op otherwise.
+# current), Chromium (the web page's browser tests) and, when the machine has no Node.js,
+# Debian's nodejs and npm. Then `npm ci` in frontend/ installs the web page's npm packages
+# (Preact, htm, uPlot, and playwright-core for the browser tests) from package-lock.json
+# when they are missing or older than the lock. Installs only what is missing; a no-op
+# otherwise.
 # Pass --bench to add what bench/run.sh needs (wrk, xmlrpc-c).
 set -euo pipefail
 
-packages=(libpq-dev libvirt-dev libxen-dev postgresql-15 openssh-server openssh-client pkg-config python3 ca-certificates libclang1-14 libclang-common-14-dev)
+packages=(libpq-dev libvirt-dev libxen-dev postgresql-15 openssh-server openssh-client pkg-config python3 ca-certificates libclang1-14 libclang-common-14-dev chromium)
+command -v npm >/dev/null || packages+=(nodejs npm)
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(wrk libxmlrpc-core-c3-dev gcc)
 fi
@@ -19,11 +24,19 @@ missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+if [[ ${#missing[@]} -gt 0 ]]; then
+    echo "deps.sh: installing ${missing[*]}" >&2
+    sudo=()
+    [[ "$(id -u)" -ne 0 ]] && sudo=(sudo)
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update -qq
+    "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 
-echo "deps.sh: installing ${missing[*]}" >&2
-sudo=()
-[[ "$(id -u)" -ne 0 ]] && sudo=(sudo)
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The web page's npm packages; npm keeps its own copy of the lock in node_modules/.
+frontend="$(dirname "$0")/../frontend"
+if ! cmp -s "$frontend/package-lock.json" "$frontend/node_modules/.package-lock.json" 2>/dev/null &&
+    ! [[ -f "$frontend/node_modules/.package-lock.json" && "$frontend/node_modules/.package-lock.json" -nt "$frontend/package-lock.json" ]]; then
+    echo "deps.sh: npm ci in frontend/" >&2
+    (cd "$frontend" && npm ci --no-audit --no-fund --loglevel=error)
+fi

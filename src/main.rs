@@ -140,11 +140,12 @@ impl SchedulerArgs {
     }
 
     /// Start the engine unless no workers were asked for; nodes may use the transports
-    /// of `modules`.
+    /// of `modules`. With `demo`, it samples nodes on libvirt's test driver itself.
     fn start(
         &self,
         store: &Store,
         modules: &Arc<ModuleHost>,
+        demo: bool,
     ) -> anyhow::Result<Option<zentific_scheduler::EngineHandle>> {
         if self.workers == 0 {
             return Ok(None);
@@ -152,6 +153,7 @@ impl SchedulerArgs {
         let settings = zentific_scheduler::EngineSettings {
             modules: Some(modules.transports()),
             module_actions: Some(modules.actions()),
+            sample_test_driver: demo,
             ..self.settings()
         };
         Ok(Some(
@@ -210,7 +212,7 @@ fn main() -> anyhow::Result<()> {
             let store = open(&database)?;
             let modules = modules.start(&store)?;
             let engine = scheduler
-                .start(&store, &modules)?
+                .start(&store, &modules, false)?
                 .context("give --workers 1 or more")?;
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -236,7 +238,7 @@ fn main() -> anyhow::Result<()> {
                 register_demo_node(&store, &database)?;
             }
             let modules = modules.start(&store)?;
-            let engine = scheduler.start(&store, &modules)?;
+            let engine = scheduler.start(&store, &modules, demo)?;
             let mut limits = zentific_xmlrpc::Limits::default();
             if let Some(max) = max_body_bytes.or(file.max_body_bytes) {
                 limits.max_body_bytes = max;

@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::*;
-use dxr::Value;
+use dxr::{TryFromValue, Value};
 
 /// Rows of an SQL query on the server's SQLite file, through Python's sqlite3 module.
 fn sqlite_rows(database: &str, sql: &str) -> String {
@@ -232,6 +232,23 @@ fn only_admins_and_vm_admins_grant_and_grants_follow_the_granter() {
     assert!(server.call("vm.get", vec![s(&carol), i(vm)]).is_err()); // power without view
     grant(&server, &bob, carol_id, vm, &["view"]).unwrap();
     assert!(server.call("vm.get", vec![s(&carol), i(vm)]).is_ok());
+    // Who holds what on the VM: its owner and bob (admin on it) may ask, carol may not.
+    let holders = |token: &str| {
+        server.call("vm.grants", vec![s(token), i(vm)]).map(|v| {
+            let Value::Array(rows) = v else { panic!() };
+            rows.iter()
+                .map(|r| {
+                    let text = |name| String::try_from_value(member(r, name)).unwrap();
+                    format!("{}:{}", text("username"), text("permission"))
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let expected = vec!["bob:admin", "carol:power", "carol:view"];
+    assert_eq!(holders(&alice).unwrap(), expected);
+    assert_eq!(holders(&bob).unwrap(), expected);
+    assert_eq!(code(holders(&carol).map(|_| i(0))), 2);
+    assert_eq!(code(server.call("vm.grants", vec![s(&admin), i(9999)])), 3);
     server
         .call(
             "user.update",

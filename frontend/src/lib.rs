@@ -1,26 +1,69 @@
 //! The web page: the files of `frontend/web/`, embedded in the binary at build time and
 //! served at `/` by `zentific serve` beside `/RPC2`.
 //!
-//! The page is plain ES modules (no bundler): `index.html` loads `app.js`, which talks to
-//! the server only through XML-RPC calls to `/RPC2` (`rpc.js`). Every answer carries the
-//! same safety headers: a strict Content-Security-Policy (scripts, styles and connections
-//! to this origin only, no inline script, no framing), `X-Content-Type-Options: nosniff`
-//! and `Referrer-Policy: no-referrer`.
+//! The page is plain ES modules (no bundler): `index.html` holds the import map and loads
+//! `app.js`, which talks to the server only through XML-RPC calls to `/RPC2` (`rpc.js`).
+//! Third-party modules (Preact, htm, uPlot) come from npm (`frontend/package-lock.json`,
+//! installed by `scripts/deps.sh`) and are embedded from `node_modules/` at build time and
+//! served under `/ui/vendor/`; `build.rs` stops the build when they are missing.
+//!
+//! Every answer carries the same safety headers: a strict Content-Security-Policy
+//! (scripts, styles and connections to this origin only; the one inline element, the
+//! import map, allowed by its hash; no framing), `X-Content-Type-Options: nosniff` and
+//! `Referrer-Policy: no-referrer`.
+
+use std::sync::OnceLock;
 
 use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine;
 use rust_embed::Embed;
+use sha2::{Digest, Sha256};
 
 /// The page's files.
 #[derive(Embed)]
 #[folder = "web/"]
 struct Web;
 
-/// The Content-Security-Policy of every answer.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// The files of npm packages the page loads (the list `build.rs` checks).
+#[derive(Embed)]
+#[folder = "node_modules/"]
+#[include = "preact/dist/preact.mjs"]
+#[include = "preact/hooks/dist/hooks.mjs"]
+#[include = "htm/dist/htm.module.js"]
+#[include = "uplot/dist/uPlot.esm.js"]
+#[include = "uplot/dist/uPlot.min.css"]
+struct Vendor;
 
-/// The routes of the page: `/` and `/ui/<file>`.
+/// The Content-Security-Policy of every answer: this origin only, and the page's import
+/// map by its SHA-256.
+pub fn content_security_policy() -> &'static str {
+    static POLICY: OnceLock<String> = OnceLock::new();
+    POLICY.get_or_init(|| {
+        let index = Web::get("index.html")
+            .map(|f| f.data.into_owned())
+            .unwrap_or_default();
+        let index = String::from_utf8_lossy(&index);
+        let map = inline_import_map(&index).unwrap_or_default();
+        let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(map.as_bytes()));
+        format!(
+            "default-src 'none'; script-src 'self' 'sha256-{hash}'; style-src 'self'; \
+             img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; \
+             form-action 'self'; frame-ancestors 'none'"
+        )
+    })
+}
+
+/// The text of the `<script type="importmap">` element of a page.
+fn inline_import_map(page: &str) -> Option<&str> {
+    let open = "<script type=\"importmap\">";
+    let start = page.find(open)? + open.len();
+    let end = start + page[start..].find("</script>")?;
+    Some(&page[start..end])
+}
+
+/// The routes of the page: `/`, `/ui/<file>` and `/ui/vendor/<package>/<file>`.
 pub fn router<S: Clone + Send + Sync + 'static>() -> axum::Router<S> {
     axum::Router::new()
         .route("/", axum::routing::get(|| async { file("index.html") }))
@@ -34,7 +77,7 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> axum::Router<S> {
 fn content_type(path: &str) -> &'static str {
     match path.rsplit('.').next() {
         Some("html") => "text/html; charset=utf-8",
-        Some("js") => "text/javascript; charset=utf-8",
+        Some("js" | "mjs") => "text/javascript; charset=utf-8",
         Some("css") => "text/css; charset=utf-8",
         Some("svg") => "image/svg+xml",
         Some("png") => "image/png",
@@ -44,7 +87,11 @@ fn content_type(path: &str) -> &'static str {
 }
 
 fn file(path: &str) -> Response {
-    let mut response = match Web::get(path) {
+    let found = match path.strip_prefix("vendor/") {
+        Some(vendored) => Vendor::get(vendored),
+        None => Web::get(path),
+    };
+    let mut response = match found {
         Some(found) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, content_type(path))],
@@ -56,7 +103,7 @@ fn file(path: &str) -> Response {
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        HeaderValue::from_static(content_security_policy()),
     );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -97,10 +144,14 @@ mod tests {
         let (status, headers, body) = get("/").await;
         assert_eq!(status, StatusCode::OK);
         assert!(body.contains("<script type=\"module\" src=\"/ui/app.js\"></script>"));
-        assert_eq!(
-            headers[header::CONTENT_SECURITY_POLICY],
-            CONTENT_SECURITY_POLICY
-        );
+        let policy = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert_eq!(policy, content_security_policy());
+        assert!(policy.contains("frame-ancestors 'none'"));
+        // The import map's hash, as a browser computes it over the element's text.
+        let map = inline_import_map(&body).expect("index.html has an import map");
+        assert!(map.contains("\"preact\""));
+        let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(map));
+        assert!(policy.contains(&format!("script-src 'self' 'sha256-{hash}';")));
         assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
         assert_eq!(headers[header::REFERRER_POLICY], "no-referrer");
         let (status, headers, body) = get("/ui/rpc.js").await;
@@ -112,7 +163,17 @@ mod tests {
                 .starts_with("text/javascript")
         );
         assert!(body.contains("export async function call"));
-        for missing in ["/ui/nope.js", "/ui/../Cargo.toml", "/ui/%2e%2e/Cargo.toml"] {
+        let (status, _, body) = get("/ui/vendor/preact/dist/preact.mjs").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("export"));
+        for missing in [
+            "/ui/nope.js",
+            "/ui/../Cargo.toml",
+            "/ui/%2e%2e/Cargo.toml",
+            "/ui/vendor/playwright-core/package.json",
+            "/ui/vendor/preact/package.json",
+            "/ui/vendor/../package.json",
+        ] {
             let (status, headers, _) = get(missing).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
             assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");

@@ -1,94 +1,138 @@
-// app.js: the page's shell. A login form, then the navigation (Home | Virtual Machines |
-// Nodes | Users | Configuration, and the pages of enabled modules from module.pages) over
-// one view at a time, chosen by the URL's #fragment. Text is always set as text, never
-// as HTML. The views themselves come one module per view in views/.
+// app.js: the page's shell. The login form, then the navigation (Home | Virtual Machines
+// | Nodes | Users | Configuration, and the pages of enabled modules from module.pages,
+// kept current by the event stream) over one view at a time, chosen by the URL's
+// #fragment. Each view is its own module in views/, loaded when first shown.
+import { html, render, useEffect, useRef, useState } from "./html.js";
+import { setLanguage, t } from "./i18n.js";
+import { subscribe } from "./live.js";
 import { RpcFault, session } from "./rpc.js";
+import { Fault, Loading, faultText, routeParts } from "./ui.js";
 
-const app = document.getElementById("app");
+/** The sections of the navigation: route → [catalogue key, view module]. */
+const SECTIONS = {
+  home: ["nav.home", "./views/home.js"],
+  vms: ["nav.vms", "./views/vms.js"],
+  nodes: ["nav.nodes", "./views/nodes.js"],
+  users: ["nav.users", "./views/users.js"],
+  config: ["nav.config", "./views/config.js"],
+};
 
-/** An element with attributes and children (strings become text nodes). */
-export function el(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
-    else node.setAttribute(name, value);
-  }
-  node.append(...children);
-  return node;
-}
-
-const SECTIONS = [
-  ["home", "Home"],
-  ["vms", "Virtual Machines"],
-  ["nodes", "Nodes"],
-  ["users", "Users"],
-  ["config", "Configuration"],
-];
-
-function showLogin(message = "") {
-  const username = el("input", { id: "username", name: "username", autocomplete: "username", required: "" });
-  const password = el("input", { id: "password", name: "password", type: "password", autocomplete: "current-password", required: "" });
-  const error = el("p", { class: "error", role: "alert" }, message);
-  const form = el(
-    "form",
-    { class: "login", "aria-label": "Log in" },
-    el("h1", {}, "Zentific"),
-    el("label", { for: "username" }, "User name"), username,
-    el("label", { for: "password" }, "Password"), password,
-    el("button", { type: "submit" }, "Log in"),
-    error,
-  );
-  form.addEventListener("submit", async (event) => {
+function Login({ message }) {
+  const [error, setError] = useState(message ?? "");
+  const [busy, setBusy] = useState(false);
+  const submit = async (event) => {
     event.preventDefault();
+    const form = new FormData(event.target);
+    setBusy(true);
     try {
-      await session.login(username.value, password.value);
-      await showShell();
+      await session.login(form.get("username"), form.get("password"));
+      start();
     } catch (e) {
-      error.textContent = e instanceof RpcFault ? e.message : `cannot reach the server: ${e.message}`;
+      setError(faultText(e));
+      setBusy(false);
     }
-  });
-  app.replaceChildren(form);
-  username.focus();
-}
-
-async function showShell() {
-  const me = await session.rpc("session.whoami");
-  const pages = await session.rpc("module.pages");
-  const links = [
-    ...SECTIONS.map(([path, label]) => el("a", { href: `#/${path}` }, label)),
-    ...pages.map((p) => el("a", { href: `#/modules/${p.module}/${p.path}` }, p.label)),
-  ];
-  const logout = el("button", { type: "button" }, "Log out");
-  logout.addEventListener("click", async () => {
-    await session.logout();
-    showLogin();
-  });
-  const view = el("section", { id: "view", "aria-live": "polite" });
-  app.replaceChildren(
-    el("header", {}, el("nav", { "aria-label": "Sections" }, ...links), el("span", { class: "who" }, me.username ?? ""), logout),
-    view,
-  );
-  const route = async () => {
-    const hash = location.hash.replace(/^#\//, "") || "home";
-    const page = pages.find((p) => hash === `modules/${p.module}/${p.path}`);
-    if (page) {
-      const module = await import(page.script);
-      await module.render(view, { rpc: (method, ...params) => session.rpc(method, ...params) });
-      return;
-    }
-    const section = SECTIONS.find(([path]) => path === hash) ?? SECTIONS[0];
-    view.replaceChildren(el("h1", {}, section[1]));
   };
-  onhashchange = () => route().catch(showError);
-  await route();
+  return html`<form class="login" aria-label=${t("login.title")} onSubmit=${submit}>
+    <h1>Zentific</h1>
+    <label for="username">${t("login.username")}</label>
+    <input id="username" name="username" autocomplete="username" required autofocus />
+    <label for="password">${t("login.password")}</label>
+    <input id="password" name="password" type="password" autocomplete="current-password" required />
+    <button type="submit" disabled=${busy}>${t("login.submit")}</button>
+    <p class="error" role="alert">${error}</p>
+  </form>`;
 }
 
-function showError(e) {
-  const view = document.getElementById("view") ?? app;
-  view.replaceChildren(el("p", { class: "error", role: "alert" }, e.message));
+function Shell({ me }) {
+  const [route, setRoute] = useState(routeParts());
+  const [pages, setPages] = useState([]);
+  useEffect(() => {
+    const onHash = () => setRoute(routeParts());
+    addEventListener("hashchange", onHash);
+    const loadPages = () => session.rpc("module.pages").then(setPages, () => {});
+    loadPages();
+    const unsubscribe = subscribe((events) => {
+      if (events.some((e) => e.kind === "resync" || e.target_kind === "module")) loadPages();
+    });
+    return () => {
+      removeEventListener("hashchange", onHash);
+      unsubscribe();
+    };
+  }, []);
+  const section = route[0] ?? "home";
+  const logout = async () => {
+    await session.logout();
+    location.hash = "";
+    showLogin();
+  };
+  return html`
+    <a class="skip" href="#view">${t("nav.skip")}</a>
+    <header>
+      <nav aria-label=${t("nav.label")}>
+        ${Object.entries(SECTIONS).map(([path, [label]]) =>
+          html`<a href=${`#/${path}`} aria-current=${section === path ? "page" : undefined}>${t(label)}</a>`)}
+        ${pages.map((p) => {
+          const href = `#/modules/${p.module}/${p.path}`;
+          return html`<a href=${href} aria-current=${location.hash === href ? "page" : undefined}>${p.label}</a>`;
+        })}
+      </nav>
+      <span class="who">${me.username} (${t(`role.${me.role}`)})</span>
+      <button type="button" onClick=${logout}>${t("nav.logout")}</button>
+    </header>
+    <section id="view" tabindex="-1">
+      ${section === "modules"
+        ? html`<${ModulePage} pages=${pages} route=${route} />`
+        : html`<${View} key=${section} section=${section} route=${route} me=${me} />`}
+    </section>`;
 }
 
-addEventListener("zentific:logged-out", () => showLogin("Your session ended: log in again."));
+/** A section's view, imported on first use. */
+function View({ section, route, me }) {
+  const [loaded, setLoaded] = useState({ view: null, error: null });
+  const entry = SECTIONS[section] ?? SECTIONS.home;
+  useEffect(() => {
+    import(entry[1]).then((m) => setLoaded({ view: m.default, error: null }), (error) => setLoaded({ view: null, error }));
+  }, [entry]);
+  if (!loaded.view) return html`<${Loading} error=${loaded.error} />`;
+  const Component = loaded.view;
+  return html`<${Component} route=${route} me=${me} />`;
+}
 
-if (session.token) showShell().catch(() => showLogin());
+/** An enabled module's page: its ES module renders into a box of its own. */
+function ModulePage({ pages, route }) {
+  const [error, setError] = useState(null);
+  const page = pages.find((p) => p.module === route[1] && p.path === route.slice(2).join("/"));
+  const box = useRef(null);
+  useEffect(() => {
+    if (!page || !box.current) return;
+    setError(null);
+    import(page.script)
+      .then((m) => m.render(box.current, { rpc: (method, ...params) => session.rpc(method, ...params) }))
+      .catch(setError);
+  }, [page?.script]);
+  if (!page) return html`<p role="status">${t("module.pageGone")} <a href="#/home">${t("nav.home")}</a></p>`;
+  return html`<h1>${page.label}</h1><${Fault} error=${error} /><div class="module-page" ref=${box}></div>`;
+}
+
+const root = document.getElementById("app");
+root.replaceChildren(); // the "Loading…" of index.html
+
+function showLogin(message) {
+  render(html`<${Login} key=${Math.random()} message=${message} />`, root);
+}
+
+async function start() {
+  try {
+    const me = await session.rpc("session.whoami");
+    await setLanguage(me.language);
+    if (!location.hash) location.hash = "#/home";
+    render(html`<${Shell} me=${me} />`, root);
+  } catch (e) {
+    if (!(e instanceof RpcFault && e.code === 1)) showLogin(t("error.unreachable", { reason: e.message }));
+  }
+}
+
+addEventListener("zentific:logged-out", (e) => showLogin(e.detail?.message ?? t("login.ended")));
+
+if (session.token) start();
 else showLogin();

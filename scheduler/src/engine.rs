@@ -49,6 +49,9 @@ pub struct EngineSettings {
     pub modules: Option<Arc<dyn crate::dispatch::modules::ModuleTransports>>,
     /// The job actions of loaded modules.
     pub module_actions: Option<Arc<dyn crate::dispatch::modules::ModuleActions>>,
+    /// Whether this engine samples the statistics of nodes on libvirt's test driver
+    /// itself (see [`crate::sampling`]; `serve --demo`).
+    pub sample_test_driver: bool,
 }
 
 impl Default for EngineSettings {
@@ -64,6 +67,7 @@ impl Default for EngineSettings {
             housekeeping: true,
             modules: None,
             module_actions: None,
+            sample_test_driver: false,
         }
     }
 }
@@ -655,6 +659,7 @@ impl Engine {
     fn keep_house(&self) {
         let mut last_reconcile: Option<std::time::Instant> = None;
         let mut last_rollup: Option<std::time::Instant> = None;
+        let mut last_sample: Option<std::time::Instant> = None;
         while !self.stopping() {
             let now = zentific_sql::now();
             let orphan = i64::try_from(self.settings.orphan_after.as_secs()).unwrap_or(i64::MAX);
@@ -687,11 +692,38 @@ impl Engine {
                     tracing::warn!("cannot prune old events: {e}");
                 }
             }
+            if self.settings.sample_test_driver
+                && last_sample.is_none_or(|t| t.elapsed() >= crate::sampling::INTERVAL)
+            {
+                last_sample = Some(std::time::Instant::now());
+                self.sample_nodes();
+            }
             if last_reconcile.is_none_or(|t| t.elapsed() >= self.settings.reconcile_interval) {
                 last_reconcile = Some(std::time::Instant::now());
                 self.reconcile();
             }
             self.pause(Duration::from_secs(1));
+        }
+    }
+
+    /// Read and store the statistics of the nodes the scheduler samples itself.
+    fn sample_nodes(&self) {
+        let nodes = match self.store.dispatch_nodes() {
+            Ok(nodes) => nodes,
+            Err(e) => return tracing::warn!("cannot list nodes to sample: {e}"),
+        };
+        for node in nodes.iter().filter(|n| crate::sampling::samples_itself(n)) {
+            let reading = self.dispatcher(node).and_then(|d| d.statistics());
+            match reading {
+                Ok(Some(reading)) => {
+                    let sample = crate::sampling::sample_of(reading, now_ms());
+                    if let Err(e) = self.store.push_sample(node.id, &sample) {
+                        tracing::warn!(node = node.id, "cannot store the node's statistics: {e}");
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(node = node.id, "cannot sample the node: {e}"),
+            }
         }
     }
 

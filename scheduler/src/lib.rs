@@ -4,5 +4,6 @@
 
 pub mod dispatch;
 pub mod engine;
+pub mod sampling;
 
 pub use engine::{EngineHandle, EngineSettings, start};

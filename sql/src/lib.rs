@@ -68,7 +68,7 @@ pub use triggers::{NewTrigger, Trigger};
 pub use types::{
     JobKind, JobState, MissedRuns, Permission, Role, Transport, TriggerEvent, VmState, VmType,
 };
-pub use users::{NewUser, Quota, User, UserUpdate};
+pub use users::{NewUser, Quota, User, UserUpdate, VmGrant};
 pub use vms::{Disk, NewDisk, NewVif, NewVm, PowerAction, Vif, Vm, VmDetail, VmFilter};
 
 /// The current time as Unix seconds (UTC): the unit of every timestamp in the schema.

@@ -53,6 +53,19 @@ pub struct UserUpdate {
     pub disabled: Option<bool>,
 }
 
+/// A grant in force on a VM ([`Store::grants_on`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VmGrant {
+    /// Who holds it.
+    pub user: i32,
+    /// Their user name.
+    pub username: String,
+    /// What it allows.
+    pub permission: Permission,
+    /// When it lapses (Unix seconds), if ever.
+    pub until: Option<i64>,
+}
+
 /// Upper bounds on what one user may own; `None` is unlimited.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Quota {
@@ -300,6 +313,14 @@ impl Store {
             ));
         }
         self.read(|conn| crate::ops::users::grants_of(conn, user))
+    }
+
+    /// The grants in force on `vm` (needs `admin` on it), by user name.
+    pub fn grants_on(&self, actor: &Caller, vm: i32) -> Result<Vec<VmGrant>, StoreError> {
+        self.read(|conn| {
+            crate::ops::vms::require(conn, actor, vm, Permission::Admin)?;
+            crate::ops::users::grants_on(conn, vm)
+        })
     }
 
     /// Set a user's quota (admins only); negative bounds are refused, `None` is unlimited.

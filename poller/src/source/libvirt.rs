@@ -1,6 +1,7 @@
 //! `libvirt:URI`: any libvirt connection (KVM, Xen through libxl, the `test:///` driver).
 //!
-//! Node figures come from `virNodeGetInfo` and `virNodeGetFreeMemory`; each running domain
+//! Node figures come from `virNodeGetInfo` and `virNodeGetFreeMemory` (where a driver has
+//! no free-memory figure, the total less its running domains' memory); each running domain
 //! gives `virDomainGetInfo`, and the interface and block counters of the devices its XML
 //! lists, where the driver has them (a device whose counters the driver cannot give is
 //! left out rather than reported as zeros). The connection is read-only: the poller never
@@ -65,7 +66,19 @@ impl LibvirtSource {
     /// Connects read-only to `uri` (libvirt's default when `None`).
     pub fn open(uri: Option<&str>) -> Result<LibvirtSource, SourceError> {
         let conn = Connect::open_read_only(uri).map_err(|e| unavailable(uri, e))?;
-        let version = conn.lib_version().map_err(|e| unavailable(uri, e))?;
+        LibvirtSource::over(conn).map_err(|e| match e {
+            SourceError::ReadFailed(why) => SourceError::Unavailable(why),
+            other => other,
+        })
+    }
+
+    /// Reads through a connection opened elsewhere (the server samples its own
+    /// connection to a node on libvirt's test driver, whose domains live in that
+    /// connection only).
+    pub fn over(conn: Connect) -> Result<LibvirtSource, SourceError> {
+        let version = conn
+            .lib_version()
+            .map_err(|e| read_failed("virConnectGetLibVersion", e))?;
         Ok(LibvirtSource {
             conn,
             hypervisor: format!("libvirt-{}", dotted(version)),
@@ -165,15 +178,14 @@ impl Source for LibvirtSource {
             .conn
             .node_info()
             .map_err(|e| read_failed("virNodeGetInfo", e))?;
-        let free = self
-            .conn
-            .free_memory()
-            .map_err(|e| read_failed("virNodeGetFreeMemory", e))?;
+        // Drivers without free-memory figures (the test driver) have their domains'
+        // memory subtracted from the total instead, below.
+        let free = self.conn.free_memory().ok();
         let host = Host {
             cpus: node.cpus,
             cpu_mhz: node.mhz,
             mem_total_kb: node.memory,
-            mem_free_kb: kib(free),
+            mem_free_kb: free.map(kib).unwrap_or(0),
             hypervisor: self.hypervisor.clone(),
             uptime_s: None, // the connection may be remote: this machine's uptime would lie
         };
@@ -188,6 +200,11 @@ impl Source for LibvirtSource {
             }
         }
         domains.sort_by_key(|d| d.domid);
+        let mut host = host;
+        if free.is_none() {
+            let used: u64 = domains.iter().map(|d| d.mem_kb).sum();
+            host.mem_free_kb = host.mem_total_kb.saturating_sub(used);
+        }
         self.readings += 1;
         let live: Vec<String> = listed.iter().filter_map(|d| d.uuid_string().ok()).collect();
         self.devices.retain(|key, _| live.contains(key));

@@ -199,6 +199,13 @@ pub trait Dispatcher: Send + Sync {
         true
     }
 
+    /// The node's statistics, read through the transport's own connection: for nodes no
+    /// poller can sample (libvirt's test driver keeps its domains inside the connection
+    /// that opened it). `None` where the transport does not read statistics itself.
+    fn statistics(&self) -> Result<Option<zentific_poller::sample::Reading>, DispatchError> {
+        Ok(None)
+    }
+
     /// Start sending state changes to `sink`, where the transport has events; returns
     /// whether it does (without events the engine relies on reconciliation).
     fn subscribe(&self, sink: EventSink) -> Result<bool, DispatchError> {

@@ -4,7 +4,7 @@ use crate::db::Conn;
 use diesel::prelude::*;
 
 use crate::schema::{options, quotas, sessions, users, vm_grants, vms};
-use crate::{Caller, NewUser, Permission, Quota, Role, StoreError, User, UserUpdate};
+use crate::{Caller, NewUser, Permission, Quota, Role, StoreError, User, UserUpdate, VmGrant};
 
 macro_rules! user_columns {
     () => {
@@ -486,6 +486,32 @@ pub(crate) fn grants_of(
         .load(conn)?;
     rows.into_iter()
         .map(|(vm, p, until)| Ok((vm, Permission::parse(&p, "permission")?, until)))
+        .collect()
+}
+
+/// The grants in force on a VM.
+pub(crate) fn grants_on(conn: &mut Conn, vm: i32) -> Result<Vec<VmGrant>, StoreError> {
+    let rows: Vec<(i32, String, String, Option<i64>)> = vm_grants::table
+        .inner_join(users::table.on(users::id.eq(vm_grants::user_id)))
+        .filter(vm_grants::vm_id.eq(vm))
+        .filter(super::vms::grant_in_force(crate::now()))
+        .select((
+            vm_grants::user_id,
+            users::username,
+            vm_grants::permission,
+            vm_grants::expires_at,
+        ))
+        .order((users::username, vm_grants::permission))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(user, username, p, until)| {
+            Ok(VmGrant {
+                user,
+                username,
+                permission: Permission::parse(&p, "permission")?,
+                until,
+            })
+        })
         .collect()
 }
 

@@ -159,6 +159,16 @@ pub(super) const METHODS: &[Method] = &[
         handler: grants,
     },
     Method {
+        name: "vm.grants",
+        help: "Who holds permissions on a VM: [{user, username, permission, until?}] by user name, one struct per permission (the owner and the roles' rights are not listed). Needs admin on the VM.",
+        params: &[TOKEN, param("vm", Type::Int)],
+        returns: Type::Array,
+        access: ANY_USER,
+        vm_param: Some((1, Permission::Admin)),
+        work: Work::Read,
+        handler: grants_on,
+    },
+    Method {
         name: "user.setQuota",
         help: "Set a user's quota {vms?, memory_kb?, vcpus?}: the most VMs they may own and the most memory and vCPUs over all of them; a member left out is unlimited. VM creation and resizing over quota fail with fault 6. Returns true.",
         params: &[
@@ -270,6 +280,18 @@ fn grants(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
             .int("vm", vm)
             .string("permission", p.as_str())
             .opt_time("until", until)
+            .build()
+    })))
+}
+
+fn grants_on(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
+    let grants = ctx.store.grants_on(ctx.caller()?, int(params, 1, "vm")?)?;
+    Ok(array(grants.into_iter().map(|g| {
+        Record::new()
+            .int("user", g.user)
+            .string("username", &g.username)
+            .string("permission", g.permission.as_str())
+            .opt_time("until", g.until)
             .build()
     })))
 }

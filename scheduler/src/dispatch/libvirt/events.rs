@@ -21,6 +21,9 @@ use crate::dispatch::{DispatchError, DomainEvent, EventSink};
 pub(super) fn ensure_event_loop() {
     static START: Once = Once::new();
     START.call_once(|| {
+        // libvirt prints every error to stderr besides returning it; the dispatcher
+        // reports the errors it gets, so the printing is only noise in the server's log.
+        virt::error::clear_error_callback();
         if virt::event::event_register_default_impl().is_err() {
             tracing::warn!(
                 "libvirt's event loop could not be registered; relying on reconciliation"

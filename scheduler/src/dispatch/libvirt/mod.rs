@@ -303,6 +303,16 @@ fn raise_vcpu_ceiling(domain: &VirtDomain, n: u32) -> Result<(), DispatchError> 
 }
 
 impl Dispatcher for LibvirtDispatcher {
+    fn statistics(&self) -> Result<Option<zentific_poller::sample::Reading>, DispatchError> {
+        use zentific_poller::source::{Source, libvirt::LibvirtSource};
+        self.with_connection(|connection| {
+            LibvirtSource::over(connection.clone())
+                .and_then(|mut source| source.read())
+                .map(Some)
+                .map_err(|e| DispatchError::Failed(e.to_string()))
+        })
+    }
+
     fn domains(&self) -> Result<Vec<Domain>, DispatchError> {
         self.with_connection(|connection| {
             let domains = connection.list_all_domains(0).map_err(|e| classify(&e))?;

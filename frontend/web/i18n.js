@@ -1,0 +1,33 @@
+// i18n.js: every string the page shows goes through t(key, values). The catalogues are
+// one module per language in i18n/ (English is complete; a key missing from another
+// language falls back to English). A catalogue entry may hold {name} placeholders.
+import en from "./i18n/en.js";
+
+/** Languages with a catalogue: code → the language's own name. */
+export const LANGUAGES = { en: "English" };
+
+let catalogue = en;
+let current = "en";
+
+/** The language in use. */
+export const language = () => current;
+
+/** Switch to `code` (a user's language setting); unknown languages stay on English. */
+export async function setLanguage(code) {
+  const base = String(code || "en").toLowerCase().split(/[-_]/)[0];
+  if (!(base in LANGUAGES) || base === "en") {
+    catalogue = en;
+    current = "en";
+  } else {
+    const loaded = (await import(`./i18n/${base}.js`)).default;
+    catalogue = { ...en, ...loaded };
+    current = base;
+  }
+  document.documentElement.lang = current;
+}
+
+/** The string of `key`, with {name} placeholders filled from `values`. */
+export function t(key, values = {}) {
+  const text = catalogue[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+}

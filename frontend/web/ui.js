@@ -1,0 +1,224 @@
+// ui.js: the pieces every view shares: loading data (and re-loading it when an event
+// touches it), a sortable and filterable table of records, a live graph, tabs, fault
+// messages and the formatting of sizes, durations and times.
+import { html, useEffect, useMemo, useRef, useState } from "./html.js";
+import { t } from "./i18n.js";
+import { subscribe } from "./live.js";
+import { RpcFault } from "./rpc.js";
+import uPlot from "uplot";
+
+/**
+ * Load with `fetch()` now and again whenever `touches(event)` is true for an event of
+ * the stream (re-reads are coalesced over 50 ms). Returns {data, error, reload}.
+ */
+export function useLive(fetch, touches = () => false, deps = []) {
+  const [state, setState] = useState({ data: undefined, error: null });
+  const latest = useRef(fetch);
+  latest.current = fetch;
+  useEffect(() => {
+    let alive = true;
+    let timer = null;
+    const load = () =>
+      latest.current().then(
+        (data) => alive && setState({ data, error: null }),
+        (error) => alive && setState((s) => ({ data: s.data, error })),
+      );
+    const soon = () => {
+      clearTimeout(timer);
+      timer = setTimeout(load, 50);
+    };
+    load();
+    const unsubscribe = subscribe((events) => {
+      if (events.some((e) => e.kind === "resync" || touches(e))) soon();
+    });
+    return () => {
+      alive = false;
+      clearTimeout(timer);
+      unsubscribe();
+    };
+  }, deps);
+  return state;
+}
+
+/** The message of a failure: the fault's words, or why the server could not be reached. */
+export function faultText(error) {
+  if (!error) return "";
+  if (error instanceof RpcFault) return error.message;
+  return t("error.unreachable", { reason: error.message });
+}
+
+/** A fault shown as an alert (nothing when there is none). */
+export function Fault({ error }) {
+  return error ? html`<p class="error" role="alert">${faultText(error)}</p>` : null;
+}
+
+/** What a view shows while its first answer is on its way, or when it failed. */
+export function Loading({ error }) {
+  return error ? html`<${Fault} error=${error} />` : html`<p class="muted">${t("loading")}</p>`;
+}
+
+/**
+ * A table of records. columns: [{key, label, value?(row) (sorts and filters), render?(row)}].
+ * Sortable by clicking a header; `filter` (text) keeps rows whose values contain it.
+ * With `selected` (a Set of keys) and `onSelect`, rows get a checkbox each.
+ */
+export function Table({ caption, columns, rows, rowKey = (r) => r.id, filter = "", selected, onSelect, empty }) {
+  const [sort, setSort] = useState({ key: null, up: true });
+  const valueOf = (column, row) => (column.value ? column.value(row) : row[column.key]);
+  const shown = useMemo(() => {
+    const needle = filter.trim().toLowerCase();
+    let out = needle
+      ? rows.filter((row) => columns.some((c) => String(valueOf(c, row) ?? "").toLowerCase().includes(needle)))
+      : rows.slice();
+    const column = columns.find((c) => c.key === sort.key);
+    if (column) {
+      out.sort((a, b) => compare(valueOf(column, a), valueOf(column, b)) * (sort.up ? 1 : -1));
+    }
+    return out;
+  }, [rows, filter, sort, columns]);
+  const toggle = (key) => setSort((s) => ({ key, up: s.key === key ? !s.up : true }));
+  const allSelected = selected && shown.length > 0 && shown.every((r) => selected.has(rowKey(r)));
+  const selectAll = () => onSelect(new Set(allSelected ? [] : shown.map(rowKey)));
+  const selectOne = (key) => {
+    const next = new Set(selected);
+    next.has(key) ? next.delete(key) : next.add(key);
+    onSelect(next);
+  };
+  return html`<div class="table-wrap"><table>
+    ${caption && html`<caption>${caption}</caption>`}
+    <thead><tr>
+      ${selected && html`<th scope="col"><input type="checkbox" aria-label=${t("table.selectAll")} checked=${allSelected} onChange=${selectAll} /></th>`}
+      ${columns.map((c) => {
+        const sorted = sort.key === c.key ? (sort.up ? "ascending" : "descending") : "none";
+        return c.sortable === false
+          ? html`<th scope="col">${c.label}</th>`
+          : html`<th scope="col" aria-sort=${sorted}><button type="button" class="sort" onClick=${() => toggle(c.key)}>${c.label}${sorted === "ascending" ? " ▲" : sorted === "descending" ? " ▼" : ""}</button></th>`;
+      })}
+    </tr></thead>
+    <tbody>
+      ${shown.length === 0 && html`<tr><td colspan=${columns.length + (selected ? 1 : 0)} class="muted">${empty ?? t("table.empty")}</td></tr>`}
+      ${shown.map((row) => {
+        const key = rowKey(row);
+        return html`<tr key=${key} data-key=${key}>
+          ${selected && html`<td><input type="checkbox" aria-label=${t("table.select", { name: row.name ?? key })} checked=${selected.has(key)} onChange=${() => selectOne(key)} /></td>`}
+          ${columns.map((c) => html`<td data-column=${c.key}>${c.render ? c.render(row) : valueOf(c, row) ?? "–"}</td>`)}
+        </tr>`;
+      })}
+    </tbody>
+  </table></div>`;
+}
+
+function compare(a, b) {
+  if (a === b) return 0;
+  if (a === undefined || a === null) return 1;
+  if (b === undefined || b === null) return -1;
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  if (a instanceof Date && b instanceof Date) return a - b;
+  return String(a).localeCompare(String(b), undefined, { numeric: true });
+}
+
+/** Tabs over panels: tabs [{id, label}], the current id, and where each tab links to. */
+export function Tabs({ label, tabs, current, href }) {
+  return html`<nav class="tabs" aria-label=${label}>
+    ${tabs.map((tab) => html`<a href=${href(tab.id)} aria-current=${tab.id === current ? "page" : undefined}>${tab.label}</a>`)}
+  </nav>`;
+}
+
+/**
+ * A line graph of series [{label, points: [{at: Date, avg}], unit?}] with uPlot; `label`
+ * is its accessible name. Redrawn when the points change.
+ */
+export function Graph({ label, series, height = 160, width }) {
+  const box = useRef(null);
+  useEffect(() => {
+    const element = box.current;
+    if (!element) return undefined;
+    const times = [...new Set(series.flatMap((s) => s.points.map((p) => p.at.getTime() / 1000)))].sort((a, b) => a - b);
+    const index = new Map(times.map((time, i) => [time, i]));
+    const columns = series.map((s) => {
+      const column = new Array(times.length).fill(null);
+      for (const p of s.points) column[index.get(p.at.getTime() / 1000)] = p.avg;
+      return column;
+    });
+    const colours = ["#2a6fdb", "#d9822b", "#2e9e5b", "#b34fbf"];
+    // The canvas needs real colours: the theme's text colour, read from the page.
+    const ink = getComputedStyle(element).color;
+    const grid = { stroke: "rgba(128,128,128,.25)", width: 1 };
+    const small = height < 120;
+    const plot = new uPlot(
+      {
+        width: width ?? Math.max(200, element.clientWidth || 300),
+        height,
+        legend: { show: series.length > 1 },
+        series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: colours[i % colours.length], width: 1.5, spanGaps: false }))],
+        axes: [
+          { stroke: ink, grid, ticks: grid, space: small ? 80 : 60, values: small ? (u, ticks) => ticks.map(clock) : undefined },
+          { stroke: ink, grid, ticks: grid, size: 60, space: small ? 18 : 30 },
+        ],
+        // Figures start at zero, so a flat line reads as its level, not as noise.
+        scales: { y: { range: (u, min, max) => [0, max > 0 ? max * 1.15 : 1] } },
+        cursor: { drag: { x: false, y: false } },
+      },
+      [times, ...columns],
+      element,
+    );
+    const resize = new ResizeObserver(() => plot.setSize({ width: width ?? Math.max(200, element.clientWidth), height }));
+    if (!width) resize.observe(element);
+    return () => {
+      resize.disconnect();
+      plot.destroy();
+    };
+  }, [series, height, width]);
+  return html`<figure class="graph" role="img" aria-label=${label}><div ref=${box}></div><figcaption>${label}</figcaption></figure>`;
+}
+
+/** A time of day (hours and minutes) of Unix seconds. */
+const clock = (seconds) => new Date(seconds * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+
+/** A size in KiB as KiB, MiB, GiB or TiB. */
+export function kib(value) {
+  if (value === undefined || value === null) return "–";
+  let n = Number(value);
+  for (const unit of ["KiB", "MiB", "GiB"]) {
+    if (Math.abs(n) < 1024) return `${round(n)} ${unit}`;
+    n /= 1024;
+  }
+  return `${round(n)} TiB`;
+}
+
+/** A rate in bytes per second. */
+export function rate(value) {
+  if (value === undefined || value === null) return "–";
+  return `${kib(Number(value) / 1024).replace("iB", "iB/s")}`;
+}
+
+const round = (n) => (Math.abs(n) >= 100 || Number.isInteger(n) ? Math.round(n) : n.toFixed(1));
+
+/** A duration in seconds as "3 d 4 h", "5 h 2 min", "42 s". */
+export function duration(seconds) {
+  if (seconds === undefined || seconds === null || seconds < 0) return "–";
+  const s = Math.floor(seconds);
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (d) return t("duration.dh", { d, h });
+  if (h) return t("duration.hm", { h, m });
+  if (m) return t("duration.m", { m });
+  return t("duration.s", { s });
+}
+
+/** A time as the browser's locale writes it. */
+export function when(date) {
+  return date instanceof Date && !Number.isNaN(date.getTime()) ? date.toLocaleString() : "–";
+}
+
+/** The `#/…` route split into its parts (without the `?…` query). */
+export function routeParts() {
+  const path = location.hash.replace(/^#\/?/, "").split("?")[0];
+  return path.split("/").filter(Boolean).map(decodeURIComponent);
+}
+
+/** The `?name=value&…` query of the `#/…` route. */
+export function routeQuery() {
+  return new URLSearchParams(location.hash.split("?")[1] ?? "");
+}
