@@ -63,7 +63,8 @@ fn inline_import_map(page: &str) -> Option<&str> {
     Some(&page[start..end])
 }
 
-/// The routes of the page: `/`, `/ui/<file>` and `/ui/vendor/<package>/<file>`.
+/// The routes of the page: `/`, `/ui/<file>` and `/ui/vendor/<package>/<file>`, sent
+/// gzip-compressed to browsers that accept it.
 pub fn router<S: Clone + Send + Sync + 'static>() -> axum::Router<S> {
     axum::Router::new()
         .route("/", axum::routing::get(|| async { file("index.html") }))
@@ -71,6 +72,7 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> axum::Router<S> {
             "/ui/{*path}",
             axum::routing::get(|Path(path): Path<String>| async move { file(&path) }),
         )
+        .layer(tower_http::compression::CompressionLayer::new())
 }
 
 /// The content type of a file of the page, by its extension.

@@ -32,13 +32,14 @@ async function openModules(page) {
 const rowOf = (page, name) =>
   page.getByRole("row").filter({ has: page.getByRole("cell", { name, exact: true }) });
 
-/** Wait until `check()` is true (the page follows the event stream within a second). */
+/** Wait until `check()` is true (the page follows the event stream; how fast is measured
+ * in bench/web.sh, not here). */
 async function eventually(check, what) {
-  for (let i = 0; i < 40; i++) {
+  for (let i = 0; i < 200; i++) {
     if (await check()) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  assert.fail(`not within 2 s: ${what}`);
+  assert.fail(`not within 10 s: ${what}`);
 }
 
 /** A user of their own for one test. */

@@ -116,7 +116,7 @@ test("a disabled user's login is refused, and enabling them again lets them in",
   await openUser(page, user);
   // A change made elsewhere shows without a reload.
   await rpc("user.update", await adminToken(), user.id, { email: `${user.username}@example.com` });
-  await page.getByRole("definition").filter({ hasText: `${user.username}@example.com` }).waitFor({ timeout: 2000 });
+  await page.getByRole("definition").filter({ hasText: `${user.username}@example.com` }).waitFor({ timeout: 10000 });
   await page.getByRole("button", { name: "Disable", exact: true }).click();
   await page.getByRole("heading", { level: 1, name: user.username }).getByText("disabled").waitFor();
   await page.getByRole("button", { name: "Enable", exact: true }).waitFor();

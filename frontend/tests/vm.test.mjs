@@ -165,10 +165,10 @@ test("a pause from another client shows at once, and the page's own Unpause foll
   try {
     const job = await rpc("vm.pause", token, id);
     assert.equal((await finished(token, job)).state, "succeeded");
-    await badge(page).filter({ hasText: "paused" }).waitFor({ timeout: 2000 });
+    await badge(page).filter({ hasText: "paused" }).waitFor({ timeout: 10000 });
     await page.getByRole("button", { name: "Unpause" }).click();
     await page.getByRole("status").filter({ hasText: /\(Unpause\): succeeded/ }).waitFor();
-    await badge(page).filter({ hasText: "running" }).waitFor({ timeout: 2000 });
+    await badge(page).filter({ hasText: "running" }).waitFor({ timeout: 10000 });
     await page.getByRole("button", { name: "Pause" }).waitFor();
   } finally {
     const vm = await rpc("vm.get", token, id);

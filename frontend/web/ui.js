@@ -15,6 +15,7 @@ export function useLive(fetch, touches = () => false, deps = []) {
   const [state, setState] = useState({ data: undefined, error: null });
   const latest = useRef(fetch);
   latest.current = fetch;
+  const reloader = useRef(() => {});
   useEffect(() => {
     let alive = true;
     let timer = null;
@@ -27,6 +28,7 @@ export function useLive(fetch, touches = () => false, deps = []) {
       clearTimeout(timer);
       timer = setTimeout(load, 50);
     };
+    reloader.current = load;
     load();
     const unsubscribe = subscribe((events) => {
       if (events.some((e) => e.kind === "resync" || touches(e))) soon();
@@ -37,7 +39,7 @@ export function useLive(fetch, touches = () => false, deps = []) {
       unsubscribe();
     };
   }, deps);
-  return state;
+  return { ...state, reload: () => reloader.current() };
 }
 
 /** The message of a failure: the fault's words, or why the server could not be reached. */
@@ -64,6 +66,7 @@ export function Loading({ error }) {
  */
 export function Table({ caption, columns, rows, rowKey = (r) => r.id, filter = "", selected, onSelect, empty }) {
   const [sort, setSort] = useState({ key: null, up: true });
+  const [limit, setLimit] = useState(FIRST_ROWS);
   const valueOf = (column, row) => (column.value ? column.value(row) : row[column.key]);
   const shown = useMemo(() => {
     const needle = filter.trim().toLowerCase();
@@ -97,15 +100,37 @@ export function Table({ caption, columns, rows, rowKey = (r) => r.id, filter = "
     </tr></thead>
     <tbody>
       ${shown.length === 0 && html`<tr><td colspan=${columns.length + (selected ? 1 : 0)} class="muted">${empty ?? t("table.empty")}</td></tr>`}
-      ${shown.map((row) => {
+      ${shown.slice(0, limit).map((row) => {
         const key = rowKey(row);
         return html`<tr key=${key} data-key=${key}>
           ${selected && html`<td><input type="checkbox" aria-label=${t("table.select", { name: row.name ?? key })} checked=${selected.has(key)} onChange=${() => selectOne(key)} /></td>`}
           ${columns.map((c) => html`<td data-column=${c.key}>${c.render ? c.render(row) : valueOf(c, row) ?? "–"}</td>`)}
         </tr>`;
       })}
+      ${shown.length > limit && html`<${MoreRows} key="more" columns=${columns.length + (selected ? 1 : 0)}
+        shown=${limit} total=${shown.length} more=${() => setLimit((n) => n + MORE_ROWS)} all=${() => setLimit(Infinity)} />`}
     </tbody>
   </table></div>`;
+}
+
+/** Rows drawn at first, and added each time the end of the table scrolls into view. */
+const FIRST_ROWS = 100;
+const MORE_ROWS = 300;
+
+/**
+ * The last row of a long table: draws more rows when it scrolls into view (a table of
+ * 1,000 VMs is drawn a screenful at a time), or all of them on request.
+ */
+function MoreRows({ columns, shown, total, more, all }) {
+  const row = useRef(null);
+  useEffect(() => {
+    const observer = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && more(), { rootMargin: "400px" });
+    observer.observe(row.current);
+    return () => observer.disconnect();
+  }, [shown]);
+  return html`<tr ref=${row} class="more-rows"><td colspan=${columns} class="muted">
+    ${t("table.more", { shown, total })} <button type="button" onClick=${all}>${t("table.showAll", { total })}</button>
+  </td></tr>`;
 }
 
 function compare(a, b) {

@@ -33,7 +33,7 @@ fn job_record(job: &Job) -> Value {
 pub(super) const METHODS: &[Method] = &[
     Method {
         name: "job.get",
-        help: "One job: {id, state, action, target_kind, target, params, attempts, error, fault, kind, worker (the scheduler that ran it), origin?, created_by?, created, started?, finished?, not_before?}; state is pending, running, succeeded, failed or cancelled; kind is user, recurring (origin: the schedule) or event (origin: the trigger); a failed job's fault is the API fault code of its failure (7 node unreachable after retries, 5 wrong state — error keeps the hypervisor's words, 3 unknown domain, -32603 other). You see your own jobs and jobs on VMs you may view.",
+        help: "One job: {id, state, action, target_kind, target, params, attempts, error, fault, kind, worker (the scheduler that ran it), origin?, created_by?, created, started?, finished?, not_before?, applies (\"now\" or \"next boot\" once a change succeeded, else empty)}; state is pending, running, succeeded, failed or cancelled; kind is user, recurring (origin: the schedule) or event (origin: the trigger); a failed job's fault is the API fault code of its failure (7 node unreachable after retries, 5 wrong state — error keeps the hypervisor's words, 3 unknown domain, -32603 other). You see your own jobs and jobs on VMs you may view.",
         params: &[TOKEN, param("id", Type::Int)],
         returns: Type::Struct,
         access: Access::Session(Role::User),

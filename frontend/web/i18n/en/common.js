@@ -22,6 +22,8 @@ export default {
   "table.empty": "Nothing to show.",
   "table.selectAll": "Select all shown rows",
   "table.select": "Select {name}",
+  "table.more": "Showing {shown} of {total} rows; more as you scroll.",
+  "table.showAll": "Show all {total}",
   "duration.dh": "{d} d {h} h",
   "duration.hm": "{h} h {m} min",
   "duration.m": "{m} min",
