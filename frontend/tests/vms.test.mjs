@@ -182,9 +182,17 @@ test("Create New keeps within the quota, shows the server's refusal, and lands o
     assert.equal(await page.getByLabel("Target of disk 1").inputValue(), "xvda");
     await page.getByLabel("Pool of disk 1").selectOption({ label: `vms-pool-${stamp}` });
     await page.getByLabel("Volume of disk 1").selectOption("root.img");
+    // The job's progress may show only briefly before the page moves on: record it.
+    await page.evaluate(() => {
+      window.statusTexts = [];
+      new MutationObserver(() => {
+        for (const el of document.querySelectorAll("[role=status]")) window.statusTexts.push(el.textContent);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
     await create.click();
-    await page.getByRole("status").filter({ hasText: new RegExp(`Creating vms-new-${stamp}: job \\d+`) }).waitFor();
     await page.waitForURL(/#\/vms\/\d+$/);
+    const shown = await page.evaluate(() => window.statusTexts);
+    assert.ok(shown.some((text) => new RegExp(`Creating vms-new-${stamp}: job \\d+`).test(text)), `the job's progress was shown: ${shown}`);
     created = Number(new URL(page.url()).hash.split("/")[2]);
     const vm = (await rpc("vm.list", token)).find((v) => v.id === created);
     assert.equal(vm.name, `vms-new-${stamp}`);

@@ -2,7 +2,7 @@
 // and text, sort, power actions per row and on the selected rows, each action's job
 // followed in its row until it ends); #/vms/new is Create New (views/vm-create.js);
 // #/vms/<id>/<tab> is one VM's page (views/vm.js). The list follows the event stream.
-import { html, useEffect, useRef, useState } from "../html.js";
+import { html, useEffect, useMemo, useRef, useState } from "../html.js";
 import { t } from "../i18n.js";
 import { subscribe } from "../live.js";
 import { session } from "../rpc.js";
@@ -68,7 +68,8 @@ const queryState = () => {
 };
 
 function VmList() {
-  const { data: vms, error } = useLive(() => session.rpc("vm.list"), touchesList);
+  const { data: read, error } = useLive(() => session.rpc("vm.list"), touchesList);
+  const vms = useEventStates(read);
   const [group, setGroup] = useState(queryState);
   const [search, setSearch] = useState("");
   const [selected, setSelected] = useState(new Set());
@@ -115,6 +116,27 @@ function VmList() {
       onSelect=${setSelected}
       empty=${t("vms.none")}
     />`;
+}
+
+/**
+ * The list with the states that vm.state events reported since it was read: a row shows
+ * its new state as soon as the event arrives, before the list is read again.
+ */
+function useEventStates(vms) {
+  const [states, setStates] = useState(new Map());
+  useEffect(
+    () =>
+      subscribe((events) => {
+        const seen = events.filter((e) => e.kind === "vm.state" && e.state);
+        if (seen.length) setStates((old) => new Map([...old, ...seen.map((e) => [Number(e.target), e.state])]));
+      }),
+    [],
+  );
+  useEffect(() => setStates(new Map()), [vms]); // a fresh read holds them all
+  return useMemo(
+    () => (vms && states.size ? vms.map((vm) => (states.has(vm.id) ? { ...vm, state: states.get(vm.id) } : vm)) : vms),
+    [vms, states],
+  );
 }
 
 /** The columns of the list; the state cell shows the row's job, the last one its actions. */
