@@ -6,15 +6,15 @@ import { html, render, useEffect, useRef, useState } from "./html.js";
 import { setLanguage, t } from "./i18n.js";
 import { subscribe } from "./live.js";
 import { RpcFault, session } from "./rpc.js";
-import { Fault, Loading, faultText, routeParts } from "./ui.js";
+import { Fault, Lazy, faultText, routeParts } from "./ui.js";
 
-/** The sections of the navigation: route → [catalogue key, view module]. */
+/** The sections of the navigation: route → [catalogue key, its view module]. */
 const SECTIONS = {
-  home: ["nav.home", "./views/home.js"],
-  vms: ["nav.vms", "./views/vms.js"],
-  nodes: ["nav.nodes", "./views/nodes.js"],
-  users: ["nav.users", "./views/users.js"],
-  config: ["nav.config", "./views/config.js"],
+  home: ["nav.home", () => import("./views/home.js")],
+  vms: ["nav.vms", () => import("./views/vms.js")],
+  nodes: ["nav.nodes", () => import("./views/nodes.js")],
+  users: ["nav.users", () => import("./views/users.js")],
+  config: ["nav.config", () => import("./views/config.js")],
 };
 
 function Login({ message }) {
@@ -82,20 +82,8 @@ function Shell({ me }) {
     <section id="view" tabindex="-1">
       ${section === "modules"
         ? html`<${ModulePage} pages=${pages} route=${route} />`
-        : html`<${View} key=${section} section=${section} route=${route} me=${me} />`}
+        : html`<${Lazy} key=${section} load=${(SECTIONS[section] ?? SECTIONS.home)[1]} props=${{ route, me }} />`}
     </section>`;
-}
-
-/** A section's view, imported on first use. */
-function View({ section, route, me }) {
-  const [loaded, setLoaded] = useState({ view: null, error: null });
-  const entry = SECTIONS[section] ?? SECTIONS.home;
-  useEffect(() => {
-    import(entry[1]).then((m) => setLoaded({ view: m.default, error: null }), (error) => setLoaded({ view: null, error }));
-  }, [entry]);
-  if (!loaded.view) return html`<${Loading} error=${loaded.error} />`;
-  const Component = loaded.view;
-  return html`<${Component} route=${route} me=${me} />`;
 }
 
 /** An enabled module's page: its ES module renders into a box of its own. */

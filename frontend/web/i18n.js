@@ -1,6 +1,6 @@
 // i18n.js: every string the page shows goes through t(key, values). The catalogues are
 // one module per language in i18n/ (English is complete; a key missing from another
-// language falls back to English). A catalogue entry may hold {name} placeholders.
+// language falls back to English). An entry may name values to fill in as {name}.
 import en from "./i18n/en.js";
 
 /** Languages with a catalogue: code → the language's own name. */
@@ -26,7 +26,7 @@ export async function setLanguage(code) {
   document.documentElement.lang = current;
 }
 
-/** The string of `key`, with {name} placeholders filled from `values`. */
+/** The string of `key`, each {name} in it replaced by `values[name]`. */
 export function t(key, values = {}) {
   const text = catalogue[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));

@@ -42,6 +42,30 @@ export function useLive(fetch, touches = () => false, deps = []) {
   return { ...state, reload: () => reloader.current() };
 }
 
+/**
+ * A view from a module imported on first use: `load()` gives the module, whose default
+ * export is rendered with `props`; Loading (or the import's failure) until then.
+ */
+export function Lazy({ load, props }) {
+  const [loaded, setLoaded] = useState({ view: null, error: null });
+  useEffect(() => {
+    let alive = true;
+    load().then(
+      (m) => alive && setLoaded({ view: m.default, error: null }),
+      (error) => alive && setLoaded({ view: null, error }),
+    );
+    return () => (alive = false);
+  }, [load]);
+  if (!loaded.view) return html`<${Loading} error=${loaded.error} />`;
+  const View = loaded.view;
+  return html`<${View} ...${props} />`;
+}
+
+/** A VM's state as a coloured badge. */
+export function StateBadge({ state }) {
+  return html`<span class=${`badge state-${state}`} data-state=${state}>${t(`state.${state}`)}</span>`;
+}
+
 /** The message of a failure: the fault's words, or why the server could not be reached. */
 export function faultText(error) {
   if (!error) return "";

@@ -6,7 +6,7 @@
 import { html, useEffect, useRef, useState } from "../html.js";
 import { t } from "../i18n.js";
 import { session } from "../rpc.js";
-import { Fault, Loading, Tabs, duration, kib, useLive } from "../ui.js";
+import { Fault, Lazy, Loading, StateBadge, Tabs, duration, kib, useLive } from "../ui.js";
 
 const TABS = {
   status: () => import("./vm-status.js"),
@@ -59,10 +59,6 @@ export default function VmPage({ id, tab, me }) {
     <${TabPanel} key=${current} tab=${current} vm=${vm} me=${me} />`;
 }
 
-export function StateBadge({ state }) {
-  return html`<span class=${`badge state-${state}`} data-state=${state}>${t(`state.${state}`)}</span>`;
-}
-
 function PowerButtons({ vm }) {
   const action = useJobAction();
   const run = (verb) => {
@@ -111,13 +107,7 @@ function useOwnerName(owner, me) {
 
 /** The current tab's module, imported on first use. */
 function TabPanel({ tab, vm, me }) {
-  const [loaded, setLoaded] = useState({ view: null, error: null });
-  useEffect(() => {
-    TABS[tab]().then((m) => setLoaded({ view: m.default, error: null }), (error) => setLoaded({ view: null, error }));
-  }, [tab]);
-  if (!loaded.view) return html`<${Loading} error=${loaded.error} />`;
-  const Panel = loaded.view;
-  return html`<section class=${`vm-tab vm-${tab}`} aria-label=${t(`vm.tab.${tab}`)}><${Panel} vm=${vm} me=${me} /></section>`;
+  return html`<section class=${`vm-tab vm-${tab}`} aria-label=${t(`vm.tab.${tab}`)}><${Lazy} load=${TABS[tab]} props=${{ vm, me }} /></section>`;
 }
 
 /**

@@ -6,33 +6,17 @@ import { html, useEffect, useMemo, useRef, useState } from "../html.js";
 import { t } from "../i18n.js";
 import { subscribe } from "../live.js";
 import { session } from "../rpc.js";
-import { Fault, Loading, Table, duration, faultText, kib, routeQuery, useLive } from "../ui.js";
+import { Fault, Lazy, Loading, StateBadge, Table, duration, faultText, kib, routeQuery, useLive } from "../ui.js";
 
 /** The pages of the section other than the list, loaded when first shown. */
 const PAGES = { create: () => import("./vm-create.js"), vm: () => import("./vm.js") };
 
 export default function Vms({ route, me }) {
-  if (route[1] === "new") return html`<${Page} key="create" page="create" props=${{ me }} />`;
+  if (route[1] === "new") return html`<${Lazy} key="create" load=${PAGES.create} props=${{ me }} />`;
   if (route[1]) {
-    return html`<${Page} key="vm" page="vm" props=${{ id: Number(route[1]), tab: route[2], me }} />`;
+    return html`<${Lazy} key="vm" load=${PAGES.vm} props=${{ id: Number(route[1]), tab: route[2], me }} />`;
   }
   return html`<${VmList} me=${me} />`;
-}
-
-/** A page of the section, rendered with `props` once its module is loaded. */
-function Page({ page, props }) {
-  const [loaded, setLoaded] = useState({ view: null, error: null });
-  useEffect(() => {
-    let alive = true;
-    PAGES[page]().then(
-      (m) => alive && setLoaded({ view: m.default, error: null }),
-      (error) => alive && setLoaded({ view: null, error }),
-    );
-    return () => (alive = false);
-  }, [page]);
-  if (!loaded.view) return html`<${Loading} error=${loaded.error} />`;
-  const Component = loaded.view;
-  return html`<${Component} ...${props} />`;
 }
 
 /** The power actions and the states each is allowed in. */
@@ -157,7 +141,7 @@ function columns(jobs) {
 
 /** The state badge, and the row's job in progress or its failure. */
 function StateCell({ vm, entry, onDismiss }) {
-  const badge = html`<span class=${`badge state-${vm.state}`}>${t(`state.${vm.state}`)}</span>`;
+  const badge = html`<${StateBadge} state=${vm.state} />`;
   if (!entry) return badge;
   if (entry.error) {
     return html`${badge} <span class="error" role="alert">${entry.error}</span>
