@@ -8,7 +8,8 @@
 #     same rows as a static HTML table (the browser's own floor: the peer),
 #   - a state change made by another client: from the job's end reaching the page (its
 #     event) and from the other client's call returning, to the row's new state painted,
-#   - the page's own JavaScript (frontend/web, without the npm packages), raw and gzip.
+#   - the page's own JavaScript (frontend/web, without the npm packages) as written, and
+#     as the server sends it (minified by esbuild; gzip).
 # Environment: VMS=1000 RUNS=7; ZENTIFIC_BIN runs another build.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -2,6 +2,9 @@
 //! config file, defaults — in that order), opens the store, and runs the server or an
 //! administrative command. The logic lives in `zentific-sql` and `zentific-xmlrpc`.
 
+mod demo;
+mod vnc_display;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -234,9 +237,18 @@ fn main() -> anyhow::Result<()> {
         } => {
             let store = open(&database)?;
             first_start(&store)?;
-            if demo {
-                register_demo_node(&store, &database)?;
-            }
+            // The demo's consoles run until the server stops (dropped at the end).
+            let _demo_consoles = if demo {
+                match demo::start(&store, &database)? {
+                    Ok(consoles) => Some(consoles),
+                    Err(why) => {
+                        zentific_xmlrpc::console::note_unavailable("demo", why);
+                        None
+                    }
+                }
+            } else {
+                None
+            };
             let modules = modules.start(&store)?;
             let engine = scheduler.start(&store, &modules, demo)?;
             let mut limits = zentific_xmlrpc::Limits::default();
@@ -306,40 +318,6 @@ fn first_start(store: &Store) -> anyhow::Result<()> {
     } else {
         tracing::info!("created user 'admin' with the password from ZENTIFIC_ADMIN_PASSWORD");
     }
-    Ok(())
-}
-
-/// Register the demo node (libvirt's test driver with the VMs of `demo-node.xml`) unless
-/// a node named `demo` exists. The node file is written next to the database.
-fn register_demo_node(store: &Store, database: &str) -> anyhow::Result<()> {
-    if store
-        .list_nodes(&zentific_sql::Caller::system())?
-        .iter()
-        .any(|n| n.name == "demo")
-    {
-        return Ok(());
-    }
-    let dir = match database.strip_prefix("sqlite://") {
-        Some(path) => PathBuf::from(path)
-            .parent()
-            .map(PathBuf::from)
-            .unwrap_or_default(),
-        None => std::env::temp_dir(),
-    };
-    let file = std::fs::canonicalize(&dir)
-        .unwrap_or(dir)
-        .join("demo-node.xml");
-    std::fs::write(&file, include_str!("demo-node.xml"))
-        .with_context(|| format!("cannot write {}", file.display()))?;
-    let actor = zentific_sql::Caller::system();
-    let node = zentific_sql::NewNode {
-        name: "demo".into(),
-        hostname: "localhost".into(),
-        transport: zentific_sql::Transport::Libvirt,
-        uri: format!("test://{}", file.display()),
-    };
-    store.register_node(&actor, &node)?;
-    tracing::info!("registered the demo node on {}", node.uri);
     Ok(())
 }
 
@@ -423,13 +401,41 @@ fn serve(
         tracing::info!(
             "listening on {local} (XML-RPC at http://{local}/RPC2, the web page at http://{local}/)"
         );
+        let consoles =
+            zentific_frontend::console::router(store.clone(), console_locator(&store, &modules));
         let app = zentific_xmlrpc::router(store, limits, Some(modules))
-            .merge(zentific_frontend::router());
+            .merge(zentific_frontend::router())
+            .merge(consoles);
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await?;
         tracing::info!("stopped");
         Ok(())
+    })
+}
+
+/// How the console proxy finds a redeemed ticket's console: through the VM's node's
+/// transport, as `vm.console` did.
+fn console_locator(
+    store: &Store,
+    modules: &Arc<ModuleHost>,
+) -> zentific_frontend::console::Locator {
+    let (store, modules) = (store.clone(), modules.clone());
+    Arc::new(move |access| {
+        zentific_xmlrpc::console::locate(
+            &store,
+            Some(&modules),
+            &access.node,
+            &access.vm,
+            access.kind,
+        )
+        .map(|located| {
+            (
+                located.target,
+                Box::new(located.dispatcher) as Box<dyn Send>,
+            )
+        })
+        .map_err(|e| e.to_string())
     })
 }
 

@@ -1,12 +1,10 @@
-// app.js: the page's shell. The login form, then the navigation (Home | Virtual Machines
-// | Nodes | Users | Configuration, and the pages of enabled modules from module.pages,
-// kept current by the event stream) over one view at a time, chosen by the URL's
+// app.js: the page's shell: the login form, then the navigation (the sections, and the
+// pages of enabled modules from module.pages) over one view at a time, chosen by the URL's
 // #fragment. Each view is its own module in views/, loaded when first shown.
 import { html, render, useEffect, useRef, useState } from "./html.js";
 import { setLanguage, t } from "./i18n.js";
-import { subscribe } from "./live.js";
-import { RpcFault, session } from "./rpc.js";
-import { Fault, Lazy, faultText, routeParts } from "./ui.js";
+import { RpcFault, rpc, session } from "./rpc.js";
+import { Fault, Lazy, faultText, routeParts, useLive } from "./ui.js";
 
 /** The sections of the navigation: route → [catalogue key, its view module]. */
 const SECTIONS = {
@@ -45,19 +43,11 @@ function Login({ message }) {
 
 function Shell({ me }) {
   const [route, setRoute] = useState(routeParts());
-  const [pages, setPages] = useState([]);
+  const { data: pages = [] } = useLive(() => rpc("module.pages"), (e) => e.target_kind === "module");
   useEffect(() => {
     const onHash = () => setRoute(routeParts());
     addEventListener("hashchange", onHash);
-    const loadPages = () => session.rpc("module.pages").then(setPages, () => {});
-    loadPages();
-    const unsubscribe = subscribe((events) => {
-      if (events.some((e) => e.kind === "resync" || e.target_kind === "module")) loadPages();
-    });
-    return () => {
-      removeEventListener("hashchange", onHash);
-      unsubscribe();
-    };
+    return () => removeEventListener("hashchange", onHash);
   }, []);
   const section = route[0] ?? "home";
   const logout = async () => {
@@ -95,7 +85,7 @@ function ModulePage({ pages, route }) {
     if (!page || !box.current) return;
     setError(null);
     import(page.script)
-      .then((m) => m.render(box.current, { rpc: (method, ...params) => session.rpc(method, ...params) }))
+      .then((m) => m.render(box.current, { rpc }))
       .catch(setError);
   }, [page?.script]);
   if (!page) return html`<p role="status">${t("module.pageGone")} <a href="#/home">${t("nav.home")}</a></p>`;

@@ -1,16 +1,13 @@
-// i18n.js: every string the page shows goes through t(key, values). The catalogues are
-// one module per language in i18n/ (English is complete; a key missing from another
-// language falls back to English). An entry may name values to fill in as {name}.
-import en from "./i18n/en.js";
+// i18n.js: every string the page shows goes through t(key, values), each {name} in it
+// filled in from values. The catalogues are in i18n/, one per language (English is
+// complete; a key missing from another language falls back to English).
+import en, { flatten } from "./i18n/en.js";
 
 /** Languages with a catalogue: code → the language's own name. */
 export const LANGUAGES = { en: "English" };
 
 let catalogue = en;
 let current = "en";
-
-/** The language in use. */
-export const language = () => current;
 
 /** Switch to `code` (a user's language setting); unknown languages stay on English. */
 export async function setLanguage(code) {
@@ -19,8 +16,7 @@ export async function setLanguage(code) {
     catalogue = en;
     current = "en";
   } else {
-    const loaded = (await import(`./i18n/${base}.js`)).default;
-    catalogue = { ...en, ...loaded };
+    catalogue = { ...en, ...Object.fromEntries(flatten((await import(`./i18n/${base}.js`)).default)) };
     current = base;
   }
   document.documentElement.lang = current;

@@ -1,17 +1,18 @@
-// ui.js: the pieces every view shares: loading data (and re-loading it when an event
-// touches it), a sortable and filterable table of records, a live graph, tabs, fault
-// messages and the formatting of sizes, durations and times.
+// ui.js: the pieces every view shares: loading data (re-read when an event touches it),
+// jobs and actions with their outcome, form fields, a sortable and filterable table, a
+// live graph, tabs, fault messages and the formatting of sizes, durations and times.
 import { html, useEffect, useMemo, useRef, useState } from "./html.js";
 import { t } from "./i18n.js";
 import { subscribe } from "./live.js";
-import { RpcFault } from "./rpc.js";
+import { RpcFault, rpc } from "./rpc.js";
 import uPlot from "uplot";
 
 /**
  * Load with `fetch()` now and again whenever `touches(event)` is true for an event of
- * the stream (re-reads are coalesced over 50 ms). Returns {data, error, reload}.
+ * the stream (re-reads are coalesced over 50 ms), and every `every` ms when given.
+ * Returns {data, error, reload}.
  */
-export function useLive(fetch, touches = () => false, deps = []) {
+export function useLive(fetch, touches = () => false, deps = [], every = 0) {
   const [state, setState] = useState({ data: undefined, error: null });
   const latest = useRef(fetch);
   latest.current = fetch;
@@ -30,35 +31,59 @@ export function useLive(fetch, touches = () => false, deps = []) {
     };
     reloader.current = load;
     load();
+    const ticker = every ? setInterval(load, every) : null;
     const unsubscribe = subscribe((events) => {
       if (events.some((e) => e.kind === "resync" || touches(e))) soon();
     });
     return () => {
       alive = false;
       clearTimeout(timer);
+      clearInterval(ticker);
       unsubscribe();
     };
   }, deps);
   return { ...state, reload: () => reloader.current() };
 }
 
+/** True for the events about one record: `kind` (vm, node, user…) number `id`. */
+export const about = (kind, id) => (e) => e.target_kind === kind && String(e.target) === String(id);
+
+/** A job's record (job.get), re-read on each of its events; null while `id` is unset. */
+export function useJob(id) {
+  return useLive(() => (id ? rpc("job.get", id) : Promise.resolve(null)), (e) => Number(e.job) === id, [id]);
+}
+
 /**
- * A view from a module imported on first use: `load()` gives the module, whose default
- * export is rendered with `props`; Loading (or the import's failure) until then.
+ * One action at a time (a form's call, a button's). `run(work, done)` awaits `work()`,
+ * keeps its answer as `result`, and says whether it went through; `status` then shows
+ * `done` (a "saved" message) or the fault. `fail(text)` refuses in the page's own words.
  */
+export function useAction() {
+  const [state, setState] = useState({ busy: false, error: null, done: "" });
+  const run = async (work, done = "") => {
+    setState({ busy: true, error: null, done: "" });
+    try {
+      const result = await work();
+      setState({ busy: false, error: null, done, result });
+      return true;
+    } catch (error) {
+      setState({ busy: false, error, done: "" });
+      return false;
+    }
+  };
+  const fail = (error) => setState({ busy: false, error, done: "" });
+  const status = html`<span role="status">${state.done}</span><${Fault} error=${state.error} />`;
+  return { ...state, run, fail, reset: () => fail(null), status };
+}
+
+/** `work()`, once the user said yes to `question`. */
+export const confirmed = (question, work) => confirm(question) && work();
+
+/** A view from a module imported on first use (`load()`), rendered with `props`; Loading until then. */
 export function Lazy({ load, props }) {
-  const [loaded, setLoaded] = useState({ view: null, error: null });
-  useEffect(() => {
-    let alive = true;
-    load().then(
-      (m) => alive && setLoaded({ view: m.default, error: null }),
-      (error) => alive && setLoaded({ view: null, error }),
-    );
-    return () => (alive = false);
-  }, [load]);
-  if (!loaded.view) return html`<${Loading} error=${loaded.error} />`;
-  const View = loaded.view;
-  return html`<${View} ...${props} />`;
+  const { data: module, error } = useLive(load, undefined, [load]);
+  if (!module) return html`<${Loading} error=${error} />`;
+  return html`<${module.default} ...${props} />`;
 }
 
 /** A VM's state as a coloured badge. */
@@ -66,22 +91,77 @@ export function StateBadge({ state }) {
   return html`<span class=${`badge state-${state}`} data-state=${state}>${t(`state.${state}`)}</span>`;
 }
 
-/** The message of a failure: the fault's words, or why the server could not be reached. */
+/** The message of a failure: the page's own words (a string), the fault's, or why the server is unreachable. */
 export function faultText(error) {
-  if (!error) return "";
+  if (!error || typeof error === "string") return error || "";
   if (error instanceof RpcFault) return error.message;
   return t("error.unreachable", { reason: error.message });
 }
 
-/** A fault shown as an alert (nothing when there is none). */
-export function Fault({ error }) {
-  return error ? html`<p class="error" role="alert">${faultText(error)}</p>` : null;
+/** A failure shown as an alert (nothing when there is none). */
+export function Fault({ error, id }) {
+  return error ? html`<p class="error" role="alert" id=${id}>${faultText(error)}</p>` : null;
 }
 
 /** What a view shows while its first answer is on its way, or when it failed. */
 export function Loading({ error }) {
   return error ? html`<${Fault} error=${error} />` : html`<p class="muted">${t("loading")}</p>`;
 }
+
+/**
+ * A section of a page under its heading `title` (`id` names it): `children`, or with
+ * `live` (what useLive gives) `children(data)` once there is data, and its fault.
+ */
+export function Section({ id, title, live, children }) {
+  return html`<section aria-labelledby=${id}>
+    <h2 id=${id}>${title}</h2>
+    ${!live ? children : live.data ? html`<${Fault} error=${live.error} />${children(live.data)}` : html`<${Loading} error=${live.error} />`}
+  </section>`;
+}
+
+/** Terms and their values as a dl: [term, value, attributes of the value?], false ones left out. */
+export function Facts({ label, facts }) {
+  return html`<dl class="facts" aria-label=${label}>
+    ${facts.filter(Boolean).map(([term, value, attributes]) => html`<dt>${term}</dt><dd ...${attributes}>${value}</dd>`)}
+  </dl>`;
+}
+
+/**
+ * A label and its control: an input with the other props, or a select of the options
+ * given as children. A `hint` and an `error` (what is wrong with the value) show below
+ * it and describe it.
+ */
+export function Field({ id, label, hint, error, children, ...props }) {
+  const describedBy = [hint && `${id}-hint`, error && `${id}-error`].filter(Boolean).join(" ") || undefined;
+  const attributes = { id, "aria-describedby": describedBy, "aria-invalid": error ? "true" : undefined, ...props };
+  return html`<label for=${id}>${label}</label>
+    ${children === undefined ? html`<input ...${attributes} />` : html`<select ...${attributes}>${children}</select>`}
+    ${hint && html`<p class="hint" id=${`${id}-hint`}>${hint}</p>`}
+    ${error && html`<p class="hint" id=${`${id}-error`}><span class="error">${error}</span></p>`}`;
+}
+
+/** The last row of a form.grid: its submit button (`label`, disabled while `busy`), and what follows it. */
+export function Submit({ label, busy, plain, children }) {
+  return html`<span></span><div class="toolbar">
+    <button type="submit" class=${plain ? undefined : "primary"} disabled=${busy}>${label}</button>${children}
+  </div>`;
+}
+
+/** `options` ([value, text] pairs or values) as the options of a select. */
+export const options = (list) => list.map((o) => {
+  const [value, text] = Array.isArray(o) ? o : [o, o];
+  return html`<option key=${value} value=${value}>${text}</option>`;
+});
+
+/**
+ * The column of a row's buttons: each of `buttons(row)` is {text, name (its accessible
+ * name), onClick, danger?, busy?}.
+ */
+export const buttonsColumn = (label, buttons) => ({
+  key: "actions", label, sortable: false,
+  render: (row) => html`<div class="actions">${buttons(row).map((b) => html`<button type="button"
+    class=${b.danger ? "danger" : undefined} disabled=${b.busy} aria-label=${b.name} onClick=${b.onClick}>${b.text}</button>`)}</div>`,
+});
 
 /**
  * A table of records. columns: [{key, label, value?(row) (sorts and filters), render?(row)}].
@@ -111,6 +191,7 @@ export function Table({ caption, columns, rows, rowKey = (r) => r.id, filter = "
     next.has(key) ? next.delete(key) : next.add(key);
     onSelect(next);
   };
+  const width = columns.length + (selected ? 1 : 0);
   return html`<div class="table-wrap"><table>
     ${caption && html`<caption>${caption}</caption>`}
     <thead><tr>
@@ -123,7 +204,7 @@ export function Table({ caption, columns, rows, rowKey = (r) => r.id, filter = "
       })}
     </tr></thead>
     <tbody>
-      ${shown.length === 0 && html`<tr><td colspan=${columns.length + (selected ? 1 : 0)} class="muted">${empty ?? t("table.empty")}</td></tr>`}
+      ${shown.length === 0 && html`<tr><td colspan=${width} class="muted">${empty ?? t("table.empty")}</td></tr>`}
       ${shown.slice(0, limit).map((row) => {
         const key = rowKey(row);
         return html`<tr key=${key} data-key=${key}>
@@ -131,7 +212,7 @@ export function Table({ caption, columns, rows, rowKey = (r) => r.id, filter = "
           ${columns.map((c) => html`<td data-column=${c.key}>${c.render ? c.render(row) : valueOf(c, row) ?? "–"}</td>`)}
         </tr>`;
       })}
-      ${shown.length > limit && html`<${MoreRows} key="more" columns=${columns.length + (selected ? 1 : 0)}
+      ${shown.length > limit && html`<${MoreRows} key="more" columns=${width}
         shown=${limit} total=${shown.length} more=${() => setLimit((n) => n + MORE_ROWS)} all=${() => setLimit(Infinity)} />`}
     </tbody>
   </table></div>`;
@@ -174,8 +255,8 @@ export function Tabs({ label, tabs, current, href }) {
 }
 
 /**
- * A line graph of series [{label, points: [{at: Date, avg}], unit?}] with uPlot; `label`
- * is its accessible name. Redrawn when the points change.
+ * A line graph of series [{label, points: [{at: Date, avg}]}] with uPlot; `label` is its
+ * accessible name. Redrawn when the points change.
  */
 export function Graph({ label, series, height = 160, width }) {
   const box = useRef(null);
@@ -235,12 +316,6 @@ export function kib(value) {
   return `${round(n)} TiB`;
 }
 
-/** A rate in bytes per second. */
-export function rate(value) {
-  if (value === undefined || value === null) return "–";
-  return `${kib(Number(value) / 1024).replace("iB", "iB/s")}`;
-}
-
 const round = (n) => (Math.abs(n) >= 100 || Number.isInteger(n) ? Math.round(n) : n.toFixed(1));
 
 /** A duration in seconds as "3 d 4 h", "5 h 2 min", "42 s". */
@@ -257,17 +332,10 @@ export function duration(seconds) {
 }
 
 /** A time as the browser's locale writes it. */
-export function when(date) {
-  return date instanceof Date && !Number.isNaN(date.getTime()) ? date.toLocaleString() : "–";
-}
+export const when = (date) => (date instanceof Date && !Number.isNaN(date.getTime()) ? date.toLocaleString() : "–");
 
 /** The `#/…` route split into its parts (without the `?…` query). */
-export function routeParts() {
-  const path = location.hash.replace(/^#\/?/, "").split("?")[0];
-  return path.split("/").filter(Boolean).map(decodeURIComponent);
-}
+export const routeParts = () => location.hash.replace(/^#\/?/, "").split("?")[0].split("/").filter(Boolean).map(decodeURIComponent);
 
 /** The `?name=value&…` query of the `#/…` route. */
-export function routeQuery() {
-  return new URLSearchParams(location.hash.split("?")[1] ?? "");
-}
+export const routeQuery = () => new URLSearchParams(location.hash.split("?")[1] ?? "");

@@ -20,6 +20,7 @@
 
 mod audit;
 mod claim;
+mod consoles;
 pub(crate) mod db;
 mod error;
 mod events;
@@ -47,6 +48,7 @@ mod vms;
 pub mod testing;
 
 pub use audit::{AuditEntry, AuditFilter};
+pub use consoles::{CONSOLE_TICKET_SECS, ConsoleAccess, ConsoleTicket};
 pub use db::{Backend, Store, redact};
 pub use error::{StoreError, fault_code};
 pub use events::{EVENT_BATCH, Event, EventBatch};
@@ -66,7 +68,8 @@ pub use stats::{
 pub use storage::{NewPool, NewVolume, Pool, Volume};
 pub use triggers::{NewTrigger, Trigger};
 pub use types::{
-    JobKind, JobState, MissedRuns, Permission, Role, Transport, TriggerEvent, VmState, VmType,
+    ConsoleKind, JobKind, JobState, MissedRuns, Permission, Role, Transport, TriggerEvent, VmState,
+    VmType,
 };
 pub use users::{NewUser, Quota, User, UserUpdate, VmGrant};
 pub use vms::{Disk, NewDisk, NewVif, NewVm, PowerAction, Vif, Vm, VmDetail, VmFilter};

@@ -98,6 +98,12 @@ pub const OPTION_DEFS: &[OptionDef] = &[
         default: "10",
         rule: OptionRule::IntRange(1, 600),
     },
+    OptionDef {
+        name: "console_idle_secs",
+        help: "seconds a VM console may pass with no bytes either way before the server closes it",
+        default: "900",
+        rule: OptionRule::IntRange(10, 86_400),
+    },
 ];
 
 impl OptionDef {
@@ -165,6 +171,8 @@ pub struct GlobalOptions {
     pub event_retention_hours: i64,
     /// Seconds a module method may take.
     pub module_call_limit_secs: i64,
+    /// Seconds a console may be idle before it is closed.
+    pub console_idle_secs: i64,
 }
 
 impl GlobalOptions {
@@ -193,6 +201,7 @@ impl GlobalOptions {
             schedule_min_interval_secs: int("schedule_min_interval_secs").unwrap_or(60),
             event_retention_hours: int("event_retention_hours").unwrap_or(168),
             module_call_limit_secs: int("module_call_limit_secs").unwrap_or(10),
+            console_idle_secs: int("console_idle_secs").unwrap_or(900),
         }
     }
 }

@@ -322,6 +322,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    console_tickets (ticket_hash) {
+        ticket_hash -> Text,
+        session_hash -> Text,
+        user_id -> Integer,
+        vm_id -> Integer,
+        kind -> Text,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(quotas -> users (user_id));
 diesel::joinable!(vms -> nodes (node_id));
@@ -394,4 +406,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     event_horizon,
     snapshots,
+    console_tickets,
 );

@@ -157,6 +157,16 @@ text_enum!(
 );
 
 text_enum!(
+    /// The kind of a VM's console (`vm.console`).
+    ConsoleKind {
+        /// The graphical console, over RFB (VNC).
+        Vnc = "vnc",
+        /// The text console (a PV guest's serial console).
+        Text = "text",
+    }
+);
+
+text_enum!(
     /// Where a job is in its life.
     JobState {
         /// Recorded, waiting for the scheduler.

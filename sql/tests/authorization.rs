@@ -13,6 +13,18 @@ const WITHOUT_CALLER: &[(&str, &str)] = &[
     ("jobs_generation", "in-process wake-up"),
     ("wait_for_jobs", "in-process wake-up"),
     ("login", "makes the caller"),
+    (
+        "redeem_console_ticket",
+        "the console proxy: the ticket names its caller",
+    ),
+    (
+        "console_still_allowed",
+        "the console proxy: re-checks the ticket's caller",
+    ),
+    (
+        "audit_console",
+        "the console proxy: records for the ticket's caller",
+    ),
     ("logout", "ends the token's own session"),
     ("caller_for_token", "makes the caller"),
     ("find_user", "command line and bootstrap (zentific user …)"),

@@ -7,10 +7,12 @@
 //! - [`api`] holds the namespaces (`session`, `user`, `node`, `vm`, `storage`, `config`,
 //!   `job`, `system`), each turning values into a typed request for the store and the
 //!   answer back into values;
+//! - [`console`] finds a VM's console through its node's transport;
 //! - [`fault`] maps store errors to the fault codes of the public contract;
 //! - `wire` writes the XML of answers.
 
 pub mod api;
+pub mod console;
 mod endpoint;
 pub mod fault;
 pub mod modules;

@@ -296,6 +296,11 @@ impl Registry {
         self.modules.as_deref()
     }
 
+    /// The module host as shared, for what outlives a call (a console's transport).
+    pub fn module_host(&self) -> Option<&std::sync::Arc<crate::modules::ModuleHost>> {
+        self.modules.as_ref()
+    }
+
     /// A method by name: a built-in one, or one of an enabled module.
     pub fn get(&self, name: &str) -> Option<Method> {
         match self.methods.get(name) {

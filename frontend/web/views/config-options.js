@@ -1,50 +1,44 @@
 // views/config-options.js: the Global Options tab: every option with its value, default
-// and help (config.describe, config.get), re-read when the options change elsewhere.
-// Admins edit the values and save only the changed ones with config.set; the server
-// checks all before writing any, and its refusal names the option. Others only read.
+// and help (config.describe, config.get), kept current. Admins save the changed values
+// with config.set; the server checks all before writing any, and its refusal names the option.
 import { html, useState } from "../html.js";
 import { LANGUAGES, t } from "../i18n.js";
-import { session } from "../rpc.js";
-import { Fault, Loading, Table, faultText, useLive } from "../ui.js";
+import { rpc } from "../rpc.js";
+import { Fault, Loading, Table, faultText, options, useAction, useLive } from "../ui.js";
 
 export default function Options({ me }) {
   const admin = me.role === "admin";
   const { data, error } = useLive(async () => {
-    const [described, values] = await Promise.all([session.rpc("config.describe"), session.rpc("config.get")]);
+    const [described, values] = await Promise.all([rpc("config.describe"), rpc("config.get")]);
     return described.map((d) => ({ ...d, value: values[d.name] }));
   }, (e) => e.target_kind === "config");
   const [draft, setDraft] = useState({});
   // What was just saved, shown until the options are read again after `base`.
   const [justSaved, setJustSaved] = useState({ base: null, values: {} });
-  const [outcome, setOutcome] = useState({ error: null, saved: false, busy: false });
+  const action = useAction();
   if (!data) return html`<${Loading} error=${error} />`;
   const current = (row) => (justSaved.base === data ? justSaved.values[row.name] : undefined) ?? textOf(row.value);
   const changed = data.filter((row) => row.name in draft && draft[row.name] !== current(row));
-  const faulty = outcome.error ? data.find((row) => faultText(outcome.error).includes(row.name))?.name : undefined;
+  const faulty = action.error ? data.find((row) => faultText(action.error).includes(row.name))?.name : undefined;
   const edit = (name, text) => {
     setDraft({ ...draft, [name]: text });
-    setOutcome({ error: null, saved: false, busy: false });
+    action.reset();
   };
-  const submit = async (event) => {
+  const submit = (event) => {
     event.preventDefault();
-    const options = {};
+    const values = {};
     for (const row of changed) {
-      const value = parse(row, draft[row.name]);
-      if (value === undefined) return setOutcome({ error: t("config.notInteger", { name: row.name }), saved: false, busy: false });
-      options[row.name] = value;
+      values[row.name] = typeof row.value !== "number" ? draft[row.name] : /^\s*-?\d+\s*$/.test(draft[row.name]) ? Number(draft[row.name]) : undefined;
+      if (values[row.name] === undefined) return action.fail(t("config.notInteger", { name: row.name }));
     }
-    if (changed.length === 0) return setOutcome({ error: t("config.nothingChanged"), saved: false, busy: false });
-    setOutcome({ error: null, saved: false, busy: true });
+    if (changed.length === 0) return action.fail(t("config.nothingChanged"));
     const base = data;
-    try {
-      await session.rpc("config.set", options);
-      const names = Object.keys(options);
-      setJustSaved({ base, values: Object.fromEntries(names.map((name) => [name, String(options[name])])) });
+    action.run(async () => {
+      await rpc("config.set", values);
+      const names = Object.keys(values);
+      setJustSaved({ base, values: Object.fromEntries(names.map((name) => [name, String(values[name])])) });
       setDraft((d) => Object.fromEntries(Object.entries(d).filter(([name]) => !names.includes(name))));
-      setOutcome({ error: null, saved: true, busy: false });
-    } catch (e) {
-      setOutcome({ error: e, saved: false, busy: false });
-    }
+    }, t("config.optionsSaved"));
   };
   const columns = [
     { key: "name", label: t("config.option") },
@@ -59,45 +53,36 @@ export default function Options({ me }) {
   ];
   const table = html`<${Table} caption=${t("config.optionsCaption")} columns=${columns} rows=${data} rowKey=${(row) => row.name} />`;
   if (!admin) return html`<p class="muted">${t("config.optionsReadOnly")}</p>${table}`;
-  return html`<form onSubmit=${submit} aria-label=${t("config.optionsForm")}>
+  return html`<form onSubmit=${submit} aria-label=${t("config.optionsCaption")}>
     ${table}
     <div class="toolbar">
-      <button type="submit" class="primary" disabled=${outcome.busy}>${t("config.saveOptions")}</button>
-      <button type="button" disabled=${changed.length === 0} onClick=${() => { setDraft({}); setOutcome({ error: null, saved: false, busy: false }); }}>${t("config.undo")}</button>
+      <button type="submit" class="primary" disabled=${action.busy}>${t("config.saveOptions")}</button>
+      <button type="button" disabled=${changed.length === 0} onClick=${() => { setDraft({}); action.reset(); }}>${t("config.undo")}</button>
       ${changed.length > 0 && html`<span class="muted">${t("config.unsaved", { count: changed.length })}</span>`}
-      ${outcome.saved && html`<span role="status">${t("config.optionsSaved")}</span>`}
+      ${action.done && html`<span role="status">${action.done}</span>`}
     </div>
-    ${typeof outcome.error === "string"
-      ? html`<p class="error" role="alert" id="options-fault">${outcome.error}</p>`
-      : outcome.error && html`<div id="options-fault"><${Fault} error=${outcome.error} /></div>`}
+    <${Fault} id="options-fault" error=${action.error} />
   </form>`;
 }
 
 const textOf = (value) => (value === undefined || value === null ? "" : String(value));
 
-/** The value to send for an option's text: a whole number where the option holds one. */
-function parse(row, text) {
-  if (typeof row.value !== "number") return text;
-  return /^\s*-?\d+\s*$/.test(text) ? Number(text) : undefined;
-}
-
 /** The input of one option: a number, a language, or text. */
 function OptionInput({ row, text, invalid, onEdit }) {
-  const common = {
+  const attributes = {
     id: `option-${row.name}`,
     "aria-label": row.name,
     "aria-invalid": invalid ? "true" : undefined,
     "aria-describedby": invalid ? "options-fault" : undefined,
+    value: text,
   };
   if (row.name === "default_language") {
-    const languages = { ...LANGUAGES };
-    if (text && !(text in languages)) languages[text] = text;
-    return html`<select ...${common} value=${text} onChange=${(e) => onEdit(row.name, e.target.value)}>
-      ${Object.entries(languages).map(([code, name]) => html`<option value=${code}>${name} (${code})</option>`)}
+    const languages = Object.keys(LANGUAGES);
+    if (text && !(text in LANGUAGES)) languages.push(text);
+    return html`<select ...${attributes} onChange=${(e) => onEdit(row.name, e.target.value)}>
+      ${options(languages.map((code) => [code, `${LANGUAGES[code] ?? code} (${code})`]))}
     </select>`;
   }
-  if (typeof row.value === "number") {
-    return html`<input ...${common} type="number" step="1" inputmode="numeric" value=${text} onInput=${(e) => onEdit(row.name, e.target.value)} />`;
-  }
-  return html`<input ...${common} type="text" value=${text} onInput=${(e) => onEdit(row.name, e.target.value)} />`;
+  const type = typeof row.value === "number" ? { type: "number", step: "1", inputmode: "numeric" } : { type: "text" };
+  return html`<input ...${attributes} ...${type} onInput=${(e) => onEdit(row.name, e.target.value)} />`;
 }

@@ -1,115 +1,81 @@
 // views/config-preferences.js: the Preferences tab, the user's own settings: language
-// (applied at once) and email through user.update, and a new password through
-// user.setPassword. A new password ends every session of the user, so the page then
-// says so and shows the login form.
+// (applied at once) and email (user.update), and a new password (user.setPassword), which
+// ends every session of the user: the page then says so and shows the login form.
 import { html, useEffect, useState } from "../html.js";
 import { LANGUAGES, setLanguage, t } from "../i18n.js";
-import { RpcFault, call, session } from "../rpc.js";
-import { Fault, Loading, useLive } from "../ui.js";
+import { RpcFault, call, rpc, session } from "../rpc.js";
+import { Fault, Field, Loading, Section, Submit, about, options, useAction, useLive } from "../ui.js";
 
 export default function Preferences({ me }) {
-  const { data: user, error } = useLive(
-    () => session.rpc("user.get", me.id),
-    (e) => e.target_kind === "user" && e.target === String(me.id),
-  );
+  const { data: user, error } = useLive(() => rpc("user.get", me.id), about("user", me.id));
   if (!user) return html`<${Loading} error=${error} />`;
   return html`<${Profile} user=${user} /><${PasswordForm} me=${me} />`;
-}
-
-/** A fault, or a message of the page's own (a string), as an alert. */
-function Problem({ error, id }) {
-  if (typeof error === "string") return html`<p class="error" role="alert" id=${id}>${error}</p>`;
-  return error ? html`<div id=${id}><${Fault} error=${error} /></div>` : null;
 }
 
 /** Language and email: only what changed is sent. */
 function Profile({ user }) {
   const [draft, setDraft] = useState({});
-  const [outcome, setOutcome] = useState({ error: null, saved: false, busy: false });
+  const action = useAction();
   useEffect(() => setDraft({}), [user]);
   const value = (key) => draft[key] ?? user[key] ?? "";
   const edit = (key) => (event) => {
     setDraft({ ...draft, [key]: event.target.value });
-    setOutcome({ error: null, saved: false, busy: false });
+    action.reset();
   };
-  const submit = async (event) => {
+  const submit = (event) => {
     event.preventDefault();
     const changes = Object.fromEntries(Object.entries(draft).filter(([key, v]) => v !== (user[key] ?? "")));
-    if (Object.keys(changes).length === 0) return setOutcome({ error: null, saved: true, busy: false });
-    setOutcome({ error: null, saved: false, busy: true });
-    try {
-      await session.rpc("user.update", user.id, changes);
-      if (changes.language) await applyLanguage(changes.language);
-      setOutcome({ error: null, saved: true, busy: false });
-    } catch (e) {
-      setOutcome({ error: e, saved: false, busy: false });
-    }
+    action.run(async () => {
+      if (Object.keys(changes).length === 0) return;
+      await rpc("user.update", user.id, changes);
+      if (changes.language) {
+        // The shell renders again, in the new language, on a route change.
+        await setLanguage(changes.language);
+        dispatchEvent(new HashChangeEvent("hashchange"));
+      }
+    }, t("config.profileSaved"));
   };
-  const languages = { ...LANGUAGES };
-  if (user.language && !(user.language in languages)) languages[user.language] = user.language;
-  return html`<section aria-labelledby="prefs-profile">
-    <h2 id="prefs-profile">${t("config.profile")}</h2>
+  const languages = Object.entries(LANGUAGES);
+  if (user.language && !(user.language in LANGUAGES)) languages.push([user.language, user.language]);
+  return html`<${Section} id="prefs-profile" title=${t("config.profile")}>
     <form class="grid" onSubmit=${submit}>
-      <label for="prefs-language">${t("config.language")}</label>
-      <select id="prefs-language" value=${value("language")} onChange=${edit("language")}>
-        ${Object.entries(languages).map(([code, name]) => html`<option value=${code}>${name}</option>`)}
-      </select>
-      <label for="prefs-email">${t("config.email")}</label>
-      <input id="prefs-email" type="email" autocomplete="email" value=${value("email")} onInput=${edit("email")} />
-      <span></span>
-      <div class="toolbar">
-        <button type="submit" class="primary" disabled=${outcome.busy}>${t("config.saveProfile")}</button>
-        ${outcome.saved && html`<span role="status">${t("config.profileSaved")}</span>`}
-      </div>
+      <${Field} id="prefs-language" label=${t("config.language")} value=${value("language")} onChange=${edit("language")}>${options(languages)}<//>
+      <${Field} id="prefs-email" label=${t("config.email")} type="email" autocomplete="email" value=${value("email")} onInput=${edit("email")} />
+      <${Submit} label=${t("config.saveProfile")} busy=${action.busy}>${action.done && html`<span role="status">${action.done}</span>`}<//>
     </form>
-    <${Problem} error=${outcome.error} />
-  </section>`;
-}
-
-/** Switch the page's language now: the shell re-renders on a route change. */
-async function applyLanguage(code) {
-  await setLanguage(code);
-  dispatchEvent(new HashChangeEvent("hashchange"));
+    <${Fault} error=${action.error} />
+  <//>`;
 }
 
 /** The current password (checked by logging in with it), and the new one twice. */
 function PasswordForm({ me }) {
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
   const submit = async (event) => {
     event.preventDefault();
     const form = new FormData(event.target);
     const [current, next, again] = ["current", "next", "again"].map((name) => String(form.get(name)));
-    if (next.length < 8) return setError(t("config.passwordShort"));
-    if (next !== again) return setError(t("config.passwordMismatch"));
-    setError(null);
-    setBusy(true);
-    try {
+    if (next.length < 8) return action.fail(t("config.passwordShort"));
+    if (next !== again) return action.fail(t("config.passwordMismatch"));
+    const changed = await action.run(async () => {
       await checkPassword(me.username, current);
-      await session.rpc("user.setPassword", me.id, next);
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-      return;
-    }
+      await rpc("user.setPassword", me.id, next);
+    });
+    if (!changed) return;
     session.forget();
     dispatchEvent(new CustomEvent("zentific:logged-out", { detail: { message: t("config.passwordChanged") } }));
   };
-  return html`<section aria-labelledby="prefs-password">
-    <h2 id="prefs-password">${t("config.password")}</h2>
+  const password = (id, name, autocomplete) => ({ id, name, type: "password", autocomplete, required: true, ...(name !== "current" && { minlength: "8" }) });
+  return html`<${Section} id="prefs-password" title=${t("config.password")}>
     <form class="grid" onSubmit=${submit}>
-      <label for="prefs-current">${t("config.currentPassword")}</label>
-      <input id="prefs-current" name="current" type="password" autocomplete="current-password" required />
-      <label for="prefs-next">${t("config.newPassword")}</label>
-      <input id="prefs-next" name="next" type="password" autocomplete="new-password" minlength="8" required />
-      <label for="prefs-again">${t("config.repeatPassword")}</label>
-      <input id="prefs-again" name="again" type="password" autocomplete="new-password" minlength="8" required />
+      <${Field} label=${t("config.currentPassword")} ...${password("prefs-current", "current", "current-password")} />
+      <${Field} label=${t("config.newPassword")} ...${password("prefs-next", "next", "new-password")} />
+      <${Field} label=${t("config.repeatPassword")} ...${password("prefs-again", "again", "new-password")} />
       <p class="hint">${t("config.passwordHint")}</p>
       <span></span>
-      <div><button type="submit" class="primary" disabled=${busy}>${t("config.changePassword")}</button></div>
+      <div><button type="submit" class="primary" disabled=${action.busy}>${t("config.changePassword")}</button></div>
     </form>
-    <${Problem} error=${error} />
-  </section>`;
+    <${Fault} error=${action.error} />
+  <//>`;
 }
 
 /** Throws the page's message when `password` is not the user's; the session it opens is closed. */

@@ -1,10 +1,10 @@
-// views/nodes.js: the Nodes section. The list of nodes (live: reachability, the poller's
-// last sample), registering a node (admins) with its poller token and the poller's command
-// line shown once, and for #/nodes/<id> the node's own page (views/node.js).
+// views/nodes.js: the Nodes section: the live list of nodes (reachability, the poller's
+// last sample), registering a node (admins) with its poller token and command line shown
+// once, and for #/nodes/<id> the node's own page (views/node.js).
 import { html, useRef, useState } from "../html.js";
 import { t } from "../i18n.js";
-import { RpcFault, session } from "../rpc.js";
-import { Fault, Loading, Table, duration, useLive, when } from "../ui.js";
+import { rpc } from "../rpc.js";
+import { Fault, Field, Loading, Submit, Table, duration, options, useAction, useLive, when } from "../ui.js";
 import NodePage, { NodeState, nodeStateText } from "./node.js";
 
 const BUILT_IN_TRANSPORTS = ["libvirt", "ssh", "xenapi"];
@@ -17,17 +17,16 @@ export default function Nodes({ route, me }) {
 }
 
 function NodeList({ me }) {
-  const admin = me.role === "admin";
   const [registering, setRegistering] = useState(false);
   const [registered, setRegistered] = useState(null);
-  const { data: nodes, error } = useLive(() => session.rpc("node.list"), touchesNodes);
+  const { data: nodes, error } = useLive(() => rpc("node.list"), touchesNodes);
   const done = (node) => {
     setRegistering(false);
     setRegistered(node);
   };
   return html`
     <h1>${t("nodes.title")}</h1>
-    ${admin && html`<div class="toolbar">
+    ${me.role === "admin" && html`<div class="toolbar">
       <button type="button" aria-expanded=${registering} onClick=${() => setRegistering(!registering)}>${t("nodes.register")}</button>
     </div>`}
     ${registering && html`<${RegisterForm} onDone=${done} onCancel=${() => setRegistering(false)} />`}
@@ -54,75 +53,46 @@ function NodeTable({ nodes, staff }) {
 
 /** The transports a node may use: the built-in ones and those of enabled modules. */
 function useTransports() {
-  const { data: modules } = useLive(() => session.rpc("module.list"), (e) => e.target_kind === "module");
-  const fromModules = (modules ?? [])
+  const { data: modules = [] } = useLive(() => rpc("module.list"), (e) => e.target_kind === "module");
+  const fromModules = modules
     .filter((m) => m.enabled && m.provides?.transports?.length)
     .flatMap((m) => m.provides.transports.map((name) => ({ name, module: m.name })));
   return [...BUILT_IN_TRANSPORTS.map((name) => ({ name })), ...fromModules];
 }
 
-function transportHelp(transport) {
-  if (!transport) return "";
-  if (transport.module) return t("nodes.help.module", { module: transport.module, name: transport.name });
-  return t(`nodes.help.${transport.name}`);
-}
-
 function RegisterForm({ onDone, onCancel }) {
   const transports = useTransports();
   const [transport, setTransport] = useState("libvirt");
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
   const chosen = transports.find((tr) => tr.name === transport);
-  const submit = async (event) => {
+  const submit = (event) => {
     event.preventDefault();
     const form = new FormData(event.target);
-    const node = {
-      name: form.get("name").trim(),
-      hostname: form.get("hostname").trim(),
-      transport,
-      uri: form.get("uri").trim(),
-    };
-    if (chosen?.module && !node.uri.startsWith(`${transport}:`)) {
-      setError(new RpcFault(4, t("nodes.uriPrefix", { name: transport })));
-      return;
-    }
-    setBusy(true);
-    setError(null);
-    try {
-      const result = await session.rpc("node.register", node);
-      onDone({ ...node, ...result });
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-    }
+    const node = { name: form.get("name").trim(), hostname: form.get("hostname").trim(), transport, uri: form.get("uri").trim() };
+    if (chosen?.module && !node.uri.startsWith(`${transport}:`)) return action.fail(t("nodes.uriPrefix", { name: transport }));
+    action.run(async () => onDone({ ...node, ...(await rpc("node.register", node)) }));
   };
-  return html`<h2 id="register-title">${t("nodes.registerTitle")}</h2>
+  const help = !chosen ? "" : chosen.module ? t("nodes.help.module", { module: chosen.module, name: chosen.name }) : t(`nodes.help.${chosen.name}`);
+  return html`<h2 id="register-title">${t("nodes.register")}</h2>
   <form class="grid" aria-labelledby="register-title" onSubmit=${submit}>
-    <label for="node-name">${t("nodes.name")}</label>
-    <input id="node-name" name="name" required maxlength="64" autocomplete="off" />
-    <label for="node-hostname">${t("nodes.hostname")}</label>
-    <input id="node-hostname" name="hostname" required autocomplete="off" />
-    <label for="node-transport">${t("nodes.transport")}</label>
-    <select id="node-transport" value=${transport} onChange=${(e) => setTransport(e.target.value)}>
-      ${transports.map((tr) => html`<option key=${tr.name} value=${tr.name}>${tr.module ? t("nodes.moduleTransport", tr) : tr.name}</option>`)}
-    </select>
-    <p class="hint" id="node-transport-help">${transportHelp(chosen)}</p>
-    <label for="node-uri">${t("nodes.uri")}</label>
-    <input id="node-uri" name="uri" required autocomplete="off" aria-describedby="node-transport-help"
+    <${Field} id="node-name" label=${t("nodes.name")} name="name" required maxlength="64" autocomplete="off" />
+    <${Field} id="node-hostname" label=${t("nodes.hostname")} name="hostname" required autocomplete="off" />
+    <${Field} id="node-transport" label=${t("nodes.transport")} value=${transport} onChange=${(e) => setTransport(e.target.value)}>
+      ${options(transports.map((tr) => [tr.name, tr.module ? t("nodes.moduleTransport", tr) : tr.name]))}
+    <//>
+    <p class="hint" id="node-transport-help">${help}</p>
+    <${Field} id="node-uri" label=${t("nodes.uri")} name="uri" required autocomplete="off" aria-describedby="node-transport-help"
       placeholder=${chosen?.module ? `${transport}:` : t(`nodes.example.${transport}`)} />
-    <span></span>
-    <div class="toolbar">
-      <button type="submit" class="primary" disabled=${busy}>${t("nodes.registerSubmit")}</button>
+    <${Submit} label=${t("nodes.registerSubmit")} busy=${action.busy}>
       <button type="button" onClick=${onCancel}>${t("nodes.cancel")}</button>
-      <${Fault} error=${error} />
-    </div>
+      <${Fault} error=${action.error} />
+    <//>
   </form>`;
 }
 
 /** What the poller of a node just registered needs: its token, shown only this once. */
 function PollerToken({ node, onClose }) {
-  const server = `${location.origin}/RPC2`;
-  const command = `zentific-poller --server ${server} --token ${node.poller_token}`;
+  const command = `zentific-poller --server ${location.origin}/RPC2 --token ${node.poller_token}`;
   const localLibvirt = node.transport === "libvirt" && /^[\w+]+:\/\/\/.*/.test(node.uri);
   return html`<section class="notice" aria-labelledby="poller-token-title">
     <h2 id="poller-token-title">${t("nodes.tokenTitle", { name: node.name })}</h2>

@@ -1,10 +1,9 @@
-// views/users.js: the Users section (User Administration). The list of users (just
-// yourself for plain users), adding a user (admins), and for #/users/<id> one user's page
-// (views/user.js). The list follows the event stream.
+// views/users.js: the Users section: the live list of users (just yourself for plain
+// users), adding a user (admins), and for #/users/<id> one user's page (views/user.js).
 import { html, useState } from "../html.js";
 import { t } from "../i18n.js";
-import { session } from "../rpc.js";
-import { Fault, Loading, Table, useLive, when } from "../ui.js";
+import { rpc } from "../rpc.js";
+import { Fault, Field, Loading, Submit, Table, options, useAction, useLive, when } from "../ui.js";
 import UserPage, { LanguageOptions, ROLES, languageName, touchesUsers } from "./user.js";
 
 export default function Users({ route, me }) {
@@ -14,7 +13,7 @@ export default function Users({ route, me }) {
 
 function UserList({ me }) {
   const [adding, setAdding] = useState(false);
-  const { data: users, error } = useLive(() => session.rpc("user.list"), touchesUsers);
+  const { data: users, error } = useLive(() => rpc("user.list"), touchesUsers);
   const columns = [
     { key: "username", label: t("users.username"), render: (u) => html`<a href=${`#/users/${u.id}`}>${u.username}</a>` },
     { key: "email", label: t("users.email") },
@@ -37,47 +36,27 @@ function UserList({ me }) {
 }
 
 function AddUserForm({ onCancel }) {
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (event) => {
+  const action = useAction();
+  const submit = (event) => {
     event.preventDefault();
     const form = new FormData(event.target);
-    const user = {
-      username: form.get("username").trim(),
-      password: form.get("password"),
-      email: form.get("email").trim(),
-      role: form.get("role"),
-      language: form.get("language"),
-    };
-    setBusy(true);
-    setError(null);
-    try {
-      const id = await session.rpc("user.create", user);
-      location.hash = `#/users/${id}`;
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-    }
+    const user = Object.fromEntries(["username", "password", "email", "role", "language"].map((key) => [key, form.get(key)]));
+    user.username = user.username.trim();
+    user.email = user.email.trim();
+    action.run(async () => (location.hash = `#/users/${await rpc("user.create", user)}`));
   };
-  return html`<h2 id="add-user-title">${t("users.addTitle")}</h2>
+  return html`<h2 id="add-user-title">${t("users.add")}</h2>
   <form class="grid" aria-labelledby="add-user-title" onSubmit=${submit}>
-    <label for="new-username">${t("users.username")}</label>
-    <input id="new-username" name="username" required maxlength="64" pattern="[A-Za-z0-9._\\-]+" autocomplete="off" aria-describedby="new-username-hint" />
-    <p class="hint" id="new-username-hint">${t("users.usernameHint")}</p>
-    <label for="new-password">${t("users.password")}</label>
-    <input id="new-password" name="password" type="password" required minlength="8" autocomplete="new-password" aria-describedby="new-password-hint" />
-    <p class="hint" id="new-password-hint">${t("users.passwordHint")}</p>
-    <label for="new-email">${t("users.email")}</label>
-    <input id="new-email" name="email" type="email" autocomplete="off" />
-    <label for="new-role">${t("users.role")}</label>
-    <select id="new-role" name="role">${ROLES.map((r) => html`<option value=${r}>${t(`role.${r}`)}</option>`)}</select>
-    <label for="new-language">${t("users.language")}</label>
-    <select id="new-language" name="language"><${LanguageOptions} /></select>
-    <span></span>
-    <div class="toolbar">
-      <button type="submit" class="primary" disabled=${busy}>${t("users.addSubmit")}</button>
+    <${Field} id="new-username" label=${t("users.username")} name="username" required maxlength="64" pattern="[A-Za-z0-9._\\-]+"
+      autocomplete="off" hint=${t("users.usernameHint")} />
+    <${Field} id="new-password" label=${t("users.password")} name="password" type="password" required minlength="8"
+      autocomplete="new-password" hint=${t("users.passwordHint")} />
+    <${Field} id="new-email" label=${t("users.email")} name="email" type="email" autocomplete="off" />
+    <${Field} id="new-role" label=${t("users.role")} name="role">${options(ROLES.map((r) => [r, t(`role.${r}`)]))}<//>
+    <${Field} id="new-language" label=${t("users.language")} name="language"><${LanguageOptions} /><//>
+    <${Submit} label=${t("users.addSubmit")} busy=${action.busy}>
       <button type="button" onClick=${onCancel}>${t("users.cancel")}</button>
-      <${Fault} error=${error} />
-    </div>
+      <${Fault} error=${action.error} />
+    <//>
   </form>`;
 }

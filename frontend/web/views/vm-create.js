@@ -1,13 +1,10 @@
-// views/vm-create.js: Create New, provisioning a VM with vm.create: name, type, node,
-// memory, vCPUs, OS, network interfaces and disks (volumes of the node's storage pools).
-// The global per-VM limits and the user's quota and usage show next to the fields and
-// are checked before sending; the server's refusal is shown as it comes. Once sent, the
-// create job is followed until it succeeds, and then the new VM's page opens.
+// views/vm-create.js: Create New: vm.create with name, type, node, memory, vCPUs, OS,
+// interfaces and disks, checked against the per-VM limits and the user's quota before it
+// is sent; then the create job is followed, and once it succeeded the new VM's page opens.
 import { html, useEffect, useState } from "../html.js";
 import { t } from "../i18n.js";
-import { subscribe } from "../live.js";
-import { session } from "../rpc.js";
-import { Fault, Loading, Table, kib } from "../ui.js";
+import { rpc } from "../rpc.js";
+import { Fault, Field, Loading, Table, kib, options, useAction, useJob, useLive } from "../ui.js";
 
 const MIB = 1024;
 const ENDED = ["succeeded", "failed", "cancelled"];
@@ -16,13 +13,9 @@ let nextRow = 1;
 
 /** Nodes, pools, the global limits, the user's quota and what their VMs use now. */
 async function loadContext(me) {
-  const [nodes, pools, config, quota, vms] = await Promise.all([
-    session.rpc("node.list"),
-    session.rpc("storage.list"),
-    session.rpc("config.get"),
-    session.rpc("user.getQuota", me.id),
-    session.rpc("vm.list"),
-  ]);
+  const [nodes, pools, config, quota, vms] = await Promise.all(
+    [["node.list"], ["storage.list"], ["config.get"], ["user.getQuota", me.id], ["vm.list"]].map((call) => rpc(...call)),
+  );
   const mine = vms.filter((vm) => vm.owner === me.id);
   const sum = (key) => mine.reduce((total, vm) => total + Number(vm[key] ?? 0), 0);
   return {
@@ -45,33 +38,29 @@ function sizes(form) {
 function problems(form, { limits, quota, used }) {
   const { memory_kb, max_memory_kb, vcpus } = sizes(form);
   const out = [];
-  if (!form.name.trim()) out.push(["required", t("create.rule.name")]);
-  if (!form.node) out.push(["required", t("create.rule.node")]);
-  if (!(memory_kb >= MIB)) out.push(["memory", t("create.rule.memory")]);
-  if (!(vcpus >= 1) || !Number.isInteger(vcpus)) out.push(["vcpus", t("create.rule.vcpus")]);
-  if (max_memory_kb < memory_kb) out.push(["maxMemory", t("create.rule.maxBelow")]);
-  if (max_memory_kb > limits.memory_kb) {
-    out.push([form.maxMemory === "" ? "memory" : "maxMemory", t("create.rule.overLimitMemory", { memory: kib(max_memory_kb), limit: kib(limits.memory_kb) })]);
-  }
-  if (vcpus > limits.vcpus) out.push(["vcpus", t("create.rule.overLimitVcpus", { vcpus, limit: limits.vcpus })]);
-  if (quota.memory_kb !== undefined && memory_kb > quota.memory_kb - used.memory_kb) {
-    out.push(["memory", t("create.rule.overQuotaMemory", { memory: kib(memory_kb), left: kib(Math.max(0, quota.memory_kb - used.memory_kb)) })]);
-  }
-  if (quota.vcpus !== undefined && vcpus > quota.vcpus - used.vcpus) {
-    out.push(["vcpus", t("create.rule.overQuotaVcpus", { vcpus, left: Math.max(0, quota.vcpus - used.vcpus) })]);
-  }
-  if (quota.vms !== undefined && used.vms + 1 > quota.vms) {
-    out.push(["name", t("create.rule.overQuotaVms", { quota: quota.vms, used: used.vms })]);
-  }
-  form.vifs.forEach((vif, i) => !vif.bridge.trim() && out.push(["vifs", t("create.rule.bridge", { n: i + 1 })]));
-  form.disks.forEach((disk, i) => (!disk.target.trim() || !disk.pool || !disk.volume) && out.push(["disks", t("create.rule.disk", { n: i + 1 })]));
+  const rule = (when, field, message) => when && out.push([field, message]);
+  rule(!form.name.trim(), "required", t("create.rule.name"));
+  rule(!form.node, "required", t("create.rule.node"));
+  rule(!(memory_kb >= MIB), "memory", t("create.rule.memory"));
+  rule(!(vcpus >= 1) || !Number.isInteger(vcpus), "vcpus", t("create.rule.vcpus"));
+  rule(max_memory_kb < memory_kb, "maxMemory", t("create.rule.maxBelow"));
+  rule(max_memory_kb > limits.memory_kb, form.maxMemory === "" ? "memory" : "maxMemory",
+    t("create.rule.overLimitMemory", { memory: kib(max_memory_kb), limit: kib(limits.memory_kb) }));
+  rule(vcpus > limits.vcpus, "vcpus", t("create.rule.overLimitVcpus", { vcpus, limit: limits.vcpus }));
+  rule(quota.memory_kb !== undefined && memory_kb > quota.memory_kb - used.memory_kb, "memory",
+    t("create.rule.overQuotaMemory", { memory: kib(memory_kb), left: kib(Math.max(0, quota.memory_kb - used.memory_kb)) }));
+  rule(quota.vcpus !== undefined && vcpus > quota.vcpus - used.vcpus, "vcpus",
+    t("create.rule.overQuotaVcpus", { vcpus, left: Math.max(0, quota.vcpus - used.vcpus) }));
+  rule(quota.vms !== undefined && used.vms + 1 > quota.vms, "name",
+    t("create.rule.overQuotaVms", { quota: quota.vms, used: used.vms }));
+  form.vifs.forEach((vif, i) => rule(!vif.bridge.trim(), "vifs", t("create.rule.bridge", { n: i + 1 })));
+  form.disks.forEach((disk, i) => rule(!disk.target.trim() || !disk.pool || !disk.volume, "disks", t("create.rule.disk", { n: i + 1 })));
   return out;
 }
 
 /** The vm.create struct of the form. */
 function payload(form) {
-  const { memory_kb, max_memory_kb, vcpus } = sizes(form);
-  const vm = { name: form.name.trim(), type: form.type, node: Number(form.node), memory_kb, max_memory_kb, vcpus };
+  const vm = { name: form.name.trim(), type: form.type, node: Number(form.node), ...sizes(form) };
   if (form.os.trim()) vm.os = form.os.trim();
   if (form.vifs.length) {
     vm.vifs = form.vifs.map((v) => (v.model.trim() ? { bridge: v.bridge.trim(), model: v.model.trim() } : { bridge: v.bridge.trim() }));
@@ -81,37 +70,26 @@ function payload(form) {
 }
 
 export default function VmCreate({ me }) {
-  const [context, setContext] = useState({ data: null, error: null });
+  const context = useLive(() => loadContext(me));
   const [form, setForm] = useState(BLANK);
-  const [fault, setFault] = useState(null);
-  const [sending, setSending] = useState(false);
+  const action = useAction();
   const [job, setJob] = useState(null);
-  const reload = () =>
-    loadContext(me).then((data) => setContext({ data, error: null }), (error) => setContext((c) => ({ data: c.data, error })));
+  const { data: read } = useJob(job?.id);
+  const record = read?.id === job?.id ? read : null; // not an earlier job's
   useEffect(() => {
-    reload();
-  }, []);
-  useCreateJob(job, setJob);
+    if (record?.state === "succeeded") location.hash = `#/vms/${record.target}`;
+  }, [record?.state]);
   const data = context.data;
   if (!data) return html`<h1>${t("create.title")}</h1><${Loading} error=${context.error} />`;
   const chosen = { ...form, node: form.node || String(data.nodes[0]?.id ?? "") };
   const set = (changes) => setForm((f) => ({ ...f, node: f.node || chosen.node, ...changes }));
   const issues = problems(chosen, data);
-  const busy = sending || (job && !ENDED.includes(job.state));
+  const busy = action.busy || (job && !ENDED.includes(record?.state ?? "pending"));
   const submit = async (event) => {
     event.preventDefault();
     if (issues.length || busy) return;
-    setFault(null);
-    setSending(true);
-    try {
-      const id = await session.rpc("vm.create", payload(chosen));
-      setJob({ id, name: chosen.name.trim(), state: "pending" });
-    } catch (e) {
-      setFault(e);
-      if (e.code === 6) reload();
-    } finally {
-      setSending(false);
-    }
+    // A refusal (fault 6: over the quota) may come from limits changed meanwhile: read them again.
+    if (!(await action.run(async () => setJob({ id: await rpc("vm.create", payload(chosen)), name: chosen.name.trim() })))) context.reload();
   };
   return html`
     <h1>${t("create.title")}</h1>
@@ -128,152 +106,93 @@ export default function VmCreate({ me }) {
     </div>
     <div id="create-why">
       ${issues.length > 0 && html`<p class="error">${t("create.cannot")} ${issues.map(([, text]) => text).join(" ")}</p>`}
-      <${Fault} error=${fault} />
+      <${Fault} error=${action.error} />
     </div>
-    ${job && html`<${JobProgress} job=${job} />`}`;
+    ${job && html`<${JobProgress} job=${{ ...job, state: "pending", ...record }} />`}`;
 }
+
+const NUMBER = { type: "number", min: 1, step: 1 };
 
 /** The scalar fields, each with its rule and what breaks it. */
 function Fields({ form, set, data, issues }) {
   const { limits, quota, used } = data;
-  const broken = (field) => {
-    const texts = issues.filter(([f]) => f === field).map(([, text]) => text);
-    return texts.length > 0 && html`<p class="hint" id=${`create-${field}-error`}><span class="error">${texts.join(" ")}</span></p>`;
-  };
-  const describedBy = (field, hint) => [hint && `create-${field}-hint`, issues.some(([f]) => f === field) && `create-${field}-error`].filter(Boolean).join(" ") || undefined;
-  const input = (field, props = {}) => html`<input id=${`create-${field}`} value=${form[field]} aria-describedby=${describedBy(field, props.hint)}
-    aria-invalid=${issues.some(([f]) => f === field) ? "true" : undefined}
-    onInput=${(e) => set({ [field]: e.target.value })} ...${{ ...props, hint: undefined }} />`;
-  const hint = (field, text) => html`<p class="hint" id=${`create-${field}-hint`}>${text}</p>`;
-  const quotaText = (key, format) => quota[key] === undefined ? null
-    : t(`create.quota${key === "memory_kb" ? "Memory" : "Vcpus"}`, { quota: format(quota[key]), used: format(used[key]), left: format(Math.max(0, quota[key] - used[key])) });
-  const memoryRules = [t("create.limitMemory", { limit: kib(limits.memory_kb) }), quotaText("memory_kb", kib)].filter(Boolean).join(" ");
-  const vcpuRules = [t("create.limitVcpus", { limit: limits.vcpus }), quotaText("vcpus", String)].filter(Boolean).join(" ");
+  // The field `name` (an input, or a select of `choices`), labelled by the string create.<name>.
+  const field = (name, hint, props, choices) => html`<${Field} id=${`create-${name}`} label=${t(`create.${name}`)} hint=${hint}
+    error=${issues.filter(([f]) => f === name).map(([, text]) => text).join(" ")} value=${form[name]}
+    onInput=${(e) => set({ [name]: e.target.value })} ...${props}>${choices && options(choices)}<//>`;
+  const rules = (key, format) => [t("create.limit", { limit: format(limits[key]) }), quota[key] !== undefined
+    && t("create.quota", { quota: format(quota[key]), used: format(used[key]), left: format(Math.max(0, quota[key] - used[key])) })].filter(Boolean).join(" ");
   const unlimited = quota.memory_kb === undefined && quota.vcpus === undefined && quota.vms === undefined;
   return html`
-    <label for="create-name">${t("create.name")}</label>
-    ${input("name", { required: true, autocomplete: "off", hint: true })}
-    ${hint("name", unlimited
+    ${field("name", unlimited
       ? t("create.usage", { memory: kib(used.memory_kb), vcpus: used.vcpus, vms: used.vms })
-      : quota.vms !== undefined ? t("create.quotaVms", { quota: quota.vms, used: used.vms }) : "")}
-    ${broken("name")}
-    <label for="create-type">${t("create.type")}</label>
-    <select id="create-type" value=${form.type} onChange=${(e) => set({ type: e.target.value })}>
-      <option value="HVM">HVM</option>
-      <option value="PV">PV</option>
-    </select>
-    <label for="create-node">${t("create.node")}</label>
-    <select id="create-node" value=${form.node} onChange=${(e) => set({ node: e.target.value, disks: [] })}>
-      ${data.nodes.map((n) => html`<option value=${String(n.id)}>${n.name}</option>`)}
-    </select>
-    ${data.nodes.length === 0 && hint("node", t("create.noNodes"))}
-    ${broken("node")}
-    <label for="create-memory">${t("create.memory")}</label>
-    ${input("memory", { type: "number", min: 1, step: 1, required: true, hint: true })}
-    ${hint("memory", memoryRules)}
-    ${broken("memory")}
-    <label for="create-maxMemory">${t("create.maxMemory")}</label>
-    ${input("maxMemory", { type: "number", min: 1, step: 1, hint: true })}
-    ${hint("maxMemory", t("create.maxMemoryHint"))}
-    ${broken("maxMemory")}
-    <label for="create-vcpus">${t("create.vcpus")}</label>
-    ${input("vcpus", { type: "number", min: 1, step: 1, required: true, hint: true })}
-    ${hint("vcpus", vcpuRules)}
-    ${broken("vcpus")}
-    <label for="create-os">${t("create.os")}</label>
-    ${input("os", { hint: true })}
-    ${hint("os", t("create.osHint"))}`;
+      : quota.vms !== undefined && t("create.quotaVms", { quota: quota.vms, used: used.vms }), { required: true, autocomplete: "off" })}
+    ${field("type", null, {}, ["HVM", "PV"])}
+    ${field("node", data.nodes.length === 0 && t("create.noNodes"), { onInput: (e) => set({ node: e.target.value, disks: [] }) },
+      data.nodes.map((n) => [String(n.id), n.name]))}
+    ${field("memory", rules("memory_kb", kib), { ...NUMBER, required: true })}
+    ${field("maxMemory", t("create.maxMemoryHint"), NUMBER)}
+    ${field("vcpus", rules("vcpus", String), { ...NUMBER, required: true })}
+    ${field("os", t("create.osHint"))}`;
 }
 
 /** Replace row `i` of the list `key` with its `changes`. */
 const editRow = (form, set, key, i, changes) => set({ [key]: form[key].map((row, j) => (j === i ? { ...row, ...changes } : row)) });
-const dropRow = (form, set, key, i) => set({ [key]: form[key].filter((_, j) => j !== i) });
+/** The rows of the list `key`, each with its index, and the column that removes one. */
 const rowsOf = (form, key) => form[key].map((row, i) => ({ ...row, index: i }));
+const removeColumn = (form, set, key, label) => ({
+  key: "remove", label: "", sortable: false,
+  render: (r) => html`<button type="button" onClick=${() => set({ [key]: form[key].filter((_, j) => j !== r.index) })}>${t(label, { n: r.index + 1 })}</button>`,
+});
+const errorsOf = (issues, field) => issues.filter(([f]) => f === field).map(([, text]) => html`<p class="error">${text}</p>`);
 
 function Vifs({ form, set, issues }) {
   const field = (name, label, row) => html`<input form="vm-create" aria-label=${t(label, { n: row.index + 1 })} value=${row[name]}
     onInput=${(e) => editRow(form, set, "vifs", row.index, { [name]: e.target.value })} />`;
   return html`<section aria-labelledby="create-vifs">
-    <h2 id="create-vifs">${t("create.vifs")}</h2>
-    ${form.vifs.length > 0 && html`<${Table} caption=${t("create.vifsCaption")} rows=${rowsOf(form, "vifs")} rowKey=${(r) => r.key} columns=${[
-      { key: "bridge", label: t("create.bridge"), sortable: false, render: (r) => field("bridge", "create.bridgeOf", r) },
-      { key: "model", label: t("create.model"), sortable: false, render: (r) => field("model", "create.modelOf", r) },
-      { key: "remove", label: "", sortable: false, render: (r) => html`<button type="button" onClick=${() => dropRow(form, set, "vifs", r.index)}>${t("create.removeVif", { n: r.index + 1 })}</button>` },
+    <h2 id="create-vifs">${t("vm.config.vifs")}</h2>
+    ${form.vifs.length > 0 && html`<${Table} caption=${t("vm.config.vifsCaption")} rows=${rowsOf(form, "vifs")} rowKey=${(r) => r.key} columns=${[
+      { key: "bridge", label: t("vm.config.bridge"), sortable: false, render: (r) => field("bridge", "create.bridgeOf", r) },
+      { key: "model", label: t("vm.config.model"), sortable: false, render: (r) => field("model", "create.modelOf", r) },
+      removeColumn(form, set, "vifs", "create.removeVif"),
     ]} />`}
-    ${issues.filter(([f]) => f === "vifs").map(([, text]) => html`<p class="error">${text}</p>`)}
+    ${errorsOf(issues, "vifs")}
     <button type="button" onClick=${() => set({ vifs: [...form.vifs, { key: nextRow++, bridge: "xenbr0", model: "" }] })}>${t("create.addVif")}</button>
   </section>`;
 }
 
 function Disks({ form, set, pools, issues }) {
   const edit = (row, changes) => editRow(form, set, "disks", row.index, changes);
+  const add = () => set({ disks: [...form.disks, { key: nextRow++, target: `xvd${"abcdefghijklmnopqrstuvwxyz"[form.disks.length % 26]}`, pool: String(pools[0]?.id ?? ""), volume: "" }] });
   return html`<section aria-labelledby="create-disks">
-    <h2 id="create-disks">${t("create.disks")}</h2>
+    <h2 id="create-disks">${t("vm.config.disks")}</h2>
     ${pools.length === 0 && html`<p class="muted">${t("create.noPools")}</p>`}
     ${form.disks.length > 0 && html`<${Table} caption=${t("create.disksCaption")} rows=${rowsOf(form, "disks")} rowKey=${(r) => r.key} columns=${[
       { key: "target", label: t("create.target"), sortable: false, render: (r) => html`<input form="vm-create" aria-label=${t("create.targetOf", { n: r.index + 1 })} value=${r.target} onInput=${(e) => edit(r, { target: e.target.value })} />` },
       { key: "pool", label: t("create.pool"), sortable: false, render: (r) => html`<select aria-label=${t("create.poolOf", { n: r.index + 1 })} value=${r.pool} onChange=${(e) => edit(r, { pool: e.target.value, volume: "" })}>
-          <option value="">${t("create.choose")}</option>
-          ${pools.map((p) => html`<option value=${String(p.id)}>${p.name}</option>`)}
+          ${options([["", t("create.choose")], ...pools.map((p) => [String(p.id), p.name])])}
         </select>` },
-      { key: "volume", label: t("create.volume"), sortable: false, render: (r) => html`<${VolumeSelect} row=${r} onChange=${(volume) => edit(r, { volume })} />` },
-      { key: "remove", label: "", sortable: false, render: (r) => html`<button type="button" onClick=${() => dropRow(form, set, "disks", r.index)}>${t("create.removeDisk", { n: r.index + 1 })}</button>` },
+      { key: "volume", label: t("vm.config.volume"), sortable: false, render: (r) => html`<${VolumeSelect} row=${r} onChange=${(volume) => edit(r, { volume })} />` },
+      removeColumn(form, set, "disks", "create.removeDisk"),
     ]} />`}
-    ${issues.filter(([f]) => f === "disks").map(([, text]) => html`<p class="error">${text}</p>`)}
-    <button type="button" disabled=${pools.length === 0}
-      onClick=${() => set({ disks: [...form.disks, { key: nextRow++, target: `xvd${"abcdefghijklmnopqrstuvwxyz"[form.disks.length % 26]}`, pool: String(pools[0]?.id ?? ""), volume: "" }] })}>${t("create.addDisk")}</button>
+    ${errorsOf(issues, "disks")}
+    <button type="button" disabled=${pools.length === 0} onClick=${add}>${t("create.addDisk")}</button>
   </section>`;
 }
 
 /** The present volumes of the disk's pool, read when the pool is chosen. */
 function VolumeSelect({ row, onChange }) {
-  const [volumes, setVolumes] = useState({ list: null, error: null });
-  useEffect(() => {
-    if (!row.pool) return setVolumes({ list: [], error: null });
-    let alive = true;
-    session.rpc("storage.volumes", Number(row.pool)).then(
-      (list) => alive && setVolumes({ list: list.filter((v) => v.state === "present"), error: null }),
-      (error) => alive && setVolumes({ list: [], error }),
-    );
-    return () => (alive = false);
-  }, [row.pool]);
-  if (!volumes.list) return html`<span class="muted">${t("loading")}</span>`;
-  if (volumes.error) return html`<${Fault} error=${volumes.error} />`;
-  if (row.pool && volumes.list.length === 0) return html`<span class="muted">${t("create.noVolumes")}</span>`;
+  const { data: volumes, error } = useLive(() => (row.pool ? rpc("storage.volumes", Number(row.pool)) : Promise.resolve([])), undefined, [row.pool]);
+  if (error) return html`<${Fault} error=${error} />`;
+  if (!volumes) return html`<span class="muted">${t("loading")}</span>`;
+  const present = volumes.filter((v) => v.state === "present");
+  if (row.pool && present.length === 0) return html`<span class="muted">${t("create.noVolumes")}</span>`;
   return html`<select aria-label=${t("create.volumeOf", { n: row.index + 1 })} value=${row.volume} onChange=${(e) => onChange(e.target.value)}>
-    <option value="">${t("create.choose")}</option>
-    ${volumes.list.map((v) => html`<option value=${v.name}>${v.name} (${kib(v.capacity_kb)})</option>`)}
+    ${options([["", t("create.choose")], ...present.map((v) => [v.name, `${v.name} (${kib(v.capacity_kb)})`])])}
   </select>`;
 }
 
-/**
- * Follow the create job through its job.* events (and one job.get now, in case it moved
- * before they were watched); once it succeeded, open the new VM's page.
- */
-function useCreateJob(job, setJob) {
-  const id = job?.id;
-  useEffect(() => {
-    if (id === undefined) return undefined;
-    let alive = true;
-    const refresh = () =>
-      session.rpc("job.get", id).then((record) => {
-        if (!alive) return;
-        setJob((j) => ({ ...j, state: record.state, error: record.error, target: record.target }));
-        if (record.state === "succeeded") location.hash = `#/vms/${record.target}`;
-      }, () => {});
-    refresh();
-    const unsubscribe = subscribe((events) => {
-      if (events.some((e) => e.job !== undefined && Number(e.job) === id)) refresh();
-    });
-    return () => {
-      alive = false;
-      unsubscribe();
-    };
-  }, [id]);
-}
-
 function JobProgress({ job }) {
-  const state = t(`create.jobState.${job.state}`);
-  return html`<p role="status">${t("create.job", { name: job.name, job: job.id, state })}</p>
+  return html`<p role="status">${t("create.job", { name: job.name, job: job.id, state: t(`vm.job.${job.state}`) })}</p>
     ${job.state === "failed" && html`<p class="error" role="alert">${t("create.failed", { job: job.id, error: job.error ?? "" })}</p>`}`;
 }

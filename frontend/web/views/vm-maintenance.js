@@ -1,18 +1,17 @@
-// views/vm-maintenance.js: the VM's Maintenance tab. Its snapshots (take, revert to,
-// delete: each a job followed to its end), the schedules that act on it (a calendar of
-// power actions or of reverts to a snapshot) and the triggers that act on it when its
-// state changes.
+// views/vm-maintenance.js: the VM's Maintenance tab: its snapshots (take, revert to,
+// delete: each a job followed to its end), the schedules that act on it (power actions or
+// reverts on a calendar) and the triggers that act on it when its state changes.
 import { html, useState } from "../html.js";
 import { t } from "../i18n.js";
-import { session } from "../rpc.js";
-import { Fault, Table, useLive, when } from "../ui.js";
+import { rpc } from "../rpc.js";
+import { Fault, Field, Submit, Table, buttonsColumn, confirmed, options, useAction, useLive, when } from "../ui.js";
 import { aboutVm, actionLabel, useJobAction } from "./vm.js";
 
 const POWER_ACTIONS = ["start", "pause", "unpause", "shutdown", "reboot", "destroy"];
 const STATES = ["running", "idle", "paused", "stopped", "crashed"];
 
 export default function VmMaintenance({ vm }) {
-  const snapshots = useLive(() => session.rpc("vm.snapshots", vm.id), aboutVm(vm.id), [vm.id]);
+  const snapshots = useLive(() => rpc("vm.snapshots", vm.id), aboutVm(vm.id), [vm.id]);
   const modify = vm.permissions.includes("modify");
   return html`
     <${Snapshots} vm=${vm} snapshots=${snapshots} modify=${modify} />
@@ -25,20 +24,20 @@ function Snapshots({ vm, snapshots, modify }) {
   const take = async (event) => {
     event.preventDefault();
     const form = event.target;
-    if (await job.run(() => session.rpc("vm.snapshot", vm.id, form.elements.name.value.trim()))) form.reset();
+    if (await job.run(() => rpc("vm.snapshot", vm.id, form.elements.name.value.trim()))) form.reset();
   };
-  const revert = (s) => confirm(t("vm.snap.confirmRevert", { name: s.name, vm: vm.name })) && job.run(() => session.rpc("vm.revert", vm.id, s.name));
-  const remove = (s) => job.run(() => session.rpc("vm.deleteSnapshot", vm.id, s.name));
+  const revert = (s) => confirmed(t("vm.snap.confirmRevert", { name: s.name, vm: vm.name }), () => job.run(() => rpc("vm.revert", vm.id, s.name)));
+  const remove = (s) => job.run(() => rpc("vm.deleteSnapshot", vm.id, s.name));
   return html`<h2 id="vm-snapshots">${t("vm.snap.title")}</h2>
     <${Fault} error=${snapshots.error} />
     <${Table} caption=${t("vm.snap.caption")} rows=${snapshots.data ?? []} empty=${t("vm.snap.none")} columns=${[
       { key: "name", label: t("vm.name") },
       { key: "created", label: t("vm.snap.created"), render: (s) => when(s.created) },
       { key: "state", label: t("vm.snap.state"), render: (s) => t(`state.${s.state}`) },
-      ...(modify ? [{ key: "actions", label: t("vm.actions"), sortable: false, render: (s) => html`<div class="actions">
-        <button type="button" disabled=${job.busy} aria-label=${t("vm.snap.revertTo", { name: s.name })} onClick=${() => revert(s)}>${t("vm.snap.revert")}</button>
-        <button type="button" class="danger" disabled=${job.busy} aria-label=${t("vm.snap.delete", { name: s.name })} onClick=${() => remove(s)}>${t("vm.delete")}</button>
-      </div>` }] : []),
+      ...(modify ? [buttonsColumn(t("vm.actions"), (s) => [
+        { text: t("vm.snap.revert"), name: t("vm.snap.revertTo", { name: s.name }), onClick: () => revert(s), busy: job.busy },
+        { text: t("vm.delete"), name: t("vm.snap.delete", { name: s.name }), onClick: () => remove(s), busy: job.busy, danger: true },
+      ])] : []),
     ]} />
     ${modify && html`<form class="toolbar" aria-label=${t("vm.snap.take")} onSubmit=${take}>
       <label for="snap-name">${t("vm.snap.name")}</label>
@@ -48,104 +47,82 @@ function Snapshots({ vm, snapshots, modify }) {
     <div class="toolbar">${job.status}</div>`;
 }
 
+/** The column of a Delete button per row; `name` is the button's accessible name. */
+const deleteColumn = (name, remove) => buttonsColumn(t("vm.actions"), (row) => [{ text: t("vm.delete"), name: name(row), onClick: () => remove(row), danger: true }]);
+
 function Schedules({ vm, snapshots }) {
-  const { data, error } = useLive(() => session.rpc("schedule.list"),
+  const { data, error } = useLive(() => rpc("schedule.list"),
     (e) => e.target_kind === "schedule" || e.kind.startsWith("schedule.") || aboutVm(vm.id)(e), [vm.id]);
-  const [action, setAction] = useState("start");
-  const [fault, setFault] = useState(null);
-  const create = async (event) => {
+  const [verb, setVerb] = useState("start");
+  const action = useAction();
+  const create = (event) => {
     event.preventDefault();
-    const form = event.target;
-    const schedule = { name: form.elements.name.value.trim(), vm: vm.id, action, cron: form.elements.cron.value.trim() };
-    if (action === "revert") schedule.params = { snapshot: Number(form.elements.snapshot.value) };
-    try {
-      setFault(null);
-      await session.rpc("schedule.create", schedule);
-      form.reset();
-      setAction("start");
-    } catch (e) {
-      setFault(e);
-    }
+    const form = event.target.elements;
+    const schedule = { name: form.name.value.trim(), vm: vm.id, action: verb, cron: form.cron.value.trim() };
+    if (verb === "revert") schedule.params = { snapshot: Number(form.snapshot.value) };
+    action.run(async () => {
+      await rpc("schedule.create", schedule);
+      event.target.reset();
+      setVerb("start");
+    });
   };
-  const remove = (s) => session.rpc("schedule.delete", s.id).then(() => setFault(null), setFault);
-  const mine = (data ?? []).filter((s) => s.vm === vm.id);
   return html`<h2 id="vm-schedules">${t("vm.sched.title")}</h2>
     <${Fault} error=${error} />
-    <${Table} caption=${t("vm.sched.caption")} rows=${mine} empty=${t("vm.sched.none")} columns=${[
+    <${Table} caption=${t("vm.sched.caption")} rows=${(data ?? []).filter((s) => s.vm === vm.id)} empty=${t("vm.sched.none")} columns=${[
       { key: "name", label: t("vm.name") },
-      { key: "action", label: t("vm.sched.action"), render: (s) => actionLabel(s.action) },
+      { key: "action", label: t("vm.config.action"), render: (s) => actionLabel(s.action) },
       { key: "cron", label: t("vm.sched.cron"), render: (s) => `${s.cron} (${s.timezone})` },
       { key: "next_run", label: t("vm.sched.next"), render: (s) => when(s.next_run) },
       { key: "last_run", label: t("vm.sched.last"), render: (s) => when(s.last_run) },
-      { key: "actions", label: t("vm.actions"), sortable: false, render: (s) => html`<div class="actions">
-        <button type="button" class="danger" aria-label=${t("vm.sched.delete", { name: s.name })} onClick=${() => remove(s)}>${t("vm.delete")}</button></div>` },
+      deleteColumn((s) => t("vm.sched.delete", { name: s.name }), (s) => action.run(() => rpc("schedule.delete", s.id))),
     ]} />
     <form class="grid" aria-label=${t("vm.sched.create")} onSubmit=${create}>
-      <label for="sched-name">${t("vm.name")}</label>
-      <input id="sched-name" name="name" required />
-      <label for="sched-action">${t("vm.sched.action")}</label>
-      <select id="sched-action" value=${action} onChange=${(e) => setAction(e.target.value)}>
-        ${[...POWER_ACTIONS, "revert"].map((a) => html`<option value=${a}>${t(`vm.action.${a}`)}</option>`)}
-      </select>
-      ${action === "revert" && html`
-        <label for="sched-snapshot">${t("vm.sched.snapshot")}</label>
-        <select id="sched-snapshot" name="snapshot" required>
-          ${snapshots.map((s) => html`<option value=${s.id}>${s.name}</option>`)}
-        </select>`}
-      <label for="sched-cron">${t("vm.sched.cron")}</label>
-      <input id="sched-cron" name="cron" required placeholder="0 3 * * *" />
-      <p class="hint">${t("vm.sched.cronHint")}</p>
-      <span></span>
-      <div class="toolbar"><button type="submit">${t("vm.sched.create")}</button></div>
+      <${Field} id="sched-name" label=${t("vm.name")} name="name" required />
+      <${Field} id="sched-action" label=${t("vm.config.action")} value=${verb} onChange=${(e) => setVerb(e.target.value)}>
+        ${options([...POWER_ACTIONS, "revert"].map((a) => [a, t(`vm.action.${a}`)]))}
+      <//>
+      ${verb === "revert" && html`<${Field} id="sched-snapshot" label=${t("vm.sched.snapshot")} name="snapshot" required>
+        ${options(snapshots.map((s) => [s.id, s.name]))}
+      <//>`}
+      <${Field} id="sched-cron" label=${t("vm.sched.cron")} name="cron" required placeholder="0 3 * * *" hint=${t("vm.sched.cronHint")} />
+      <${Submit} plain label=${t("vm.sched.create")} />
     </form>
-    <${Fault} error=${fault} />`;
+    ${action.status}`;
 }
 
 function Triggers({ vm }) {
-  const { data, error } = useLive(() => session.rpc("trigger.list"),
+  const { data, error } = useLive(() => rpc("trigger.list"),
     (e) => e.target_kind === "trigger" || e.kind.startsWith("trigger."), [vm.id]);
-  const [fault, setFault] = useState(null);
-  const create = async (event) => {
+  const action = useAction();
+  const create = (event) => {
     event.preventDefault();
-    const form = event.target;
-    const trigger = { name: form.elements.name.value.trim(), event: "vm_state", vm: vm.id, target: vm.id, action: form.elements.action.value };
-    if (form.elements.state.value) trigger.state = form.elements.state.value;
-    try {
-      setFault(null);
-      await session.rpc("trigger.create", trigger);
-      form.reset();
-    } catch (e) {
-      setFault(e);
-    }
+    const form = event.target.elements;
+    const trigger = { name: form.name.value.trim(), event: "vm_state", vm: vm.id, target: vm.id, action: form.action.value };
+    if (form.state.value) trigger.state = form.state.value;
+    action.run(async () => {
+      await rpc("trigger.create", trigger);
+      event.target.reset();
+    });
   };
-  const remove = (tr) => session.rpc("trigger.delete", tr.id).then(() => setFault(null), setFault);
-  const mine = (data ?? []).filter((tr) => tr.vm === vm.id || tr.target === vm.id);
   return html`<h2 id="vm-triggers">${t("vm.trig.title")}</h2>
     <${Fault} error=${error} />
-    <${Table} caption=${t("vm.trig.caption")} rows=${mine} empty=${t("vm.trig.none")} columns=${[
+    <${Table} caption=${t("vm.trig.caption")} rows=${(data ?? []).filter((tr) => tr.vm === vm.id || tr.target === vm.id)}
+      empty=${t("vm.trig.none")} columns=${[
       { key: "name", label: t("vm.name") },
       { key: "event", label: t("vm.trig.event"), render: describeEvent },
-      { key: "action", label: t("vm.sched.action"), render: (tr) => actionLabel(tr.action) },
+      { key: "action", label: t("vm.config.action"), render: (tr) => actionLabel(tr.action) },
       { key: "fired_at", label: t("vm.trig.fired"), render: (tr) => when(tr.fired_at) },
-      { key: "actions", label: t("vm.actions"), sortable: false, render: (tr) => html`<div class="actions">
-        <button type="button" class="danger" aria-label=${t("vm.trig.delete", { name: tr.name })} onClick=${() => remove(tr)}>${t("vm.delete")}</button></div>` },
+      deleteColumn((tr) => t("vm.trig.delete", { name: tr.name }), (tr) => action.run(() => rpc("trigger.delete", tr.id))),
     ]} />
     <form class="grid" aria-label=${t("vm.trig.create")} onSubmit=${create}>
-      <label for="trig-name">${t("vm.name")}</label>
-      <input id="trig-name" name="name" required />
-      <label for="trig-state">${t("vm.trig.when")}</label>
-      <select id="trig-state" name="state">
-        <option value="">${t("vm.trig.anyState")}</option>
-        ${STATES.map((s) => html`<option value=${s}>${t("vm.trig.becomes", { state: t(`state.${s}`) })}</option>`)}
-      </select>
-      <label for="trig-action">${t("vm.sched.action")}</label>
-      <select id="trig-action" name="action">
-        ${POWER_ACTIONS.map((a) => html`<option value=${a}>${t(`vm.action.${a}`)}</option>`)}
-      </select>
-      <span></span>
-      <div class="toolbar"><button type="submit">${t("vm.trig.create")}</button></div>
+      <${Field} id="trig-name" label=${t("vm.name")} name="name" required />
+      <${Field} id="trig-state" label=${t("vm.trig.when")} name="state">
+        ${options([["", t("vm.trig.anyState")], ...STATES.map((s) => [s, t("vm.trig.becomes", { state: t(`state.${s}`) })])])}
+      <//>
+      <${Field} id="trig-action" label=${t("vm.config.action")} name="action">${options(POWER_ACTIONS.map((a) => [a, t(`vm.action.${a}`)]))}<//>
+      <${Submit} plain label=${t("vm.trig.create")} />
     </form>
-    <${Fault} error=${fault} />`;
+    ${action.status}`;
 }
 
 function describeEvent(tr) {

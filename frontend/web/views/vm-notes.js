@@ -1,15 +1,14 @@
-// views/vm-notes.js: the VM's Notes tab. The notes shown as text (never as markup) and a
+// views/vm-notes.js: the VM's Notes tab: the notes shown as text (never as markup) and a
 // form to replace them (vm.setNotes, at most 64 KiB, counted as the user types).
 import { html, useEffect, useState } from "../html.js";
 import { t } from "../i18n.js";
-import { session } from "../rpc.js";
-import { Fault, Loading, useLive } from "../ui.js";
+import { rpc } from "../rpc.js";
+import { Fault, Loading, useAction, useLive } from "../ui.js";
 
 const MAX_BYTES = 64 * 1024;
-const bytes = (text) => new TextEncoder().encode(text).length;
 
 export default function VmNotes({ vm }) {
-  const { data: notes, error } = useLive(() => session.rpc("vm.notes", vm.id),
+  const { data: notes, error } = useLive(() => rpc("vm.notes", vm.id),
     (e) => e.kind === "vm.setNotes" && String(e.target) === String(vm.id), [vm.id]);
   if (notes === undefined) return html`<${Loading} error=${error} />`;
   return html`
@@ -24,34 +23,27 @@ export default function VmNotes({ vm }) {
 function NotesForm({ vm, notes }) {
   const [draft, setDraft] = useState(notes);
   const [dirty, setDirty] = useState(false);
-  const [state, setState] = useState({ busy: false, error: null, saved: false });
   useEffect(() => {
     if (!dirty) setDraft(notes);
   }, [notes]);
-  const size = bytes(draft);
-  const over = size > MAX_BYTES;
-  const submit = async (event) => {
+  const action = useAction();
+  const size = new TextEncoder().encode(draft).length;
+  const submit = (event) => {
     event.preventDefault();
-    if (over) return;
-    setState({ busy: true, error: null, saved: false });
-    try {
-      await session.rpc("vm.setNotes", vm.id, draft);
+    if (size <= MAX_BYTES) action.run(async () => {
+      await rpc("vm.setNotes", vm.id, draft);
       setDirty(false);
-      setState({ busy: false, error: null, saved: true });
-    } catch (error) {
-      setState({ busy: false, error, saved: false });
-    }
+    }, t("vm.notes.saved"));
   };
   return html`<h2 id="vm-notes-edit">${t("vm.notes.edit")}</h2>
     <form aria-labelledby="vm-notes-edit" onSubmit=${submit}>
       <label for="vm-notes-text" class="sr-only">${t("vm.notes.label")}</label>
       <textarea id="vm-notes-text" rows="10" cols="40" value=${draft} aria-describedby="vm-notes-count"
-        onInput=${(e) => { setDraft(e.target.value); setDirty(true); setState((s) => ({ ...s, saved: false })); }}></textarea>
-      <p id="vm-notes-count" class=${over ? "error" : "muted"}>${t("vm.notes.count", { used: size, max: MAX_BYTES })}</p>
+        onInput=${(e) => { setDraft(e.target.value); setDirty(true); action.reset(); }}></textarea>
+      <p id="vm-notes-count" class=${size > MAX_BYTES ? "error" : "muted"}>${t("vm.notes.count", { used: size, max: MAX_BYTES })}</p>
       <div class="toolbar">
-        <button type="submit" class="primary" disabled=${state.busy || over}>${t("vm.notes.save")}</button>
-        <span role="status" class="muted">${state.saved ? t("vm.notes.saved") : ""}</span>
+        <button type="submit" class="primary" disabled=${action.busy || size > MAX_BYTES}>${t("vm.notes.save")}</button>
+        ${action.status}
       </div>
-      <${Fault} error=${state.error} />
     </form>`;
 }

@@ -1,43 +1,30 @@
-// views/vms.js: the Virtual Machines section. #/vms is the list of VMs (filter by state
-// and text, sort, power actions per row and on the selected rows, each action's job
-// followed in its row until it ends); #/vms/new is Create New (views/vm-create.js);
-// #/vms/<id>/<tab> is one VM's page (views/vm.js). The list follows the event stream.
+// views/vms.js: the Virtual Machines section: #/vms the live list (filtered by state and
+// text, power actions per row and on the selected rows, each job followed in its row),
+// #/vms/new Create New (vm-create.js), #/vms/<id>/<tab> one VM's page (vm.js).
 import { html, useEffect, useMemo, useRef, useState } from "../html.js";
 import { t } from "../i18n.js";
 import { subscribe } from "../live.js";
-import { session } from "../rpc.js";
-import { Fault, Lazy, Loading, StateBadge, Table, duration, faultText, kib, routeQuery, useLive } from "../ui.js";
+import { rpc } from "../rpc.js";
+import { Fault, Lazy, Loading, StateBadge, Table, duration, faultText, kib, options, routeQuery, useAction, useLive } from "../ui.js";
 
-/** The pages of the section other than the list, loaded when first shown. */
-const PAGES = { create: () => import("./vm-create.js"), vm: () => import("./vm.js") };
+const createPage = () => import("./vm-create.js");
+const vmPage = () => import("./vm.js");
 
 export default function Vms({ route, me }) {
-  if (route[1] === "new") return html`<${Lazy} key="create" load=${PAGES.create} props=${{ me }} />`;
-  if (route[1]) {
-    return html`<${Lazy} key="vm" load=${PAGES.vm} props=${{ id: Number(route[1]), tab: route[2], me }} />`;
-  }
-  return html`<${VmList} me=${me} />`;
+  if (route[1] === "new") return html`<${Lazy} key="create" load=${createPage} props=${{ me }} />`;
+  if (route[1]) return html`<${Lazy} key="vm" load=${vmPage} props=${{ id: Number(route[1]), tab: route[2], me }} />`;
+  return html`<${VmList} />`;
 }
 
 /** The power actions and the states each is allowed in. */
-const ACTIONS = {
-  start: ["stopped", "crashed"],
-  pause: ["running", "idle"],
-  unpause: ["paused"],
-  shutdown: ["running", "idle"],
-  reboot: ["running", "idle"],
-};
+const RUNNING = ["running", "idle"];
+const ACTIONS = { start: ["stopped", "crashed"], pause: RUNNING, unpause: ["paused"], shutdown: RUNNING, reboot: RUNNING };
 const allows = (action, vm) => ACTIONS[action].includes(vm.state);
 
 /** The state filter's choices and the states each keeps. */
-const STATE_GROUPS = {
-  all: null,
-  running: ["running", "idle"],
-  paused: ["paused"],
-  stopped: ["stopped", "crashed", "unknown"],
-};
+const STATE_GROUPS = { all: null, running: RUNNING, paused: ["paused"], stopped: ["stopped", "crashed", "unknown"] };
+/** The states with an uptime and a console. */
 const UP_STATES = ["running", "idle", "paused"];
-const CONSOLE_STATES = ["running", "idle", "paused"];
 const ENDED = ["succeeded", "failed", "cancelled"];
 const RANK = { pending: 0, running: 1, succeeded: 2, failed: 2, cancelled: 2 };
 
@@ -52,7 +39,7 @@ const queryState = () => {
 };
 
 function VmList() {
-  const { data: read, error } = useLive(() => session.rpc("vm.list"), touchesList);
+  const { data: read, error } = useLive(() => rpc("vm.list"), touchesList);
   const vms = useEventStates(read);
   const [group, setGroup] = useState(queryState);
   const [search, setSearch] = useState("");
@@ -84,22 +71,15 @@ function VmList() {
       <a href="#/vms/new">${t("vms.createNew")}</a>
       <label for="vms-state">${t("vms.stateFilter")}</label>
       <select id="vms-state" value=${group} onChange=${(e) => chooseGroup(e.target.value)}>
-        ${Object.keys(STATE_GROUPS).map((g) => html`<option value=${g}>${t(`vms.group.${g}`)}</option>`)}
+        ${options(Object.keys(STATE_GROUPS).map((g) => [g, t(`vms.group.${g}`)]))}
       </select>
       <label for="vms-search">${t("vms.search")}</label>
       <input id="vms-search" type="search" value=${search} onInput=${(e) => setSearch(e.target.value)} />
       <${Fault} error=${error} />
     </div>
     <${BulkBar} count=${chosen.length} onAction=${bulk} summary=${summary} onDismiss=${() => setSummary(null)} />
-    <${Table}
-      caption=${t("vms.caption", { shown: rows.length, total: vms.length })}
-      columns=${columns(jobs)}
-      rows=${rows}
-      filter=${search}
-      selected=${selected}
-      onSelect=${setSelected}
-      empty=${t("vms.none")}
-    />`;
+    <${Table} caption=${t("vms.caption", { shown: rows.length, total: vms.length })} columns=${columns(jobs)} rows=${rows}
+      filter=${search} selected=${selected} onSelect=${setSelected} empty=${t("vms.none")} />`;
 }
 
 /**
@@ -147,34 +127,26 @@ function StateCell({ vm, entry, onDismiss }) {
     return html`${badge} <span class="error" role="alert">${entry.error}</span>
       <button type="button" aria-label=${t("vms.dismissFor", { name: vm.name })} onClick=${onDismiss}>${t("vms.dismiss")}</button>`;
   }
-  return html`${badge} <span role="status" class="muted job" data-job=${entry.job}>${t(`vms.doing.${entry.action}`)} ${t("vms.jobState", { job: entry.job, state: t(`vms.job.${entry.state}`) })}</span>`;
+  return html`${badge} <span role="status" class="muted job" data-job=${entry.job}>${t(`vms.doing.${entry.action}`)} ${t("vms.jobState", { job: entry.job, state: t(`vm.job.${entry.state}`) })}</span>`;
 }
 
 /** The actions the row's state allows; Console is a link to the VM's console tab. */
 function RowActions({ vm, busy, onAction }) {
   return html`<div class="actions">
     ${Object.keys(ACTIONS).filter((a) => allows(a, vm)).map((a) => html`
-      <button type="button" disabled=${busy} aria-label=${t("vms.actionFor", { action: t(`vms.action.${a}`), name: vm.name })}
-        onClick=${() => onAction(a)}>${t(`vms.action.${a}`)}</button>`)}
-    ${CONSOLE_STATES.includes(vm.state) && html`<a href=${`#/vms/${vm.id}/console`} aria-label=${t("vms.consoleFor", { name: vm.name })}>${t("vms.console")}</a>`}
+      <button type="button" disabled=${busy} aria-label=${t("vms.actionFor", { action: t(`vm.action.${a}`), name: vm.name })}
+        onClick=${() => onAction(a)}>${t(`vm.action.${a}`)}</button>`)}
+    ${UP_STATES.includes(vm.state) && html`<a href=${`#/vms/${vm.id}/console`} aria-label=${t("vms.consoleFor", { name: vm.name })}>${t("vms.console")}</a>`}
   </div>`;
 }
 
 /** The actions on every selected VM, and what the last one sent and which failed. */
 function BulkBar({ count, onAction, summary, onDismiss }) {
-  const [busy, setBusy] = useState(false);
-  const act = async (action) => {
-    setBusy(true);
-    try {
-      await onAction(action);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, run } = useAction();
   return html`<div class="toolbar" role="group" aria-label=${t("vms.bulk")}>
     <span class="muted">${t("vms.selected", { count })}</span>
     ${Object.keys(ACTIONS).map((a) => html`
-      <button type="button" disabled=${busy || count === 0} onClick=${() => act(a)}>${t("vms.bulkAction", { action: t(`vms.action.${a}`) })}</button>`)}
+      <button type="button" disabled=${busy || count === 0} onClick=${() => run(() => onAction(a))}>${t("vms.bulkAction", { action: t(`vm.action.${a}`) })}</button>`)}
     ${summary && html`<${BulkSummary} summary=${summary} onDismiss=${onDismiss} />`}
   </div>`;
 }
@@ -182,7 +154,7 @@ function BulkBar({ count, onAction, summary, onDismiss }) {
 function BulkSummary({ summary, onDismiss }) {
   const { action, sent, skipped, failed } = summary;
   return html`<p role="status" class="bulk-summary">
-    ${t("vms.bulkSent", { action: t(`vms.action.${action}`), sent, skipped })}
+    ${t("vms.bulkSent", { action: t(`vm.action.${action}`), sent, skipped })}
     ${failed.map((f) => html` <span class="error">${t("vms.bulkFailed", { name: f.name, error: f.error })}</span>`)}
     ${" "}<button type="button" onClick=${onDismiss}>${t("vms.dismiss")}</button>
   </p>`;
@@ -197,17 +169,14 @@ function useVmJobs() {
   const entries = useRef({});
   const [, setVersion] = useState(0);
   const change = (vmId, next) => {
-    if (next) entries.current = { ...entries.current, [vmId]: next };
-    else {
-      entries.current = { ...entries.current };
-      delete entries.current[vmId];
-    }
+    const { [vmId]: old, ...others } = entries.current;
+    entries.current = next ? { ...others, [vmId]: next } : others;
     setVersion((v) => v + 1);
   };
   const advance = async (vmId, job, state) => {
     let error = null;
     if (state === "failed") {
-      const record = await session.rpc("job.get", job).catch(() => null);
+      const record = await rpc("job.get", job).catch(() => null);
       error = t("vms.failed", { job, error: record?.error ?? "" });
     } else if (state === "cancelled") error = t("vms.cancelled", { job });
     const entry = entries.current[vmId];
@@ -222,13 +191,13 @@ function useVmJobs() {
   }), []);
   const run = async (action, vm) => {
     try {
-      const job = await session.rpc(`vm.${action}`, vm.id);
+      const job = await rpc(`vm.${action}`, vm.id);
       change(vm.id, { action, job, state: "pending" });
-      const record = await session.rpc("job.get", job).catch(() => null);
+      const record = await rpc("job.get", job).catch(() => null);
       if (record) advance(vm.id, job, record.state);
       return null;
     } catch (e) {
-      change(vm.id, { action, error: t("vms.refused", { action: t(`vms.action.${action}`), error: faultText(e) }) });
+      change(vm.id, { action, error: t("vms.refused", { action: t(`vm.action.${action}`), error: faultText(e) }) });
       return faultText(e);
     }
   };

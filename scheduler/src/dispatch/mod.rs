@@ -6,7 +6,7 @@
 //! `libvirt` (any libvirt URI), `ssh` (the `xl` toolstack over SSH), `xenapi` (XCP-ng,
 //! XenServer), and `modules`: transports that modules provide.
 
-use zentific_sql::{PowerAction, VmState, VmType};
+use zentific_sql::{ConsoleKind, PowerAction, VmState, VmType};
 
 pub use zentific_sql::Domain;
 
@@ -92,6 +92,27 @@ pub struct DomainEvent {
     pub uuid: String,
     /// Its new state.
     pub state: VmState,
+}
+
+/// Where a VM's console is, as its transport found it; the console proxy opens it (and
+/// keeps the dispatcher that found it open meanwhile: an SSH program runs on its master).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConsoleTarget {
+    /// A TCP endpoint the server connects to (a VNC server on the node).
+    Tcp {
+        /// Host name or address.
+        host: String,
+        /// Port.
+        port: u16,
+    },
+    /// A program the server runs whose standard input and output are the console: `ssh -W`
+    /// to a port on the node, or `xl console` on a terminal through SSH.
+    Program {
+        /// The program.
+        program: String,
+        /// Its arguments.
+        args: Vec<String>,
+    },
 }
 
 /// Where a dispatcher sends the events it receives; called from the transport's thread.
@@ -204,6 +225,18 @@ pub trait Dispatcher: Send + Sync {
     /// that opened it). `None` where the transport does not read statistics itself.
     fn statistics(&self) -> Result<Option<zentific_poller::sample::Reading>, DispatchError> {
         Ok(None)
+    }
+
+    /// Where the domain's console of `kind` is. By default a transport has none.
+    fn console(
+        &self,
+        domain: DomainRef<'_>,
+        kind: ConsoleKind,
+    ) -> Result<ConsoleTarget, DispatchError> {
+        let _ = domain;
+        Err(DispatchError::Unsupported(format!(
+            "this transport has no {kind} console"
+        )))
     }
 
     /// Start sending state changes to `sink`, where the transport has events; returns

@@ -51,7 +51,7 @@ use openssh::{KnownHosts, SessionBuilder};
 
 use self::master::MasterConnection;
 pub use self::master::{
-    CommandOutput, CommandRunner, IfConnectionLost, MASTER_IDLE_LIMIT, RemoteCommand,
+    CommandOutput, CommandRunner, ConsoleReach, IfConnectionLost, MASTER_IDLE_LIMIT, RemoteCommand,
 };
 pub use self::xl_config::{XlConfigError, render_xl_config, validate_domain_name};
 pub use self::xl_list::{
@@ -558,7 +558,52 @@ impl SshDispatcher {
     }
 }
 
+/// The node's program that reads xenstore, where an HVM guest's VNC port is.
+const XENSTORE_READ: &str = "xenstore-read";
+
 impl Dispatcher for SshDispatcher {
+    /// The text console is `xl console <domain>` on a terminal on the node; the graphical
+    /// one is QEMU's VNC server, whose port xenstore has under
+    /// `/local/domain/<domid>/console/vnc-port`, reached on the node's loopback.
+    fn console(
+        &self,
+        domain: DomainRef<'_>,
+        kind: zentific_sql::ConsoleKind,
+    ) -> Result<super::ConsoleTarget, DispatchError> {
+        validate_domain_name(domain.name).map_err(|e| DispatchError::Failed(e.to_string()))?;
+        let entry = self.list_one(domain.name)?;
+        match kind {
+            zentific_sql::ConsoleKind::Text => self.connection.console(ConsoleReach::Terminal {
+                program: &self.xl_command,
+                args: &["console", domain.name],
+            }),
+            zentific_sql::ConsoleKind::Vnc => {
+                let key = format!("/local/domain/{}/console/vnc-port", entry.domid);
+                let output = self.connection.run(&RemoteCommand {
+                    program: XENSTORE_READ,
+                    args: vec![key.clone()],
+                    stdin: None,
+                    if_connection_lost: IfConnectionLost::RunAgain,
+                })?;
+                let port = output
+                    .stdout
+                    .trim()
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|_| output.exit_code == 0);
+                let port = port.ok_or_else(|| {
+                    DispatchError::Unsupported(format!(
+                        "the domain has no VNC server: xenstore has no {key} (is vnc=1 in its configuration?)"
+                    ))
+                })?;
+                self.connection.console(ConsoleReach::Port {
+                    host: "127.0.0.1",
+                    port,
+                })
+            }
+        }
+    }
+
     fn domains(&self) -> Result<Vec<Domain>, DispatchError> {
         let listing = self.xl(&["list", "-v"], IfConnectionLost::RunAgain)?;
         let details = match self.xl(&["list", "-l"], IfConnectionLost::RunAgain) {

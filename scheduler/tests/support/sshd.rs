@@ -5,7 +5,8 @@
 //! only that key for the current user, then runs `/usr/sbin/sshd -D -e` on a free port,
 //! logging to `sshd.log`. The config sets `XL_STANDIN_STATE` and `XL_STANDIN_LOG` for every
 //! session (`SetEnv`), so the `xl` stand-in in `tests/fixtures/xl` keeps its state in the
-//! same directory, and points `HOME` there too: the login shell then skips the tester's own
+//! same directory, puts the fixtures (`xl`, `xenstore-read`) first on `PATH`, and points
+//! `HOME` there too: the login shell then skips the tester's own
 //! startup files (a `~/.bashrc` that runs `pyenv init` costs 400 ms per command).
 //!
 //! Works as root (`PermitRootLogin`, `/run/sshd` created if missing) and as a normal user
@@ -79,8 +80,9 @@ StrictModes no
 UsePAM no
 UseDNS no
 LogLevel INFO
-SetEnv HOME={home} XL_STANDIN_STATE={state} XL_STANDIN_LOG={log}
+SetEnv HOME={home} XL_STANDIN_STATE={state} XL_STANDIN_LOG={log} PATH={fixtures}:/usr/local/bin:/usr/bin:/bin
 ",
+            fixtures = xl_stand_in().parent().expect("fixtures dir").display(),
             home = dir.path().display(),
             host_key = path("host_key"),
             authorized_keys = path("authorized_keys"),
@@ -204,6 +206,15 @@ SetEnv HOME={home} XL_STANDIN_STATE={state} XL_STANDIN_LOG={log}
             );
         }
         let state = serde_json::json!({ "next_domid": next_domid, "domains": entries });
+        fs::write(self.state_path(), state.to_string()).expect("write stand-in state");
+    }
+
+    /// Give the stand-in's domain `name` a VNC server on `port` (xenstore's
+    /// `console/vnc-port`, which the `xenstore-read` stand-in answers).
+    pub fn set_vnc_port(&self, name: &str, port: u16) {
+        let text = fs::read_to_string(self.state_path()).expect("seeded state");
+        let mut state: serde_json::Value = serde_json::from_str(&text).expect("state is JSON");
+        state["domains"][name]["vnc_port"] = serde_json::json!(port);
         fs::write(self.state_path(), state.to_string()).expect("write stand-in state");
     }
 

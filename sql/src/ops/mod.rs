@@ -14,6 +14,7 @@ pub(crate) const ADDING: &str = "adding";
 pub(crate) const PRESENT: &str = "present";
 
 pub(crate) mod audit;
+pub(crate) mod consoles;
 pub(crate) mod events;
 pub(crate) mod inventory;
 pub(crate) mod jobs;

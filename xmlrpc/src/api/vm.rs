@@ -3,10 +3,11 @@
 
 use dxr::{Fault, Value};
 use zentific_sql::{
-    NewDisk, NewVif, NewVm, Permission, PowerAction, Resize, Role, Vm, VmFilter, VmState, VmType,
+    ConsoleKind, NewDisk, NewVif, NewVm, Permission, PowerAction, Resize, Role, Vm, VmFilter,
+    VmState, VmType,
 };
 
-use crate::fault::{ApiFault, from_store};
+use crate::fault::{ApiFault, UNREACHABLE, WRONG_STATE, fault, from_store};
 use crate::params::{Fields, Record, array, done, fields, int, string};
 use crate::registry::{Access, Ctx, Method, TOKEN, Type, Work, optional, param};
 
@@ -181,6 +182,16 @@ pub(super) const METHODS: &[Method] = &[
         handler: remove_disk,
     },
     Method {
+        name: "vm.console",
+        help: "A one-time ticket for the VM's console: kind \"vnc\" (graphical, RFB) or \"text\" (a PV guest's serial console); without kind, the graphical console where the VM has one, else the text one. Returns {kind, ticket, path, expires}: open a websocket (binary frames; subprotocol binary if you like) at path + \"?ticket=\" + ticket on this server, from a page of this server (the Origin must be its own), within 30 s (expires); the ticket works once, for this session, this VM and this kind. The console closes when the session ends, the console permission is lost, the VM stops, or after console_idle_secs without traffic; each console session is audited (console.open, console.close with its bytes each way). Needs console; fault 5 unless the VM runs or is paused, 7 with the reason when its node's transport cannot reach such a console.",
+        params: &[TOKEN, VM_ID, optional("kind", Type::String)],
+        returns: Type::Struct,
+        access: ANY_USER,
+        vm_param: Some((1, Permission::Console)),
+        work: Work::Write,
+        handler: console,
+    },
+    Method {
         name: "vm.notes",
         help: "The VM's notes (free text, empty when none). Needs view.",
         params: &[TOKEN, VM_ID],
@@ -329,6 +340,52 @@ fn snapshot(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
         string(params, 2, "name")?,
     )?;
     Ok(Value::Integer(job))
+}
+
+fn console(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
+    let caller = ctx.caller()?;
+    let vm = ctx.store.get_vm(caller, int(params, 1, "id")?)?.vm;
+    let asked = match params.get(2) {
+        None => None,
+        Some(_) => Some(ConsoleKind::parse(string(params, 2, "kind")?, "kind")?),
+    };
+    if !vm.state.is_active() {
+        return Err(fault(
+            WRONG_STATE,
+            format!(
+                "VM {} is {}: a console needs a running or paused VM",
+                vm.id, vm.state
+            ),
+        )
+        .into());
+    }
+    let node = ctx.store.dispatch_node(vm.node_id)?;
+    let locate = |kind| {
+        crate::console::probe(ctx.store, ctx.registry.module_host(), &node, &vm, kind)
+            .map(|()| kind)
+            .map_err(|e| format!("the {kind} console cannot be reached: {e}"))
+    };
+    // Without a kind: the graphical console where there is one, else the text console.
+    let kind = match asked {
+        Some(kind) => locate(kind),
+        None => locate(ConsoleKind::Vnc)
+            .or_else(|vnc| locate(ConsoleKind::Text).map_err(|text| format!("{vnc}; {text}"))),
+    }
+    .map_err(|reason| {
+        let why = crate::console::why_unavailable(&vm.node_name)
+            .map(|why| format!("; {why}"))
+            .unwrap_or_default();
+        fault(UNREACHABLE, format!("VM {}: {reason}{why}", vm.id))
+    })?;
+    let ticket = ctx
+        .store
+        .console_ticket(caller, string(params, 0, "token")?, vm.id, kind)?;
+    Ok(Record::new()
+        .string("kind", kind.as_str())
+        .string("ticket", &ticket.ticket)
+        .string("path", format!("/console/{}/{kind}", vm.id))
+        .time("expires", ticket.expires_at)
+        .build())
 }
 
 fn snapshots(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {

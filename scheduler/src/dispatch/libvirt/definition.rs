@@ -176,9 +176,56 @@ pub(super) fn without_device(xml: &str, device: Device<'_>) -> Result<String, St
     Ok(format!("{}{}", &xml[..range.start], &xml[range.end..]))
 }
 
+/// The value of attribute `name` in the start tag of `element` (libvirt writes single
+/// quotes; double ones are read too).
+fn attribute<'a>(element: &'a str, name: &str) -> Option<&'a str> {
+    let head = &element[..element.find('>').unwrap_or(element.len())];
+    for quote in ['\'', '"'] {
+        let key = format!(" {name}={quote}");
+        if let Some(at) = head.find(&key) {
+            let rest = &head[at + key.len()..];
+            return rest.find(quote).map(|end| &rest[..end]);
+        }
+    }
+    None
+}
+
+/// The VNC server of a domain definition: (listen address if one is set, port), from
+/// `<graphics type='vnc' port='…' listen='…'>` or its `<listen address='…'/>`. `None`
+/// without VNC graphics; port -1 (autoport, not started) is given as is.
+pub(super) fn vnc_graphics(xml: &str) -> Option<(Option<String>, i32)> {
+    let range = elements(xml, "graphics")
+        .into_iter()
+        .find(|r| attribute(&xml[r.clone()], "type") == Some("vnc"))?;
+    let element = &xml[range];
+    let port = attribute(element, "port")?.parse().ok()?;
+    let listen = attribute(element, "listen")
+        .or_else(|| {
+            elements(element, "listen")
+                .into_iter()
+                .find_map(|r| attribute(&element[r], "address"))
+        })
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned);
+    Some((listen, port))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vnc_graphics_are_read_from_the_definition() {
+        let xml = "<domain><devices><graphics type='spice' port='5900'/>\n<graphics type='vnc' port='5901' autoport='no' listen='10.0.0.5'>\n<listen type='address' address='10.0.0.5'/></graphics></devices></domain>";
+        assert_eq!(vnc_graphics(xml), Some((Some("10.0.0.5".into()), 5901)));
+        let nested = "<graphics type=\"vnc\" port=\"5902\"><listen type='address' address='0.0.0.0'/></graphics>";
+        assert_eq!(vnc_graphics(nested), Some((Some("0.0.0.0".into()), 5902)));
+        assert_eq!(
+            vnc_graphics("<graphics type='vnc' port='-1' autoport='yes'/>"),
+            Some((None, -1))
+        );
+        assert_eq!(vnc_graphics("<domain><devices/></domain>"), None);
+    }
 
     const DEFINED: &str = "<domain type='test'>\n  <name>web</name>\n  <devices>\n    <disk type='file' device='disk'>\n      <source file='/srv/web.img'/>\n      <target dev='xvda' bus='virtio'/>\n    </disk>\n    <interface type='bridge'>\n      <mac address='00:16:3e:00:00:01'/>\n      <source bridge='xenbr0'/>\n    </interface>\n    <interfaces-note/>\n  </devices>\n</domain>";
 

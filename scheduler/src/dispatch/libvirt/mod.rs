@@ -17,7 +17,8 @@ use virt::error::ErrorNumber;
 use zentific_sql::{VmState, VmType};
 
 use super::{
-    Action, Applied, Device, DispatchError, Dispatcher, Domain, DomainRef, DomainSpec, EventSink,
+    Action, Applied, ConsoleTarget, Device, DispatchError, Dispatcher, Domain, DomainRef,
+    DomainSpec, EventSink,
 };
 
 /// A node reached through libvirt.
@@ -302,7 +303,88 @@ fn raise_vcpu_ceiling(domain: &VirtDomain, n: u32) -> Result<(), DispatchError> 
     Ok(())
 }
 
+/// Where a VNC server listening on `listen` of the node behind `uri` is reached from
+/// here: its own address, or the node's host name when it listens on all addresses (or
+/// only on the node's loopback); through `ssh -W` for `…+ssh://` URIs.
+fn vnc_target(uri: &str, listen: Option<&str>, port: u16) -> ConsoleTarget {
+    let (scheme, rest) = uri.split_once("://").unwrap_or(("", uri));
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let (user, host_port) = match authority.rsplit_once('@') {
+        Some((user, host)) => (Some(user), host),
+        None => (None, authority),
+    };
+    let node_host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    let node_host = if node_host.is_empty() {
+        "127.0.0.1"
+    } else {
+        node_host
+    };
+    let wildcard = |a: &str| matches!(a, "0.0.0.0" | "::" | "[::]");
+    let via_ssh = scheme.ends_with("+ssh") || scheme.ends_with("+libssh2");
+    match listen {
+        // A loopback address of an SSH-reached node is the node's own: forwarded below.
+        Some(address) if !(wildcard(address) || via_ssh && address.starts_with("127.")) => {
+            ConsoleTarget::Tcp {
+                host: address.to_owned(),
+                port,
+            }
+        }
+        _ if via_ssh => {
+            let destination = match user {
+                Some(user) => format!("{}@{node_host}", user.split(':').next().unwrap_or(user)),
+                None => node_host.to_owned(),
+            };
+            ConsoleTarget::Program {
+                program: "ssh".into(),
+                args: vec![
+                    "-o".into(),
+                    "BatchMode=yes".into(),
+                    "-W".into(),
+                    format!(
+                        "{}:{port}",
+                        listen.filter(|a| !wildcard(a)).unwrap_or("127.0.0.1")
+                    ),
+                    destination,
+                ],
+            }
+        }
+        _ => ConsoleTarget::Tcp {
+            host: node_host.to_owned(),
+            port,
+        },
+    }
+}
+
 impl Dispatcher for LibvirtDispatcher {
+    fn console(
+        &self,
+        domain: DomainRef<'_>,
+        kind: zentific_sql::ConsoleKind,
+    ) -> Result<ConsoleTarget, DispatchError> {
+        if kind == zentific_sql::ConsoleKind::Text {
+            return Err(DispatchError::Unsupported(
+                "the text console of libvirt nodes is not available yet: use the graphical one"
+                    .into(),
+            ));
+        }
+        let xml = self.with_connection(|connection| {
+            let found = Self::lookup(connection, domain)?;
+            found.xml_desc(0).map_err(|e| classify(&e))
+        })?;
+        let (listen, port) = definition::vnc_graphics(&xml).ok_or_else(|| {
+            DispatchError::Unsupported("the domain has no VNC graphics in its definition".into())
+        })?;
+        let port = u16::try_from(port).ok().filter(|p| *p > 0).ok_or_else(|| {
+            DispatchError::WrongState(
+                "the domain's VNC server has no port yet (is it running?)".into(),
+            )
+        })?;
+        Ok(vnc_target(&self.uri, listen.as_deref(), port))
+    }
+
     fn statistics(&self) -> Result<Option<zentific_poller::sample::Reading>, DispatchError> {
         use zentific_poller::source::{Source, libvirt::LibvirtSource};
         self.with_connection(|connection| {
@@ -485,5 +567,48 @@ impl Dispatcher for LibvirtDispatcher {
             .unwrap_or_else(|e| e.into_inner())
             .push(subscription);
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod console_tests {
+    use super::*;
+
+    #[test]
+    fn vnc_is_reached_at_its_address_or_the_node_host_or_through_ssh() {
+        let tcp = |host: &str, port| ConsoleTarget::Tcp {
+            host: host.into(),
+            port,
+        };
+        assert_eq!(
+            vnc_target("test:///default", None, 5901),
+            tcp("127.0.0.1", 5901)
+        );
+        assert_eq!(
+            vnc_target("xen://node1/", Some("0.0.0.0"), 5901),
+            tcp("node1", 5901)
+        );
+        assert_eq!(
+            vnc_target("xen://node1:1234/", Some("10.1.2.3"), 5902),
+            tcp("10.1.2.3", 5902)
+        );
+        assert_eq!(
+            vnc_target("xen://[fd00::7]/", Some("::"), 5903),
+            tcp("fd00::7", 5903)
+        );
+        let ConsoleTarget::Program { program, args } =
+            vnc_target("xen+ssh://root@node2/system", Some("127.0.0.1"), 5904)
+        else {
+            panic!("expected ssh -W");
+        };
+        assert_eq!(program, "ssh");
+        assert_eq!(
+            args[2..],
+            [
+                "-W".to_string(),
+                "127.0.0.1:5904".into(),
+                "root@node2".into()
+            ]
+        );
     }
 }

@@ -24,7 +24,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::runtime::Runtime;
 use tokio::sync::{Mutex, Semaphore};
 
-use crate::dispatch::DispatchError;
+use crate::dispatch::{ConsoleTarget, DispatchError};
 
 /// How long an unused master stays up; the dispatcher reconnects after that.
 pub const MASTER_IDLE_LIMIT: Duration = Duration::from_secs(15 * 60);
@@ -65,6 +65,25 @@ pub struct CommandOutput {
     pub stderr: String,
 }
 
+/// What a console reaches on the node.
+#[derive(Clone, Copy, Debug)]
+pub enum ConsoleReach<'a> {
+    /// A program run on a terminal there (`xl console <domain>`).
+    Terminal {
+        /// Program name or path on the node.
+        program: &'a str,
+        /// Its arguments, each one word.
+        args: &'a [&'a str],
+    },
+    /// A TCP port as the node sees it (a VNC server listening on its loopback).
+    Port {
+        /// Address on the node.
+        host: &'a str,
+        /// Port.
+        port: u16,
+    },
+}
+
 /// What runs the `xl` dispatcher's commands on a node: the SSH master connection, or a
 /// module's transport (`transport:run`), which runs them where the module lives.
 pub trait CommandRunner: Send + Sync {
@@ -72,12 +91,30 @@ pub trait CommandRunner: Send + Sync {
     /// ([`DispatchError::Unreachable`], or [`DispatchError::Failed`] when the program does
     /// not exist); a non-zero exit is returned as output for the caller to judge.
     fn run(&self, command: &RemoteCommand<'_>) -> Result<CommandOutput, DispatchError>;
+
+    /// A program of this machine whose standard input and output reach `reach` on the
+    /// node, for a console. Runners that cannot keep the default.
+    fn console(&self, reach: ConsoleReach<'_>) -> Result<ConsoleTarget, DispatchError> {
+        let _ = reach;
+        Err(DispatchError::Unsupported(
+            "this transport cannot open consoles".into(),
+        ))
+    }
 }
 
 impl CommandRunner for MasterConnection {
     fn run(&self, command: &RemoteCommand<'_>) -> Result<CommandOutput, DispatchError> {
         MasterConnection::run(self, command)
     }
+
+    fn console(&self, reach: ConsoleReach<'_>) -> Result<ConsoleTarget, DispatchError> {
+        MasterConnection::console(self, reach)
+    }
+}
+
+/// A word as the node's shell reads it literally.
+fn shell_quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', "'\\''"))
 }
 
 /// One node's master connection.
@@ -120,6 +157,43 @@ impl MasterConnection {
     pub fn run(&self, command: &RemoteCommand<'_>) -> Result<CommandOutput, DispatchError> {
         refuse_inside_async_runtime()?;
         self.runtime.block_on(self.run_async(command))
+    }
+
+    /// `ssh -S <control socket>` through this master to `reach`: a terminal (`-tt`) for
+    /// a program, a stdio forward (`-W`) for a port. The master must stay open meanwhile.
+    pub fn console(&self, reach: ConsoleReach<'_>) -> Result<ConsoleTarget, DispatchError> {
+        refuse_inside_async_runtime()?;
+        let session = self.runtime.block_on(self.live_session())?;
+        let mut args = vec![
+            "-S".to_owned(),
+            session.control_socket().display().to_string(),
+            "-o".to_owned(),
+            "BatchMode=yes".to_owned(),
+        ];
+        match reach {
+            ConsoleReach::Terminal {
+                program,
+                args: words,
+            } => {
+                args.extend(["-tt".to_owned(), self.destination.clone(), "--".to_owned()]);
+                let line: Vec<String> = std::iter::once(program)
+                    .chain(words.iter().copied())
+                    .map(shell_quote)
+                    .collect();
+                args.push(line.join(" "));
+            }
+            ConsoleReach::Port { host, port } => {
+                args.extend([
+                    "-W".to_owned(),
+                    format!("{host}:{port}"),
+                    self.destination.clone(),
+                ]);
+            }
+        }
+        Ok(ConsoleTarget::Program {
+            program: "ssh".to_owned(),
+            args,
+        })
     }
 
     async fn run_async(&self, command: &RemoteCommand<'_>) -> Result<CommandOutput, DispatchError> {
@@ -278,4 +352,13 @@ fn refuse_inside_async_runtime() -> Result<(), DispatchError> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn words_are_quoted_for_the_shell() {
+        assert_eq!(super::shell_quote("web"), "'web'");
+        assert_eq!(super::shell_quote("a'b; rm -rf /"), "'a'\\''b; rm -rf /'");
+    }
 }

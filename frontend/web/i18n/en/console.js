@@ -1,0 +1,28 @@
+// Strings of the VM's Console tab and of the console page (console.html).
+export default {
+  console: {
+    kindLabel: "Kind of console",
+    kinds: { auto: "Graphical where there is one", vnc: "Graphical (VNC)", text: "Text (serial console)" },
+    frame: "Console of {name}",
+    windowTitle: "Console of {name}",
+    controls: "Console controls",
+    ctrlAltDel: "Send Ctrl-Alt-Del",
+    fullscreen: "Fullscreen",
+    scale: "Scale to window",
+    connect: "Connect again",
+    disconnect: "Disconnect",
+    newWindow: "Open in a new window",
+    connecting: "Connecting…",
+    connected: "Connected. Click the screen to type into the VM.",
+    closed: "The console closed.",
+    disconnected: "Disconnected.",
+    refused: "The server refused the console (its ticket was used or expired, or the session ended). Connect again.",
+    screen: "Screen of {name}",
+    pasteText: "Text to type into the VM",
+    paste: "Paste as keystrokes",
+    noPermission: "You do not have the console permission on this VM.",
+    notRunning: "The VM is {state}: a console needs a running or paused VM.",
+    loggedOut: "This console needs a session.",
+    logIn: "Log in to Zentific",
+  },
+};
