@@ -49,6 +49,8 @@ fn main() {
             "--target=es2022",
             "--log-level=warning",
             "--outbase=web",
+            // Keep `with { type: "json" }` on the catalogue's imports: browsers need it.
+            "--supported:import-attributes=true",
         ])
         .arg(format!("--outdir={}", out.display()))
         .args(&modules)

@@ -19,6 +19,17 @@ const walk = (dir) => {
 };
 walk(web);
 
+test("the catalogues are JSON: data a translator sends cannot run in the page", () => {
+  const i18n = join(web, "i18n");
+  for (const language of readdirSync(i18n).filter((name) => statSync(join(i18n, name)).isDirectory())) {
+    for (const name of readdirSync(join(i18n, language))) {
+      assert.ok(name.endsWith(".json"), `i18n/${language}/${name} is not JSON`);
+      const strings = (part) => Object.values(part).every((v) => typeof v === "string" || (typeof v === "object" && v && strings(v)));
+      assert.ok(strings(JSON.parse(readFileSync(join(i18n, language, name), "utf8"))), `i18n/${language}/${name} holds only strings`);
+    }
+  }
+});
+
 test("every literal key the page uses is in the English catalogue", () => {
   const missing = [];
   for (const [file, text] of sources) {

@@ -1,14 +1,16 @@
-// The English catalogue, complete: one part per area of the page, nested by the dots of
-// the keys ("vm.tab.log" is vm: { tab: { log } }). Another language is i18n/<code>.js
-// made the same way (keys it lacks fall back to these).
-import common from "./en/common.js";
-import config from "./en/config.js";
-import consoles from "./en/console.js";
-import home from "./en/home.js";
-import nodes from "./en/nodes.js";
-import users from "./en/users.js";
-import vm from "./en/vm.js";
-import vms from "./en/vms.js";
+// The English catalogue, complete: one JSON part per area of the page (common: the shell
+// and shared pieces; home, vms, vm, console, nodes, users, config: their views), nested by
+// the dots of the keys ("vm.tab.log" is vm: { tab: { log } }). Catalogues are JSON, data
+// that cannot run: another language is i18n/<code>.js importing its parts the same way
+// (keys it lacks fall back to these).
+import common from "./en/common.json" with { type: "json" };
+import config from "./en/config.json" with { type: "json" };
+import consoles from "./en/console.json" with { type: "json" };
+import home from "./en/home.json" with { type: "json" };
+import nodes from "./en/nodes.json" with { type: "json" };
+import users from "./en/users.json" with { type: "json" };
+import vm from "./en/vm.json" with { type: "json" };
+import vms from "./en/vms.json" with { type: "json" };
 
 /** A nested catalogue as [flat key, string] pairs. */
 export const flatten = (part, prefix = "") =>
