@@ -174,6 +174,31 @@ fn send_message(stream: &mut TcpStream, payload: &[u8]) {
     stream.write_all(&frame).unwrap();
 }
 
+/// Read until the server closes the websocket: its close code and reason.
+fn until_closed(stream: &mut TcpStream) -> (u16, String) {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(40)))
+        .unwrap();
+    loop {
+        let mut header = [0u8; 2];
+        stream.read_exact(&mut header).unwrap();
+        let length = match header[1] & 0x7f {
+            126 => {
+                let mut n = [0u8; 2];
+                stream.read_exact(&mut n).unwrap();
+                usize::from(u16::from_be_bytes(n))
+            }
+            n => usize::from(n),
+        };
+        let mut payload = vec![0u8; length];
+        stream.read_exact(&mut payload).unwrap();
+        if header[0] & 0x0f == 8 {
+            let code = u16::from_be_bytes([payload[0], payload[1]]);
+            return (code, String::from_utf8_lossy(&payload[2..]).into_owned());
+        }
+    }
+}
+
 /// The status of a websocket opening (101 when upgraded).
 fn opening(server: &Server, path: &str, origin: Option<&str>) -> u16 {
     websocket(server, path, origin).map_or_else(|status| status, |_| 101)
@@ -204,20 +229,42 @@ fn with_ticket(path: &str, ticket: &str) -> String {
     format!("{path}?ticket={ticket}")
 }
 
+/// A server with a node on libvirt's test driver whose domain `screen` has the VNC
+/// server of a real display.
+struct Lab {
+    server: Server,
+    admin: String,
+    display: Display,
+    _dir: tempfile::TempDir,
+}
+
+impl Lab {
+    fn start() -> Lab {
+        let display = Display::start();
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start_with_scheduler(&fresh_sqlite_database(), &[]);
+        let admin = server.admin();
+        let uri = node_file(dir.path(), display.port);
+        node_on(&server, &admin, "lab", "libvirt", &uri);
+        Lab {
+            server,
+            admin,
+            display,
+            _dir: dir,
+        }
+    }
+}
+
 #[test]
 fn consoles_are_refused_unless_asked_for_rightly_and_relay_a_real_vnc_server() {
-    let display = Display::start();
-    let dir = tempfile::tempdir().unwrap();
-    let database = fresh_sqlite_database();
-    let server = Server::start_with_scheduler(&database, &[]);
-    let admin = server.admin();
-    node_on(
-        &server,
-        &admin,
-        "lab",
-        "libvirt",
-        &node_file(dir.path(), display.port),
-    );
+    // Bound by name, not `..`: the node's file must outlive the test.
+    let Lab {
+        server,
+        admin,
+        display: _display,
+        _dir,
+    } = Lab::start();
+    let database = server.database.clone();
     let screen = vm_named(&server, &admin, "screen");
     let headless = vm_named(&server, &admin, "headless");
     let off = vm_named(&server, &admin, "off");
@@ -349,7 +396,75 @@ fn consoles_are_refused_unless_asked_for_rightly_and_relay_a_real_vnc_server() {
     assert!(text.contains("console.open"), "{text}");
     assert!(text.contains("console.close"), "{text}");
     assert!(text.contains("bytes to the VM"), "{text}");
-    drop(display);
+}
+
+#[test]
+fn an_open_console_closes_when_its_session_ends_and_when_it_is_idle() {
+    let Lab {
+        server,
+        admin,
+        display: _display,
+        _dir,
+    } = Lab::start();
+    let screen = vm_named(&server, &admin, "screen");
+    let origin = own_origin(&server);
+    server
+        .call(
+            "config.set",
+            vec![s(&admin), st(&[("console_idle_secs", i(10))])],
+        )
+        .unwrap();
+    let (_, operator) = user(&server, &admin, "oper", "operator");
+    let (path, first) = ticket(&server, &operator, screen);
+    let mut theirs = websocket(&server, &with_ticket(&path, &first), Some(&origin)).unwrap();
+    let (path, second) = ticket(&server, &admin, screen);
+    let mut idle = websocket(&server, &with_ticket(&path, &second), Some(&origin)).unwrap();
+    let opened = std::time::Instant::now();
+    assert_eq!(read_message(&mut theirs), b"RFB 003.008\n");
+    assert_eq!(read_message(&mut idle), b"RFB 003.008\n");
+
+    // The operator's session ends: their console closes at the next check.
+    server.call("session.logout", vec![s(&operator)]).unwrap();
+    let (code, reason) = until_closed(&mut theirs);
+    assert_eq!(code, 4000);
+    assert!(reason.contains("session"), "{reason}");
+    // The admin's console, silent after the VNC server's greeting, closes once idle.
+    let (code, reason) = until_closed(&mut idle);
+    assert_eq!(code, 4000);
+    assert!(reason.contains("idle for 10 s"), "{reason}");
+    assert!(opened.elapsed() >= Duration::from_secs(10));
+    let log = format!(
+        "{:?}",
+        server.call("vm.log", vec![s(&admin), i(screen)]).unwrap()
+    );
+    assert!(
+        log.contains("idle for 10 s (option console_idle_secs)"),
+        "{log}"
+    );
+}
+
+#[test]
+fn without_xvfb_or_x11vnc_the_demo_says_which_package_is_missing() {
+    let empty = tempfile::tempdir().unwrap();
+    let server = Server::start_with_env(
+        "127.0.0.1:0",
+        &fresh_sqlite_database(),
+        &["--demo"],
+        &[("PATH", &empty.path().to_string_lossy())],
+    );
+    let admin = server.admin();
+    let web = vm_named(&server, &admin, "web");
+    let missing = server
+        .call("vm.console", vec![s(&admin), i(web)])
+        .unwrap_err();
+    assert_eq!(missing.code(), 7);
+    assert!(
+        missing
+            .string()
+            .contains("xvfb and x11vnc and x11-xserver-utils"),
+        "{}",
+        missing.string()
+    );
 }
 
 #[test]
@@ -396,21 +511,76 @@ fn over_ssh_the_text_console_is_xl_console_on_a_terminal_and_vnc_is_forwarded() 
 }
 
 #[test]
+fn on_xl_local_the_consoles_are_reached_on_this_machine() {
+    let display = Display::start();
+    let modules = modules_dir_with(&[built_module("zentific-module-xl-local", "xl_local")]);
+    let work = tempfile::tempdir().unwrap();
+    let (state, log) = (
+        work.path().join("xl-state.json"),
+        work.path().join("xl-calls.log"),
+    );
+    let domain = serde_json::json!({
+        "domid": 9, "uuid": "cccccccc-0000-4000-8000-000000000001", "type": "pv",
+        "memory_kb": 262_144, "max_memory_kb": 524_288, "vcpus": 1, "max_vcpus": 1,
+        "pause_count": 0, "cpu_time": 1.5, "vnc_port": display.port,
+    });
+    let seeded = serde_json::json!({ "next_domid": 10, "domains": { "pv2": domain } });
+    std::fs::write(&state, seeded.to_string()).unwrap();
+    let fixtures = sshd::xl_stand_in().parent().unwrap().to_path_buf();
+    let path = format!(
+        "{}:{}",
+        fixtures.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let server = Server::start_with_env(
+        "127.0.0.1:0",
+        &fresh_sqlite_database(),
+        &["--modules-dir", &modules.path().to_string_lossy()],
+        &[
+            ("XL_STANDIN_STATE", &state.to_string_lossy()),
+            ("XL_STANDIN_LOG", &log.to_string_lossy()),
+            ("PATH", &path),
+        ],
+    );
+    let admin = server.admin();
+    server
+        .call("module.enable", vec![s(&admin), s("xl_local")])
+        .unwrap();
+    let uri = format!(
+        "xl-local:?xl={}&config_dir={}",
+        sshd::xl_stand_in().display(),
+        work.path().join("configs").display()
+    );
+    node_on(&server, &admin, "dom0", "xl-local", &uri);
+    let vm = vm_named(&server, &admin, "pv2");
+    let origin = own_origin(&server);
+
+    // `xl console` on a terminal of this machine (script(1)): what is typed comes back.
+    let (path, text) = ticket_of(&server, &admin, vm, "text");
+    let mut console = websocket(&server, &with_ticket(&path, &text), Some(&origin)).unwrap();
+    send_message(&mut console, b"typed on dom0\r");
+    let mut echoed = Vec::new();
+    while !String::from_utf8_lossy(&echoed).contains("typed on dom0") {
+        echoed.extend(read_message(&mut console));
+    }
+    drop(console);
+    // QEMU's VNC port from xenstore, connected to directly.
+    let (path, vnc) = ticket_of(&server, &admin, vm, "vnc");
+    let mut console = websocket(&server, &with_ticket(&path, &vnc), Some(&origin)).unwrap();
+    assert_eq!(read_message(&mut console), b"RFB 003.008\n");
+}
+
+#[test]
 fn in_chromium_the_console_shows_the_screen_and_types_what_is_sent() {
     let frontend = Path::new(env!("CARGO_MANIFEST_DIR")).join("frontend");
-    let display = Display::start();
-    let dir = tempfile::tempdir().unwrap();
+    let Lab {
+        server,
+        admin,
+        display,
+        _dir,
+    } = Lab::start();
     let node_host = sshd::TestSshd::start();
     node_host.seed_domains(&[("pv1", 7, "bbbbbbbb-0000-4000-8000-000000000001", 256, 1)]);
-    let server = Server::start_with_scheduler(&fresh_sqlite_database(), &[]);
-    let admin = server.admin();
-    node_on(
-        &server,
-        &admin,
-        "lab",
-        "libvirt",
-        &node_file(dir.path(), display.port),
-    );
     node_on(&server, &admin, "xen-01", "ssh", &node_host.node_uri());
     let screen = vm_named(&server, &admin, "screen");
     let text_vm = vm_named(&server, &admin, "pv1");

@@ -7,6 +7,10 @@
 //! drives the node; this module only runs the commands it is handed, through the
 //! reserved entry `transport:run`, as the server's own user (xl needs root).
 //!
+//! Consoles (`transport:console`): a text console is the program on a terminal of its own
+//! (`script`, from util-linux, which every Debian has), a port is reached directly; the
+//! host runs the one and connects to the other.
+//!
 //! Commands are run from an argument vector, never through a shell of this module's, with
 //! the server's environment. A program that cannot be started is fault 4 with the
 //! system's reason; its exit code, stdout and stderr are answered as they are, for the
@@ -32,28 +36,81 @@ impl Module for XlLocal {
     }
 
     fn call(&self, caller: CallerInfo, method: &str, params: Vec<Value>) -> Result<Value, Fault> {
-        if method != "transport:run" {
+        if method != "transport:run" && method != "transport:console" {
             return Err(Fault::new(
                 -32601,
                 format!("xl_local has no method {method}"),
             ));
         }
         if caller.user_id != 0 || caller.role != 0 {
-            return Err(Fault::new(2, "transport:run is for the host only"));
+            return Err(Fault::new(2, format!("{method} is for the host only")));
         }
         let [
             Value::String(_transport),
             Value::String(_uri),
-            Value::Struct(command),
+            Value::Struct(spec),
         ] = params.as_slice()
         else {
             return Err(Fault::new(
                 -32602,
-                "transport:run takes (transport, uri, {program, args, stdin?})",
+                format!("{method} takes (transport, uri, struct)"),
             ));
         };
-        run(command)
+        if method == "transport:console" {
+            console(spec)
+        } else {
+            run(spec)
+        }
     }
+}
+
+/// A word as `sh -c` reads it literally.
+fn shell_quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', "'\\''"))
+}
+
+/// How the host reaches a console here: `{terminal: {program, args}}` becomes
+/// `script -qfec '<program> <args>' /dev/null` (the program on a terminal of its own, its
+/// output passed on at once); `{port: {host, port}}` is answered as it is.
+fn console(spec: &BTreeMap<String, Value>) -> Result<Value, Fault> {
+    let mut answer = BTreeMap::new();
+    match (spec.get("terminal"), spec.get("port")) {
+        (Some(Value::Struct(terminal)), None) => {
+            let Some(Value::String(program)) = terminal.get("program") else {
+                return Err(Fault::new(INVALID, "the terminal has no program"));
+            };
+            let mut line = vec![shell_quote(program)];
+            if let Some(Value::Array(args)) = terminal.get("args") {
+                for arg in args {
+                    let Value::String(arg) = arg else {
+                        return Err(Fault::new(INVALID, "terminal arguments must be strings"));
+                    };
+                    line.push(shell_quote(arg));
+                }
+            }
+            let args = ["-qfec", &line.join(" "), "/dev/null"];
+            answer.insert("program".to_owned(), Value::String("script".into()));
+            answer.insert(
+                "args".to_owned(),
+                Value::Array(
+                    args.iter()
+                        .map(|a| Value::String((*a).to_owned()))
+                        .collect(),
+                ),
+            );
+        }
+        (None, Some(Value::Struct(port))) => {
+            for key in ["host", "port"] {
+                let value = port
+                    .get(key)
+                    .cloned()
+                    .ok_or_else(|| Fault::new(INVALID, format!("the port has no {key}")))?;
+                answer.insert(key.to_owned(), value);
+            }
+        }
+        _ => return Err(Fault::new(INVALID, "a console is {terminal} or {port}")),
+    }
+    Ok(Value::Struct(answer))
 }
 
 /// Run one command as `command` describes it.
@@ -153,6 +210,64 @@ mod tests {
             Value::String("xl-local:".into()),
             Value::Struct(spec),
         ]
+    }
+
+    #[test]
+    fn a_text_console_is_the_program_on_a_terminal_of_its_own() {
+        let mut terminal = BTreeMap::new();
+        terminal.insert("program".to_owned(), Value::String("sh".into()));
+        let args = ["-c", "test -t 0 && echo \"on a terminal: $1\"", "x", "it's"];
+        terminal.insert(
+            "args".to_owned(),
+            Value::Array(args.iter().map(|a| Value::String((*a).into())).collect()),
+        );
+        let mut spec = BTreeMap::new();
+        spec.insert("terminal".to_owned(), Value::Struct(terminal));
+        let params = vec![
+            Value::String("xl-local".into()),
+            Value::String("xl-local:".into()),
+            Value::Struct(spec),
+        ];
+        let Value::Struct(answer) = XlLocal
+            .call(host(), "transport:console", params.clone())
+            .unwrap()
+        else {
+            panic!("not a struct");
+        };
+        let Some(Value::String(program)) = answer.get("program") else {
+            panic!("no program")
+        };
+        let Some(Value::Array(args)) = answer.get("args") else {
+            panic!("no args")
+        };
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| match a {
+                Value::String(a) => a.clone(),
+                _ => panic!(),
+            })
+            .collect();
+        // Run what the host would run: the program sees a terminal, its words intact.
+        let output = Command::new(program)
+            .args(&args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains("on a terminal: it's"),
+            "{output:?}"
+        );
+        let refused = XlLocal
+            .call(
+                CallerInfo {
+                    user_id: 3,
+                    role: 1,
+                },
+                "transport:console",
+                params,
+            )
+            .unwrap_err();
+        assert_eq!(refused.code, 2);
     }
 
     #[test]

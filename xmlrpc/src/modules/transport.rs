@@ -16,14 +16,24 @@ use std::sync::Arc;
 use dxr::Value;
 use zentific_module_api::CallerInfo;
 use zentific_modules::CallError;
+use zentific_scheduler::dispatch::ConsoleTarget;
 use zentific_scheduler::dispatch::DispatchError;
 use zentific_scheduler::dispatch::modules::{ActionTarget, ModuleActions, ModuleTransports};
-use zentific_scheduler::dispatch::ssh::{CommandOutput, CommandRunner, RemoteCommand};
+use zentific_scheduler::dispatch::ssh::{
+    CommandOutput, CommandRunner, ConsoleReach, RemoteCommand,
+};
 
 use super::ModuleHost;
 
 /// The reserved entry a module transport's commands are sent to.
 pub const RUN: &str = "transport:run";
+
+/// The reserved entry that says how the host reaches a console on a module transport's
+/// node: `[transport, node URI, {terminal: {program, args}} or {port: {host, port}}]`,
+/// answered `{program, args}` (run by the host; its standard input and output are the
+/// console) or `{host, port}` (a TCP endpoint the host connects to). A module without it
+/// has no consoles.
+pub const CONSOLE: &str = "transport:console";
 
 /// The scheduler's view of a host's module transports.
 pub(crate) struct HostTransports(pub(crate) Arc<ModuleHost>);
@@ -86,13 +96,103 @@ struct ModuleRunner {
     uri: String,
 }
 
-impl CommandRunner for ModuleRunner {
-    fn run(&self, command: &RemoteCommand<'_>) -> Result<CommandOutput, DispatchError> {
+impl ModuleRunner {
+    /// Call the module's reserved `entry` with `[transport, uri, spec]` as the host.
+    fn call(&self, entry: &str, spec: Value) -> Result<Value, DispatchError> {
         let running = self
             .host
             .transport_module(&self.transport)
             .map_err(DispatchError::Unreachable)?
             .running;
+        let params = [
+            Value::String(self.transport.clone()),
+            Value::String(self.uri.clone()),
+            spec,
+        ];
+        let system = CallerInfo {
+            user_id: 0,
+            role: 0,
+        };
+        // No call time limit here: these run on the scheduler's own threads, and an
+        // `xl create` or a disk copy may rightly take minutes.
+        running
+            .call(system, entry, &params, std::time::Duration::MAX)
+            .map_err(|e| match e {
+                CallError::Fault { code, message }
+                    if code == zentific_sql::fault_code::UNREACHABLE =>
+                {
+                    DispatchError::Unreachable(message)
+                }
+                CallError::Fault { code: -32601, .. } => {
+                    DispatchError::Unsupported(format!("module {} has no {entry}", self.module))
+                }
+                CallError::Fault { message, .. } => DispatchError::Failed(message),
+                other => DispatchError::Failed(other.to_string()),
+            })
+    }
+}
+
+impl CommandRunner for ModuleRunner {
+    fn console(&self, reach: ConsoleReach<'_>) -> Result<ConsoleTarget, DispatchError> {
+        let strings = |words: &[&str]| {
+            crate::params::array(words.iter().map(|w| Value::String((*w).to_owned())))
+        };
+        let spec = match reach {
+            ConsoleReach::Terminal { program, args } => crate::params::Record::new().value(
+                "terminal",
+                crate::params::Record::new()
+                    .string("program", program)
+                    .value("args", strings(args))
+                    .build(),
+            ),
+            ConsoleReach::Port { host, port } => crate::params::Record::new().value(
+                "port",
+                crate::params::Record::new()
+                    .string("host", host)
+                    .int("port", i32::from(port))
+                    .build(),
+            ),
+        };
+        let answer = self.call(CONSOLE, spec.build())?;
+        let bad = || {
+            DispatchError::Failed(format!(
+                "module {} answered {CONSOLE} with neither {{program, args}} nor {{host, port}}",
+                self.module
+            ))
+        };
+        let Value::Struct(members) = answer else {
+            return Err(bad());
+        };
+        match (
+            members.get("program"),
+            members.get("args"),
+            members.get("host"),
+            members.get("port"),
+        ) {
+            (Some(Value::String(program)), Some(Value::Array(args)), None, None) => {
+                let args = args
+                    .iter()
+                    .map(|a| match a {
+                        Value::String(a) => Ok(a.clone()),
+                        _ => Err(bad()),
+                    })
+                    .collect::<Result<_, _>>()?;
+                Ok(ConsoleTarget::Program {
+                    program: program.clone(),
+                    args,
+                })
+            }
+            (None, None, Some(Value::String(host)), Some(Value::Integer(port))) => {
+                Ok(ConsoleTarget::Tcp {
+                    host: host.clone(),
+                    port: u16::try_from(*port).map_err(|_| bad())?,
+                })
+            }
+            _ => Err(bad()),
+        }
+    }
+
+    fn run(&self, command: &RemoteCommand<'_>) -> Result<CommandOutput, DispatchError> {
         let mut spec = crate::params::Record::new()
             .string("program", command.program)
             .value(
@@ -102,28 +202,7 @@ impl CommandRunner for ModuleRunner {
         if let Some(stdin) = command.stdin {
             spec = spec.value("stdin", Value::Base64(stdin.to_vec()));
         }
-        let params = [
-            Value::String(self.transport.clone()),
-            Value::String(self.uri.clone()),
-            spec.build(),
-        ];
-        let system = CallerInfo {
-            user_id: 0,
-            role: 0,
-        };
-        // No call time limit here: these run on the scheduler's own threads, and an
-        // `xl create` or a disk copy may rightly take minutes.
-        let answer = running
-            .call(system, RUN, &params, std::time::Duration::MAX)
-            .map_err(|e| match e {
-                CallError::Fault { code, message }
-                    if code == zentific_sql::fault_code::UNREACHABLE =>
-                {
-                    DispatchError::Unreachable(message)
-                }
-                CallError::Fault { message, .. } => DispatchError::Failed(message),
-                other => DispatchError::Failed(other.to_string()),
-            })?;
+        let answer = self.call(RUN, spec.build())?;
         let field = |name: &str| match &answer {
             Value::Struct(members) => members.get(name).cloned(),
             _ => None,
