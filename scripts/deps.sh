@@ -6,16 +6,17 @@
 # OpenSSH's server and client (the SSH transport's tests start a real sshd), pkg-config and
 # Python 3 (an outside XML-RPC client and the XenAPI simulator in the tests), and libclang
 # (the test suite regenerates the libxenstat bindings to check the checked-in copy is
-# current), Chromium (the web page's browser tests), Xvfb, x11vnc, xsetroot and xdotool
-# (the demo VMs' graphical consoles and the console tests' real VNC server) and, when the machine has no Node.js,
-# Debian's nodejs and npm. Then `npm ci` in frontend/ installs the web page's npm packages
-# (Preact, htm, uPlot, noVNC, xterm.js, and playwright-core for the browser tests) from package-lock.json
+# current), Chromium (the web page's browser tests), Xvfb, x11vnc, xsetroot and xev
+# (the demo VMs' graphical consoles and the console tests' real VNC server) and, when the
+# machine has no Node.js, Debian's nodejs and npm. Then `npm ci` in frontend/ installs the
+# web page's npm packages (Preact, htm, uPlot, noVNC, xterm.js; esbuild, which minifies
+# the page's modules at build time, and playwright-core for the browser tests) from package-lock.json
 # when they are missing or older than the lock. Installs only what is missing; a no-op
 # otherwise.
 # Pass --bench to add what bench/run.sh needs (wrk, xmlrpc-c).
 set -euo pipefail
 
-packages=(libpq-dev libvirt-dev libxen-dev postgresql-15 openssh-server openssh-client pkg-config python3 ca-certificates libclang1-14 libclang-common-14-dev chromium xvfb x11vnc x11-xserver-utils xdotool)
+packages=(libpq-dev libvirt-dev libxen-dev postgresql-15 openssh-server openssh-client pkg-config python3 ca-certificates libclang1-14 libclang-common-14-dev chromium xvfb x11vnc x11-xserver-utils x11-utils)
 command -v npm >/dev/null || packages+=(nodejs npm)
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(wrk libxmlrpc-core-c3-dev gcc)

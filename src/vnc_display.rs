@@ -40,13 +40,25 @@ fn wait_for(what: &str, mut ready: impl FnMut() -> bool) -> Result<(), String> {
     Ok(())
 }
 
+/// Start `program`; it gets SIGTERM when the thread that started it ends, so a server
+/// that is killed (not stopped) leaves no display behind.
 fn spawn(program: &str, args: &[&str]) -> Result<Child, String> {
-    Command::new(program)
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(program);
+    command
         .args(args)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("{program}: {e}"))
+        .stderr(Stdio::null());
+    // SAFETY: prctl(2) only, between fork and exec; it touches no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    command.spawn().map_err(|e| format!("{program}: {e}"))
 }
 
 impl VncDisplay {

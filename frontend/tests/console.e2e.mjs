@@ -72,6 +72,11 @@ test("the graphical console shows the VM's screen and types Ctrl-Alt-Del and pas
   await frame.getByText("Disconnected.").waitFor();
   await frame.getByRole("button", { name: "Connect again" }).click();
   await frame.getByText("Connected.").waitFor({ timeout: 20000 });
+  // The console in a window of its own: the same page, its own ticket, the same session.
+  const [popup] = await Promise.all([page.waitForEvent("popup"), frame.getByRole("button", { name: "Open in a new window" }).click()]);
+  await popup.getByText("Connected.").waitFor({ timeout: 20000 });
+  assert.equal(await popup.getByRole("button", { name: "Open in a new window" }).count(), 0, "no second window from the window");
+  await popup.close();
   assertNoProblems(page);
   await page.context().close();
 });

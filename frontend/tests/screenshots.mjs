@@ -38,7 +38,11 @@ const browser = await launch();
 const shoot = async (page, name) => {
   // The event stream keeps a call open: wait for the view's own "Loading…" to go instead.
   await page.waitForFunction(() => ![...document.querySelectorAll("p")].some((p) => p.textContent === "Loading…"));
-  if (name === "vm-console") await page.frameLocator("iframe.console-frame").getByText("Connected.").waitFor({ timeout: 20000 });
+  if (name === "vm-console") {
+    // Connected, then the first picture of the screen drawn.
+    await page.frameLocator("iframe.console-frame").getByText("Connected.").waitFor({ timeout: 20000 });
+    await page.waitForTimeout(2000);
+  }
   await page.waitForTimeout(700); // graphs draw after their data arrives
   await page.screenshot({ path: `${out}${name}.png` });
   console.log(`docs/screenshots/${name}.png`);
