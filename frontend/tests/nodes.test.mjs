@@ -69,6 +69,7 @@ test("registering a node shows its poller token once with the command line, then
   const row = nodeRow(page, name);
   await row.waitFor();
   await page.getByRole("button", { name: "I have copied it" }).click();
+  await page.getByRole("button", { name: "I have copied it" }).waitFor({ state: "detached" });
   assert.equal(await page.getByText(token).count(), 0);
 
   // Its page: removing is refused while its inventory holds VMs, and the refusal is shown.

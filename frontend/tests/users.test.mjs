@@ -76,6 +76,7 @@ test("an admin adds a user and grants them view and power on web; they see only 
   await nav(page, "Users").click();
   const users = page.getByRole("table", { name: "The accounts of this Zentific" });
   await users.getByRole("link", { name: username, exact: true }).click();
+  await page.getByRole("heading", { level: 1, name: username }).waitFor();
   assert.equal(await users.count(), 0);
   await page.getByLabel("Email").fill(`${username}@example.net`);
   await page.getByRole("button", { name: "Save", exact: true }).click();
