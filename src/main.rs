@@ -401,14 +401,16 @@ fn serve(
         tracing::info!(
             "listening on {local} (XML-RPC at http://{local}/RPC2, the web page at http://{local}/)"
         );
-        let consoles =
+        let (console_routes, consoles) =
             zentific_frontend::console::router(store.clone(), console_locator(&store, &modules));
         let app = zentific_xmlrpc::router(store, limits, Some(modules))
             .merge(zentific_frontend::router())
-            .merge(consoles);
+            .merge(console_routes);
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await?;
+        // Open consoles outlive the listener: close them, each with its audit line.
+        consoles.stop(std::time::Duration::from_secs(5)).await;
         tracing::info!("stopped");
         Ok(())
     })

@@ -444,6 +444,38 @@ fn an_open_console_closes_when_its_session_ends_and_when_it_is_idle() {
 }
 
 #[test]
+fn a_server_that_stops_closes_its_consoles_and_audits_them() {
+    let Lab {
+        server,
+        admin,
+        display: _display,
+        _dir,
+    } = Lab::start();
+    let screen = vm_named(&server, &admin, "screen");
+    let (path, live) = ticket(&server, &admin, screen);
+    let mut console = websocket(
+        &server,
+        &with_ticket(&path, &live),
+        Some(&own_origin(&server)),
+    )
+    .unwrap();
+    assert_eq!(read_message(&mut console), b"RFB 003.008\n");
+    let database = server.database.clone();
+    let stopping = std::thread::spawn(move || server.stop());
+    let (code, reason) = until_closed(&mut console);
+    assert_eq!((code, reason.as_str()), (4000, "the server is stopping"));
+    assert!(stopping.join().unwrap(), "the server stopped cleanly");
+    // Started again on the same database: the console's close is in the VM's log.
+    let again = Server::start(&database, &[]);
+    let admin = again.admin();
+    let log = format!(
+        "{:?}",
+        again.call("vm.log", vec![s(&admin), i(screen)]).unwrap()
+    );
+    assert!(log.contains("(the server is stopping)"), "{log}");
+}
+
+#[test]
 fn without_xvfb_or_x11vnc_the_demo_says_which_package_is_missing() {
     let empty = tempfile::tempdir().unwrap();
     let server = Server::start_with_env(

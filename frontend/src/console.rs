@@ -8,8 +8,9 @@
 //! `Origin` other than the server's own. Once open, a console closes when its session ends,
 //! its user loses the `console` permission or the VM stops (checked every
 //! [`RECHECK`]), after the `console_idle_secs` option without a byte either way, or when
-//! either side closes. Each console session is audited: `console.open`, then
-//! `console.close` with how long it lasted, the bytes each way and why it closed.
+//! either side closes, or when the server stops ([`Consoles::stop`]). Each console
+//! session is audited: `console.open`, then `console.close` with how long it lasted, the
+//! bytes each way and why it closed.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -38,13 +39,39 @@ pub type Locator =
 struct Proxy {
     store: Store,
     locate: Locator,
+    consoles: Arc<Consoles>,
 }
 
-/// The route of the console proxy.
-pub fn router(store: Store, locate: Locator) -> axum::Router {
-    axum::Router::new()
+/// The consoles open now, and the signal that the server stops.
+pub struct Consoles {
+    stopping: tokio::sync::watch::Sender<bool>,
+    open: tokio::sync::watch::Sender<usize>,
+}
+
+impl Consoles {
+    /// Close every open console ("the server is stopping") and wait, at most `limit`,
+    /// until each has closed and written its `console.close` audit line.
+    pub async fn stop(&self, limit: Duration) {
+        let _ = self.stopping.send(true);
+        let mut open = self.open.subscribe();
+        let _ = tokio::time::timeout(limit, open.wait_for(|n| *n == 0)).await;
+    }
+}
+
+/// The route of the console proxy, and its consoles (to stop them with the server).
+pub fn router(store: Store, locate: Locator) -> (axum::Router, Arc<Consoles>) {
+    let consoles = Arc::new(Consoles {
+        stopping: tokio::sync::watch::Sender::new(false),
+        open: tokio::sync::watch::Sender::new(0),
+    });
+    let router = axum::Router::new()
         .route("/console/{vm}/{kind}", axum::routing::get(open))
-        .with_state(Proxy { store, locate })
+        .with_state(Proxy {
+            store,
+            locate,
+            consoles: consoles.clone(),
+        });
+    (router, consoles)
 }
 
 #[derive(serde::Deserialize)]
@@ -119,19 +146,17 @@ async fn open(
         .global_options()
         .map_or(900, |o| o.console_idle_secs.max(1));
     let store = proxy.store.clone();
+    let consoles = proxy.consoles.clone();
     upgrade
         .protocols(["binary"])
         .on_upgrade(move |socket| async move {
             match connected {
                 Ok((io, keep)) => {
-                    relay(
-                        socket,
-                        io,
-                        &store,
-                        &access,
-                        Duration::from_secs(idle as u64),
-                    )
-                    .await;
+                    consoles.open.send_modify(|n| *n += 1);
+                    let stopping = consoles.stopping.subscribe();
+                    let idle = Duration::from_secs(idle as u64);
+                    relay(socket, io, &store, &access, idle, stopping).await;
+                    consoles.open.send_modify(|n| *n -= 1);
                     // The dispatcher may block when it closes (an SSH master and its runtime):
                     // on a plain thread.
                     std::thread::spawn(move || drop(keep));
@@ -224,6 +249,7 @@ async fn relay(
     store: &Store,
     access: &ConsoleAccess,
     idle_limit: Duration,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
 ) {
     let kind = access.kind;
     let audit = |action: &'static str, detail: String| {
@@ -271,6 +297,12 @@ async fn relay(
                     last_traffic = Instant::now();
                 }
             },
+            // (The guard wait_for gives is dropped inside: it must not live across an await.)
+            _ = async { stopping.wait_for(|stop| *stop).await.map(|_| ()) } => {
+                let reason = "the server is stopping".to_string();
+                close(socket, ENDED, &reason).await;
+                break reason;
+            }
             _ = recheck.tick() => {
                 let (store, checked) = (store.clone(), access.clone());
                 let allowed = tokio::task::spawn_blocking(move || store.console_still_allowed(&checked)).await;

@@ -114,6 +114,14 @@ impl Server {
         }
     }
 
+    /// Stop it cleanly (SIGTERM) and wait: whether it exited successfully.
+    pub fn stop(mut self) -> bool {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().map(|s| s.success()).unwrap_or(false)
+    }
+
     /// Whether the process is still running.
     pub fn is_alive(&mut self) -> bool {
         self.child.try_wait().expect("try_wait").is_none()
