@@ -424,13 +424,14 @@ fn console_locator(
 ) -> zentific_frontend::console::Locator {
     let (store, modules) = (store.clone(), modules.clone());
     Arc::new(move |access| {
-        zentific_xmlrpc::console::locate(
-            &store,
-            Some(&modules),
-            &access.node,
-            &access.vm,
-            access.kind,
-        )
+        zentific_xmlrpc::console::ConsoleOf {
+            store: &store,
+            modules: Some(&modules),
+            node: &access.node,
+            vm: &access.vm,
+            kind: access.kind,
+        }
+        .locate()
         .map(|located| {
             (
                 located.target,

@@ -390,12 +390,21 @@ fn consoles_are_refused_unless_asked_for_rightly_and_relay_a_real_vnc_server() {
         "a session that ended"
     );
 
-    // Each console session is audited, with its bytes.
-    let log = server.call("vm.log", vec![s(&admin), i(screen)]).unwrap();
-    let text = format!("{log:?}");
-    assert!(text.contains("console.open"), "{text}");
-    assert!(text.contains("console.close"), "{text}");
-    assert!(text.contains("bytes to the VM"), "{text}");
+    // Each console session is audited, with its bytes (the close line follows the close).
+    wait_until(
+        Duration::from_secs(10),
+        "the console session in the VM's log",
+        || {
+            let text = format!(
+                "{:?}",
+                server.call("vm.log", vec![s(&admin), i(screen)]).unwrap()
+            );
+            ["console.open", "console.close", "bytes to the VM"]
+                .iter()
+                .all(|word| text.contains(word))
+                .then_some(())
+        },
+    );
 }
 
 #[test]
@@ -433,13 +442,18 @@ fn an_open_console_closes_when_its_session_ends_and_when_it_is_idle() {
     assert_eq!(code, 4000);
     assert!(reason.contains("idle for 10 s"), "{reason}");
     assert!(opened.elapsed() >= Duration::from_secs(10));
-    let log = format!(
-        "{:?}",
-        server.call("vm.log", vec![s(&admin), i(screen)]).unwrap()
-    );
-    assert!(
-        log.contains("idle for 10 s (option console_idle_secs)"),
-        "{log}"
+    // The close line is written just after the close frame is sent.
+    wait_until(
+        Duration::from_secs(10),
+        "the idle console's close in the VM's log",
+        || {
+            let log = format!(
+                "{:?}",
+                server.call("vm.log", vec![s(&admin), i(screen)]).unwrap()
+            );
+            log.contains("idle for 10 s (option console_idle_secs)")
+                .then_some(())
+        },
     );
 }
 

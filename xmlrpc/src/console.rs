@@ -19,26 +19,48 @@ pub struct Located {
     pub dispatcher: Box<dyn Dispatcher>,
 }
 
-/// Ask the transport of `node` where `vm`'s console of `kind` is.
-pub fn locate(
-    store: &Store,
-    modules: Option<&Arc<ModuleHost>>,
-    node: &Node,
-    vm: &Vm,
-    kind: ConsoleKind,
-) -> Result<Located, DispatchError> {
-    on_plain_thread(|| locate_here(store, modules, node, vm, kind))
+/// A VM's console of one kind, to be found through its node's transport.
+pub struct ConsoleOf<'a> {
+    /// The store (for the node user option).
+    pub store: &'a Store,
+    /// The module host, for nodes on module transports.
+    pub modules: Option<&'a Arc<ModuleHost>>,
+    /// The VM's node, with credentials.
+    pub node: &'a Node,
+    /// The VM.
+    pub vm: &'a Vm,
+    /// The kind of console.
+    pub kind: ConsoleKind,
 }
 
-/// [`locate`], then close the connection again: whether the console can be reached.
-pub fn probe(
-    store: &Store,
-    modules: Option<&Arc<ModuleHost>>,
-    node: &Node,
-    vm: &Vm,
-    kind: ConsoleKind,
-) -> Result<(), DispatchError> {
-    on_plain_thread(|| locate_here(store, modules, node, vm, kind).map(drop))
+impl ConsoleOf<'_> {
+    /// Ask the node's transport where the console is.
+    pub fn locate(&self) -> Result<Located, DispatchError> {
+        on_plain_thread(|| self.locate_here())
+    }
+
+    /// [`ConsoleOf::locate`], then close the connection again: whether it can be reached.
+    pub fn probe(&self) -> Result<(), DispatchError> {
+        on_plain_thread(|| self.locate_here().map(drop))
+    }
+
+    fn locate_here(&self) -> Result<Located, DispatchError> {
+        let node_user = self
+            .store
+            .global_options()
+            .map(|o| o.node_user)
+            .unwrap_or_else(|_| "root".into());
+        let transports = self.modules.map(|host| host.transports());
+        let dispatcher = dispatch::connect(self.node, &node_user, transports.as_deref())?;
+        let target = dispatcher.console(
+            DomainRef {
+                uuid: &self.vm.uuid,
+                name: &self.vm.name,
+            },
+            self.kind,
+        )?;
+        Ok(Located { target, dispatcher })
+    }
 }
 
 /// Run `work` on a plain thread of its own: transports block on runtimes of their own,
@@ -53,29 +75,6 @@ fn on_plain_thread<T: Send>(
             .join()
             .unwrap_or_else(|_| Err(DispatchError::Failed("locating the console failed".into())))
     })
-}
-
-fn locate_here(
-    store: &Store,
-    modules: Option<&Arc<ModuleHost>>,
-    node: &Node,
-    vm: &Vm,
-    kind: ConsoleKind,
-) -> Result<Located, DispatchError> {
-    let node_user = store
-        .global_options()
-        .map(|o| o.node_user)
-        .unwrap_or_else(|_| "root".into());
-    let transports = modules.map(|host| host.transports());
-    let dispatcher = dispatch::connect(node, &node_user, transports.as_deref())?;
-    let target = dispatcher.console(
-        DomainRef {
-            uuid: &vm.uuid,
-            name: &vm.name,
-        },
-        kind,
-    )?;
-    Ok(Located { target, dispatcher })
 }
 
 /// Why the VMs of some nodes have no console, by node name (the demo node when Xvfb or

@@ -361,7 +361,15 @@ fn console(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
     }
     let node = ctx.store.dispatch_node(vm.node_id)?;
     let locate = |kind| {
-        crate::console::probe(ctx.store, ctx.registry.module_host(), &node, &vm, kind)
+        let console = crate::console::ConsoleOf {
+            store: ctx.store,
+            modules: ctx.registry.module_host(),
+            node: &node,
+            vm: &vm,
+            kind,
+        };
+        console
+            .probe()
             .map(|()| kind)
             .map_err(|e| format!("the {kind} console cannot be reached: {e}"))
     };
