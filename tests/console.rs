@@ -617,6 +617,65 @@ fn on_xl_local_the_consoles_are_reached_on_this_machine() {
 }
 
 #[test]
+fn on_xenapi_the_consoles_are_xapis_console_records_opened_with_connect() {
+    let display = Display::start();
+    let simulator = XapiSimulator::start(0);
+    simulator.hook("sim.set_vnc_backend", vec![i(i32::from(display.port))]);
+    let server = Server::start_with_scheduler(&fresh_sqlite_database(), &[]);
+    let admin = server.admin();
+    node_on(&server, &admin, "xcp", "xenapi", &simulator.node_uri());
+    let (web, db) = (
+        vm_named(&server, &admin, "web-1"),
+        vm_named(&server, &admin, "db-1"),
+    );
+    let origin = own_origin(&server);
+    let connects = || match member(&simulator.hook("sim.stats", vec![]), "console_connects") {
+        dxr::Value::Integer(n) => *n,
+        other => panic!("console_connects is {other:?}"),
+    };
+
+    // The PV guest's vt100 console: xapi's CONNECT with the session, then the guest.
+    let (path, text) = ticket_of(&server, &admin, web, "text");
+    let mut console = websocket(&server, &with_ticket(&path, &text), Some(&origin)).unwrap();
+    let mut seen = Vec::new();
+    while !seen.ends_with(b"web-1 login: ") {
+        seen.extend(read_message(&mut console));
+    }
+    send_message(&mut console, b"root\r");
+    let mut echoed = Vec::new();
+    while !echoed.ends_with(b"root\r") {
+        echoed.extend(read_message(&mut console));
+    }
+    drop(console);
+    assert_eq!(connects(), 1);
+
+    // Its rfb console, relayed by the simulator to a real VNC server.
+    let (path, vnc) = ticket_of(&server, &admin, web, "vnc");
+    let mut console = websocket(&server, &with_ticket(&path, &vnc), Some(&origin)).unwrap();
+    assert_eq!(read_message(&mut console), b"RFB 003.008\n");
+    drop(console);
+
+    // A halted VM has no console records: fault 5 before anything reaches xapi.
+    let refused = server
+        .call("vm.console", vec![s(&admin), i(db), s("vnc")])
+        .unwrap_err();
+    assert_eq!(refused.code(), 5, "{}", refused.string());
+
+    // A console xapi refuses at CONNECT (here: no VNC server behind it) closes with
+    // xapi's answer as the reason.
+    simulator.hook("sim.set_vnc_backend", vec![i(0)]);
+    let (path, vnc) = ticket_of(&server, &admin, web, "vnc");
+    let mut console = websocket(&server, &with_ticket(&path, &vnc), Some(&origin)).unwrap();
+    let (code, reason) = until_closed(&mut console);
+    assert_eq!(code, 4001, "{reason}");
+    assert!(
+        reason.contains("refused the console: HTTP/1.1 503"),
+        "{reason}"
+    );
+    assert_eq!(connects(), 3);
+}
+
+#[test]
 fn in_chromium_the_console_shows_the_screen_and_types_what_is_sent() {
     let frontend = Path::new(env!("CARGO_MANIFEST_DIR")).join("frontend");
     let Lab {

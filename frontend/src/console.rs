@@ -189,20 +189,36 @@ struct ConsoleIo {
 async fn connect(target: &ConsoleTarget) -> Result<ConsoleIo, String> {
     match target {
         ConsoleTarget::Tcp { host, port } => {
-            let stream = tokio::time::timeout(
-                CONNECT_TIMEOUT,
-                tokio::net::TcpStream::connect((host.as_str(), *port)),
-            )
-            .await
-            .map_err(|_| format!("{host}:{port} did not answer"))?
-            .map_err(|e| format!("{host}:{port}: {e}"))?;
-            let _ = stream.set_nodelay(true);
-            let (from, to) = stream.into_split();
+            let (from, to) = tcp(host, *port).await?.into_split();
             Ok(ConsoleIo {
                 from: Box::new(from),
                 to: Box::new(to),
                 _child: None,
             })
+        }
+        ConsoleTarget::HttpConnect {
+            host,
+            port,
+            tls,
+            target,
+            session,
+        } => {
+            let stream = tcp(host, *port).await?;
+            let request = format!(
+                "CONNECT {target} HTTP/1.0\r\nHost: {host}\r\nCookie: session_id={session}\r\n\r\n"
+            );
+            if *tls {
+                let name = rustls::pki_types::ServerName::try_from(host.clone())
+                    .map_err(|_| format!("{host} is not a name a certificate can carry"))?;
+                let stream =
+                    tokio::time::timeout(CONNECT_TIMEOUT, tls_connector().connect(name, stream))
+                        .await
+                        .map_err(|_| format!("{host}:{port} did not finish the TLS handshake"))?
+                        .map_err(|e| format!("{host}:{port}: TLS: {e}"))?;
+                tunnel(stream, &request, host).await
+            } else {
+                tunnel(stream, &request, host).await
+            }
         }
         ConsoleTarget::Program { program, args } => {
             let mut child = tokio::process::Command::new(program)
@@ -223,6 +239,86 @@ async fn connect(target: &ConsoleTarget) -> Result<ConsoleIo, String> {
             })
         }
     }
+}
+
+async fn tcp(host: &str, port: u16) -> Result<tokio::net::TcpStream, String> {
+    let stream = tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        tokio::net::TcpStream::connect((host, port)),
+    )
+    .await
+    .map_err(|_| format!("{host}:{port} did not answer"))?
+    .map_err(|e| format!("{host}:{port}: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
+/// The longest answer head a `CONNECT` may get.
+const MAX_CONNECT_HEAD: usize = 16 * 1024;
+
+/// Send `request` (a `CONNECT`) and read the answer's head: after `200` the stream is the
+/// console (with whatever followed the head); any other answer is why it is not.
+async fn tunnel<S>(mut stream: S, request: &str, host: &str) -> Result<ConsoleIo, String>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let exchange = async {
+        stream.write_all(request.as_bytes()).await?;
+        let mut head = Vec::new();
+        let mut chunk = [0u8; 2048];
+        loop {
+            let read = stream.read(&mut chunk).await?;
+            if read == 0 {
+                return Err(std::io::Error::other(
+                    "closed the connection without answering",
+                ));
+            }
+            head.extend_from_slice(&chunk[..read]);
+            if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+                let rest = head.split_off(end + 4);
+                return Ok((head, rest));
+            }
+            if head.len() > MAX_CONNECT_HEAD {
+                return Err(std::io::Error::other("answered with an endless header"));
+            }
+        }
+    };
+    let (head, rest) = tokio::time::timeout(CONNECT_TIMEOUT, exchange)
+        .await
+        .map_err(|_| format!("{host} did not answer the console request"))?
+        .map_err(|e| format!("{host}: {e}"))?;
+    let status = String::from_utf8_lossy(&head);
+    let status = status.lines().next().unwrap_or_default().trim();
+    let code = status.split_whitespace().nth(1);
+    if !status.starts_with("HTTP/1.") || code != Some("200") {
+        return Err(format!("{host} refused the console: {}", cut(status, 80)));
+    }
+    let (from, to) = tokio::io::split(stream);
+    Ok(ConsoleIo {
+        from: Box::new(std::io::Cursor::new(rest).chain(from)),
+        to: Box::new(to),
+        _child: None,
+    })
+}
+
+/// TLS to consoles, with the certificates of the Mozilla root store (as the XenAPI
+/// transport's calls).
+fn tls_connector() -> tokio_rustls::TlsConnector {
+    static CONFIG: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
+    let config = CONFIG.get_or_init(|| {
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        Arc::new(config)
+    });
+    tokio_rustls::TlsConnector::from(Arc::clone(config))
 }
 
 async fn close(mut socket: WebSocket, code: u16, reason: &str) {
@@ -331,4 +427,86 @@ async fn relay(
         format!("{kind} console closed after {seconds} s: {to_vm} bytes to the VM, {from_vm} from it ({why})"),
     )
     .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A one-connection server: reads the request head, writes `answer`, then echoes.
+    async fn answering(answer: &'static [u8]) -> (u16, tokio::task::JoinHandle<String>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let served = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                stream.read_exact(&mut byte).await.unwrap();
+                head.push(byte[0]);
+            }
+            stream.write_all(answer).await.unwrap();
+            let mut echo = [0u8; 64];
+            if let Ok(n) = stream.read(&mut echo).await {
+                let _ = stream.write_all(&echo[..n]).await;
+            }
+            String::from_utf8(head).unwrap()
+        });
+        (port, served)
+    }
+
+    fn target(port: u16) -> ConsoleTarget {
+        ConsoleTarget::HttpConnect {
+            host: "127.0.0.1".into(),
+            port,
+            tls: false,
+            target: "/console?uuid=u1&session_id=OpaqueRef:s".into(),
+            session: "OpaqueRef:s".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_connect_tunnel_keeps_the_bytes_that_came_with_the_answer() {
+        let (port, served) = answering(b"HTTP/1.1 200 OK\r\nServer: x\r\n\r\nRFB 003.008\n").await;
+        let mut io = connect(&target(port)).await.expect("a tunnel");
+        let mut greeting = [0u8; 12];
+        io.from.read_exact(&mut greeting).await.unwrap();
+        assert_eq!(&greeting, b"RFB 003.008\n");
+        io.to.write_all(b"typed").await.unwrap();
+        let mut echoed = [0u8; 5];
+        io.from.read_exact(&mut echoed).await.unwrap();
+        assert_eq!(&echoed, b"typed");
+        let head = served.await.unwrap();
+        assert!(
+            head.starts_with("CONNECT /console?uuid=u1&session_id=OpaqueRef:s HTTP/1.0\r\n"),
+            "{head}"
+        );
+        assert!(
+            head.contains("\r\nCookie: session_id=OpaqueRef:s\r\n"),
+            "{head}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_connect_says_what_the_host_answered() {
+        let (port, _served) = answering(b"HTTP/1.1 403 Forbidden\r\n\r\n").await;
+        let Err(reason) = connect(&target(port)).await else {
+            panic!("a refused tunnel opened");
+        };
+        assert_eq!(
+            reason,
+            "127.0.0.1 refused the console: HTTP/1.1 403 Forbidden"
+        );
+        let (port, _served) = answering(b"SSH-2.0-OpenSSH\r\n\r\n").await;
+        let Err(reason) = connect(&target(port)).await else {
+            panic!("a tunnel to something else opened");
+        };
+        assert!(reason.contains("refused the console: SSH-2.0"), "{reason}");
+    }
+
+    #[test]
+    fn the_session_stays_out_of_debug_output() {
+        let shown = format!("{:?}", target(1));
+        assert!(!shown.contains("OpaqueRef:s"), "{shown}");
+    }
 }

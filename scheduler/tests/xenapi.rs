@@ -715,3 +715,46 @@ fn subscribe_reports_changes_made_through_another_session() {
         "no event after the memory change"
     );
 }
+
+#[test]
+fn consoles_are_the_running_vms_console_records() {
+    use zentific_scheduler::dispatch::ConsoleTarget;
+    use zentific_sql::ConsoleKind;
+
+    let simulator = Simulator::start();
+    let node = simulator.connect();
+    let Ok(ConsoleTarget::HttpConnect {
+        host,
+        port,
+        tls,
+        target,
+        ..
+    }) = node.console(WEB, ConsoleKind::Text)
+    else {
+        panic!("web-1 has no vt100 console");
+    };
+    assert_eq!(
+        (host.as_str(), port, tls),
+        ("127.0.0.1", simulator.port, false)
+    );
+    assert!(target.starts_with("/console?uuid="), "{target}");
+    assert!(target.contains("&session_id=OpaqueRef:"), "{target}");
+    assert!(matches!(
+        node.console(WEB, ConsoleKind::Vnc),
+        Ok(ConsoleTarget::HttpConnect { .. })
+    ));
+
+    // An HVM guest has only the graphical console; a halted one none at all.
+    node.act(DB, Action::Power(PowerAction::Start))
+        .expect("start");
+    let Err(DispatchError::Unsupported(reason)) = node.console(DB, ConsoleKind::Text) else {
+        panic!("an HVM guest with a vt100 console");
+    };
+    assert!(reason.contains("its consoles: rfb"), "{reason}");
+    node.act(WEB, Action::Power(PowerAction::Destroy))
+        .expect("hard shutdown");
+    let Err(DispatchError::Unsupported(reason)) = node.console(WEB, ConsoleKind::Vnc) else {
+        panic!("a halted guest with a console");
+    };
+    assert!(reason.contains("its consoles: none"), "{reason}");
+}

@@ -95,8 +95,9 @@ pub struct DomainEvent {
 }
 
 /// Where a VM's console is, as its transport found it; the console proxy opens it (and
-/// keeps the dispatcher that found it open meanwhile: an SSH program runs on its master).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// keeps the dispatcher that found it open meanwhile: an SSH program runs on its master,
+/// a XenAPI console needs its session).
+#[derive(Clone, PartialEq, Eq)]
 pub enum ConsoleTarget {
     /// A TCP endpoint the server connects to (a VNC server on the node).
     Tcp {
@@ -113,6 +114,46 @@ pub enum ConsoleTarget {
         /// Its arguments.
         args: Vec<String>,
     },
+    /// An HTTP server that becomes the console after `CONNECT target` answers `200`:
+    /// xapi's console `location`, authorized by the session.
+    HttpConnect {
+        /// Host name or address.
+        host: String,
+        /// Port.
+        port: u16,
+        /// Whether to speak TLS first (an `https` location).
+        tls: bool,
+        /// The request target: the location's path and query, with the session.
+        target: String,
+        /// The session, sent as the `session_id` cookie too.
+        session: String,
+    },
+}
+
+/// Without the session (a secret) in log lines.
+impl std::fmt::Debug for ConsoleTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConsoleTarget::Tcp { host, port } => f
+                .debug_struct("Tcp")
+                .field("host", host)
+                .field("port", port)
+                .finish(),
+            ConsoleTarget::Program { program, args } => f
+                .debug_struct("Program")
+                .field("program", program)
+                .field("args", args)
+                .finish(),
+            ConsoleTarget::HttpConnect {
+                host, port, tls, ..
+            } => f
+                .debug_struct("HttpConnect")
+                .field("host", host)
+                .field("port", port)
+                .field("tls", tls)
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 /// Where a dispatcher sends the events it receives; called from the transport's thread.

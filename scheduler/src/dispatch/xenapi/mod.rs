@@ -11,7 +11,8 @@
 //! * `session`: login, and logging in again on `SESSION_INVALID`;
 //! * `vm_record`: VM records → [`Domain`]s, power states → [`VmState`](zentific_sql::VmState);
 //! * `events`: the `event.from` loop;
-//! * `changes`: devices, snapshots, volumes, deleting and provisioning VMs.
+//! * `changes`: devices, snapshots, volumes, deleting and provisioning VMs;
+//! * `console`: the VM's console records, opened by HTTP `CONNECT` on their location.
 //!
 //! xapi errors become [`DispatchError`]s as follows: `VM_BAD_POWER_STATE` →
 //! [`DispatchError::WrongState`] (a sentence with xapi's expected and actual states);
@@ -24,6 +25,7 @@
 //! is down, which can take minutes, so actions may run for up to [`ACTION_TIMEOUT`].
 
 mod changes;
+mod console;
 mod events;
 mod node_uri;
 mod rpc;
@@ -42,7 +44,8 @@ use self::events::EventWatcher;
 use self::rpc::{RpcTransport, XapiError, int64_arg};
 use self::session::Session;
 use crate::dispatch::{
-    Action, Applied, Device, DispatchError, Dispatcher, Domain, DomainRef, DomainSpec, EventSink,
+    Action, Applied, ConsoleTarget, Device, DispatchError, Dispatcher, Domain, DomainRef,
+    DomainSpec, EventSink,
 };
 
 /// Longest wait for a read (`VM.get_all_records`, `VM.get_by_uuid`).
@@ -267,6 +270,14 @@ impl Dispatcher for XenApiDispatcher {
         volume: &zentific_sql::Volume,
     ) -> Result<(), DispatchError> {
         self.remove_volume(pool, volume)
+    }
+
+    fn console(
+        &self,
+        domain: DomainRef<'_>,
+        kind: zentific_sql::ConsoleKind,
+    ) -> Result<ConsoleTarget, DispatchError> {
+        self.console_target(domain, kind)
     }
 
     fn subscribe(&self, sink: EventSink) -> Result<bool, DispatchError> {

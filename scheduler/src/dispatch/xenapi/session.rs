@@ -125,7 +125,8 @@ impl Session {
         Ok(fresh)
     }
 
-    fn current_reference(&self) -> String {
+    /// The session reference now in use (for consoles, which are opened with it).
+    pub(super) fn current_reference(&self) -> String {
         self.reference
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
