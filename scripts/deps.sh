@@ -16,7 +16,7 @@
 # Pass --bench to add what bench/run.sh needs (wrk, xmlrpc-c).
 set -euo pipefail
 
-packages=(libpq-dev libvirt-dev libxen-dev postgresql-15 openssh-server openssh-client pkg-config python3 ca-certificates libclang1-14 libclang-common-14-dev chromium xvfb x11vnc x11-xserver-utils x11-utils)
+packages=(libpq-dev libvirt-dev libxen-dev postgresql-15 openssh-server openssh-client pkg-config python3 ca-certificates openssl libclang1-14 libclang-common-14-dev chromium xvfb x11vnc x11-xserver-utils x11-utils)
 command -v npm >/dev/null || packages+=(nodejs npm)
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(wrk libxmlrpc-core-c3-dev gcc)

@@ -3,6 +3,8 @@
 //! administrative command. The logic lives in `zentific-sql` and `zentific-xmlrpc`.
 
 mod demo;
+mod listener;
+mod tls;
 mod vnc_display;
 
 use std::net::SocketAddr;
@@ -27,7 +29,8 @@ struct Cli {
     /// Database URL: sqlite://PATH (default: zentific.db in the data dir) or postgres://…
     #[arg(long, global = true, env = "ZENTIFIC_DATABASE")]
     database: Option<String>,
-    /// TOML file with settings (listen, database, max_body_bytes); flags and environment win.
+    /// TOML file with settings (listen, database, max_body_bytes, tls_cert, tls_key,
+    /// insecure_http, idle_timeout_secs); flags and environment win.
     #[arg(long, global = true, env = "ZENTIFIC_CONFIG")]
     config: Option<PathBuf>,
     #[command(subcommand)]
@@ -44,6 +47,8 @@ enum Command {
         /// Largest accepted request body in bytes [default: 8 MiB].
         #[arg(long, env = "ZENTIFIC_MAX_BODY_BYTES")]
         max_body_bytes: Option<usize>,
+        #[command(flatten)]
+        transport: TransportArgs,
         /// Register a demo node on libvirt's built-in test driver (four VMs) if missing.
         #[arg(long)]
         demo: bool,
@@ -86,6 +91,25 @@ enum UserCommand {
         /// Login name.
         username: String,
     },
+}
+
+/// How connections are secured and limited.
+#[derive(clap::Args)]
+struct TransportArgs {
+    /// Serve HTTPS with this PEM certificate (chain) file; needs --tls-key.
+    #[arg(long, env = "ZENTIFIC_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "ZENTIFIC_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on a non-loopback address (only behind a TLS proxy). Without it
+    /// and without a certificate, such an address serves HTTPS with a self-signed
+    /// certificate made in the data directory.
+    #[arg(long, env = "ZENTIFIC_INSECURE_HTTP", conflicts_with = "tls_cert")]
+    insecure_http: bool,
+    /// Seconds an open connection may sit with no request and no bytes [default: 60].
+    #[arg(long, env = "ZENTIFIC_IDLE_TIMEOUT_SECS")]
+    idle_timeout_secs: Option<u64>,
 }
 
 /// Where modules come from.
@@ -173,6 +197,10 @@ struct FileConfig {
     listen: Option<SocketAddr>,
     database: Option<String>,
     max_body_bytes: Option<usize>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    insecure_http: Option<bool>,
+    idle_timeout_secs: Option<u64>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -231,6 +259,7 @@ fn main() -> anyhow::Result<()> {
         Command::Serve {
             listen,
             max_body_bytes,
+            transport,
             demo,
             modules,
             scheduler,
@@ -258,7 +287,19 @@ fn main() -> anyhow::Result<()> {
             let listen = listen
                 .or(file.listen)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
-            let served = serve(store, listen, limits, modules);
+            let identity = identity(listen, &transport, &file)?;
+            let settings = listener::Settings {
+                tls: identity.as_ref().map(|i| i.config.clone()),
+                idle_timeout: std::time::Duration::from_secs(
+                    transport
+                        .idle_timeout_secs
+                        .or(file.idle_timeout_secs)
+                        .unwrap_or(listener::DEFAULT_IDLE_TIMEOUT.as_secs())
+                        .max(1),
+                ),
+            };
+            let fingerprint = identity.map(|i| i.fingerprint);
+            let served = serve(store, listen, limits, modules, settings, fingerprint);
             if let Some(engine) = engine {
                 engine.stop();
             }
@@ -382,11 +423,57 @@ fn user_command(store: &Store, command: UserCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The certificate to serve with: the one given; none on loopback or with
+/// `--insecure-http`; else the self-signed one of the data directory (made on first
+/// start, its fingerprint printed for pollers and browsers to pin).
+fn identity(
+    listen: SocketAddr,
+    args: &TransportArgs,
+    file: &FileConfig,
+) -> anyhow::Result<Option<tls::Identity>> {
+    let given = args
+        .tls_cert
+        .clone()
+        .zip(args.tls_key.clone())
+        .or_else(|| file.tls_cert.clone().zip(file.tls_key.clone()));
+    if let Some((cert, key)) = given {
+        let identity = tls::load(&cert, &key)?;
+        tracing::info!(cert = %cert.display(), fingerprint = %identity.fingerprint, "serving HTTPS");
+        return Ok(Some(identity));
+    }
+    if file.tls_cert.is_some() != file.tls_key.is_some() {
+        bail!("the config file needs both tls_cert and tls_key, or neither");
+    }
+    let insecure = args.insecure_http || file.insecure_http.unwrap_or(false);
+    if listen.ip().is_loopback() {
+        return Ok(None);
+    }
+    if insecure {
+        tracing::warn!(
+            "serving plain HTTP on {listen} (--insecure-http): passwords and tokens cross the network in clear unless a TLS proxy is in front"
+        );
+        return Ok(None);
+    }
+    let (cert, key, made) = tls::self_signed(&data_dir()?, &tls::names_for(listen))?;
+    let identity = tls::load(&cert, &key)?;
+    if made {
+        eprintln!(
+            "\nMade a self-signed certificate for HTTPS: {}\nIts fingerprint (give it to pollers as --pin): {}\nReplace it with --tls-cert and --tls-key, or put a TLS proxy in front and use --insecure-http.\n",
+            cert.display(),
+            identity.fingerprint
+        );
+    }
+    tracing::info!(cert = %cert.display(), fingerprint = %identity.fingerprint, "serving HTTPS with the self-signed certificate");
+    Ok(Some(identity))
+}
+
 fn serve(
     store: Store,
     listen: SocketAddr,
     limits: zentific_xmlrpc::Limits,
     modules: Arc<ModuleHost>,
+    settings: listener::Settings,
+    tls_fingerprint: Option<String>,
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -398,17 +485,16 @@ fn serve(
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let local = listener.local_addr()?;
+        let scheme = if settings.tls.is_some() { "https" } else { "http" };
         tracing::info!(
-            "listening on {local} (XML-RPC at http://{local}/RPC2, the web page at http://{local}/)"
+            "listening on {local} (XML-RPC at {scheme}://{local}/RPC2, the web page at {scheme}://{local}/)"
         );
         let (console_routes, consoles) =
             zentific_frontend::console::router(store.clone(), console_locator(&store, &modules));
-        let app = zentific_xmlrpc::router(store, limits, Some(modules))
+        let app = zentific_xmlrpc::router(store, limits, Some(modules), tls_fingerprint)
             .merge(zentific_frontend::router())
             .merge(console_routes);
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        listener::serve(listener, app, settings, shutdown).await;
         // Open consoles outlive the listener: close them, each with its audit line.
         consoles.stop(std::time::Duration::from_secs(5)).await;
         tracing::info!("stopped");

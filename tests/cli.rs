@@ -184,6 +184,7 @@ fn config_file_and_environment_are_read_and_checked() {
     );
     let text = agent
         .post(&format!("http://{addr}/RPC2"))
+        .header("Content-Type", "text/xml")
         .send(big.as_bytes())
         .unwrap()
         .body_mut()

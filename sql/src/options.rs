@@ -104,6 +104,24 @@ pub const OPTION_DEFS: &[OptionDef] = &[
         default: "900",
         rule: OptionRule::IntRange(10, 86_400),
     },
+    OptionDef {
+        name: "multicall_max_calls",
+        help: "the most calls one system.multicall may carry",
+        default: "1000",
+        rule: OptionRule::IntRange(1, 100_000),
+    },
+    OptionDef {
+        name: "session_lifetime_hours",
+        help: "hours a session token stays valid after login (sessions already open keep their end)",
+        default: "12",
+        rule: OptionRule::IntRange(1, 24 * 90),
+    },
+    OptionDef {
+        name: "session_idle_minutes",
+        help: "minutes without a call after which a session ends; 0 keeps idle sessions until their lifetime ends",
+        default: "0",
+        rule: OptionRule::IntRange(0, 60 * 24 * 90),
+    },
 ];
 
 impl OptionDef {
@@ -173,6 +191,12 @@ pub struct GlobalOptions {
     pub module_call_limit_secs: i64,
     /// Seconds a console may be idle before it is closed.
     pub console_idle_secs: i64,
+    /// Most calls in one `system.multicall`.
+    pub multicall_max_calls: i64,
+    /// Hours a session lasts after login.
+    pub session_lifetime_hours: i64,
+    /// Minutes without a call that end a session (0: never).
+    pub session_idle_minutes: i64,
 }
 
 impl GlobalOptions {
@@ -202,6 +226,9 @@ impl GlobalOptions {
             event_retention_hours: int("event_retention_hours").unwrap_or(168),
             module_call_limit_secs: int("module_call_limit_secs").unwrap_or(10),
             console_idle_secs: int("console_idle_secs").unwrap_or(900),
+            multicall_max_calls: int("multicall_max_calls").unwrap_or(1000),
+            session_lifetime_hours: int("session_lifetime_hours").unwrap_or(12),
+            session_idle_minutes: int("session_idle_minutes").unwrap_or(0),
         }
     }
 }

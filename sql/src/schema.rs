@@ -22,6 +22,8 @@ diesel::table! {
         user_id -> Integer,
         created_at -> BigInt,
         expires_at -> BigInt,
+        last_used_at -> BigInt,
+        idle_secs -> BigInt,
     }
 }
 

@@ -2,14 +2,16 @@
 //! presents the token and becomes a [`Caller`].
 //!
 //! Only the SHA-256 of a token is stored, so a copy of the database does not hold live
-//! tokens. Tokens expire [`SESSION_TTL_SECS`] after login.
+//! tokens. Tokens expire `session_lifetime_hours` after login (an option, 12 by default:
+//! [`SESSION_TTL_SECS`]), and after `session_idle_minutes` without a call where that
+//! option is set.
 
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::{Permission, Role, Store, StoreError};
 
-/// How long a session token stays valid after login, in seconds.
+/// How long a session token stays valid after login by default, in seconds.
 pub const SESSION_TTL_SECS: i64 = 12 * 3600;
 
 /// Who is asking: the authenticated user behind a request, or the server itself.
@@ -137,8 +139,11 @@ impl Store {
             return Err(refused());
         }
         let token = new_token();
+        let options = self.global_options()?;
+        let lifetime = options.session_lifetime_hours * 3600;
+        let idle = options.session_idle_minutes * 60;
         self.write(|conn| {
-            crate::ops::sessions::create(conn, &caller, &token_hash(&token), SESSION_TTL_SECS)
+            crate::ops::sessions::create(conn, &caller, &token_hash(&token), lifetime, idle)
         })?;
         Ok((token, caller))
     }
@@ -156,12 +161,20 @@ impl Store {
                 "a valid session token is needed as the first parameter; call session.login".into(),
             ));
         }
-        self.read(|conn| crate::ops::sessions::caller(conn, &token_hash(token), crate::now()))?
+        let hash = token_hash(token);
+        let now = crate::now();
+        let (caller, stale) = self
+            .read(|conn| crate::ops::sessions::caller(conn, &hash, now))?
             .ok_or_else(|| {
                 StoreError::NotAuthenticated(
-                    "the session token is unknown or expired; call session.login again".into(),
+                    "the session token is unknown, expired or idle too long; call session.login again"
+                        .into(),
                 )
-            })
+            })?;
+        if stale {
+            self.write(|conn| crate::ops::sessions::touch(conn, &hash, now))?;
+        }
+        Ok(caller)
     }
 }
 

@@ -5,11 +5,12 @@
 //! the method touches the database. Every answer is HTTP 200 with `text/xml`, faults
 //! included, and no fault ever echoes the request body.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dxr::{Fault, Value};
@@ -17,14 +18,29 @@ use http_body_util::BodyExt;
 
 use crate::App;
 use crate::fault::{self, fault};
-use crate::registry::Work;
+use crate::registry::{Origin, Work};
 use zentific_sql::Backend;
 
 /// The handler behind `POST /RPC2`.
 pub(crate) async fn rpc(State(app): State<Arc<App>>, request: Request) -> Response {
+    if !is_xml(request.headers()) {
+        return (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            [(header::CONTENT_TYPE, "text/plain")],
+            "XML-RPC requests are sent with Content-Type: text/xml\n",
+        )
+            .into_response();
+    }
+    let origin = Origin {
+        client: request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip()),
+        timed_by_caller: false,
+    };
     let limit = app.limits.max_body_bytes;
     let answer = match read_body(request.into_body(), limit).await {
-        Ok(body) => handle(app, &body).await,
+        Ok(body) => handle(app, &body, origin).await,
         Err(fault) => Err(fault),
     };
     let xml = match answer {
@@ -34,6 +50,18 @@ pub(crate) async fn rpc(State(app): State<Arc<App>>, request: Request) -> Respon
         Err(fault) => Bytes::from(crate::wire::fault(&fault)),
     };
     (StatusCode::OK, [(header::CONTENT_TYPE, "text/xml")], xml).into_response()
+}
+
+/// Whether the request says it carries XML (`text/xml` or `application/xml`).
+fn is_xml(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(str::trim)
+        .is_some_and(|kind| {
+            kind.eq_ignore_ascii_case("text/xml") || kind.eq_ignore_ascii_case("application/xml")
+        })
 }
 
 /// How long a client may take to send its request body.
@@ -91,7 +119,7 @@ enum Answer {
     Constant(Bytes),
 }
 
-async fn handle(app: Arc<App>, body: &[u8]) -> Result<Answer, Fault> {
+async fn handle(app: Arc<App>, body: &[u8], origin: Origin) -> Result<Answer, Fault> {
     let text = std::str::from_utf8(body).map_err(|e| {
         fault(
             fault::NOT_WELL_FORMED,
@@ -114,14 +142,20 @@ async fn handle(app: Arc<App>, body: &[u8]) -> Result<Answer, Fault> {
         .map_or(Work::Cpu, |m| m.work.max(Work::Read));
     let reads_inline = app.store.backend() == Backend::Sqlite;
     let value = match work {
-        Work::Cpu => app.registry.call(&app.store, &name, &params),
-        Work::Read | Work::Write => run(&app, &name, &params, work == Work::Read && reads_inline),
-        Work::Module => crate::modules::call_with_limit(app.clone(), name, params).await,
+        Work::Cpu => app.registry.call_from(&app.store, &name, &params, origin),
+        Work::Read | Work::Write => run(
+            &app,
+            &name,
+            &params,
+            origin,
+            work == Work::Read && reads_inline,
+        ),
+        Work::Module => crate::modules::call_with_limit(app.clone(), name, params, origin).await,
         Work::Wait => {
             let call = |params: Vec<Value>| {
                 let app = app.clone();
                 let name = name.clone();
-                async move { run(&app, &name, &params, reads_inline) }
+                async move { run(&app, &name, &params, origin, reads_inline) }
             };
             crate::api::event::wait(&app.store, params, call).await
         }
@@ -132,10 +166,16 @@ async fn handle(app: Arc<App>, body: &[u8]) -> Result<Answer, Fault> {
 /// One registry call that touches the database: on this worker thread when `inline`,
 /// else leaving it (its other tasks move elsewhere meanwhile), which is cheaper than a
 /// round trip through the blocking pool.
-fn run(app: &App, name: &str, params: &[Value], inline: bool) -> Result<Value, Fault> {
+fn run(
+    app: &App,
+    name: &str,
+    params: &[Value],
+    origin: Origin,
+    inline: bool,
+) -> Result<Value, Fault> {
     if inline {
-        app.registry.call(&app.store, name, params)
+        app.registry.call_from(&app.store, name, params, origin)
     } else {
-        tokio::task::block_in_place(|| app.registry.call(&app.store, name, params))
+        tokio::task::block_in_place(|| app.registry.call_from(&app.store, name, params, origin))
     }
 }

@@ -9,6 +9,7 @@
 //!   answer back into values;
 //! - [`console`] finds a VM's console through its node's transport;
 //! - [`fault`] maps store errors to the fault codes of the public contract;
+//! - [`throttle`] slows down failed logins;
 //! - `wire` writes the XML of answers.
 
 pub mod api;
@@ -19,6 +20,7 @@ pub mod modules;
 pub mod params;
 pub mod registry;
 mod request;
+pub mod throttle;
 mod wire;
 
 use std::sync::Arc;
@@ -67,9 +69,10 @@ pub fn router(
     store: Store,
     limits: Limits,
     modules: Option<Arc<modules::ModuleHost>>,
+    tls_fingerprint: Option<String>,
 ) -> axum::Router {
     let dynamic = modules.is_some();
-    let mut registry = registry();
+    let mut registry = registry().with_tls_fingerprint(tls_fingerprint);
     if let Some(host) = modules {
         registry = registry.with_modules(host);
     }

@@ -161,7 +161,17 @@ pub struct Ctx<'a> {
     caller: Option<Caller>,
     poller_node: Option<i32>,
     method: &'static str,
-    timed_by_caller: bool,
+    origin: Origin,
+}
+
+/// Where a call comes from, besides its parameters.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Origin {
+    /// The client's address, when the call came over the network.
+    pub client: Option<std::net::IpAddr>,
+    /// Whether the caller stops waiting at the module call time limit itself (see
+    /// [`Ctx::timed_by_caller`]).
+    pub timed_by_caller: bool,
 }
 
 impl Ctx<'_> {
@@ -169,7 +179,15 @@ impl Ctx<'_> {
     /// itself (the endpoint does, for a module method called directly); inside
     /// `system.multicall` it does not.
     pub fn timed_by_caller(&self) -> bool {
-        self.timed_by_caller
+        self.origin.timed_by_caller
+    }
+
+    /// Where the call came from (calls inside `system.multicall` come from there too).
+    pub fn origin(&self) -> Origin {
+        Origin {
+            timed_by_caller: false,
+            ..self.origin
+        }
     }
 
     /// The node whose poller token authenticated the call ([`Access::Poller`]).
@@ -266,6 +284,8 @@ impl Method {
 pub struct Registry {
     methods: BTreeMap<&'static str, Method>,
     modules: Option<std::sync::Arc<crate::modules::ModuleHost>>,
+    logins: crate::throttle::LoginThrottle,
+    tls_fingerprint: Option<String>,
 }
 
 impl Registry {
@@ -282,7 +302,25 @@ impl Registry {
         Registry {
             methods,
             modules: None,
+            logins: Default::default(),
+            tls_fingerprint: None,
         }
+    }
+
+    /// Tell `node.register` the fingerprint of the server's certificate (for pollers).
+    pub fn with_tls_fingerprint(mut self, fingerprint: Option<String>) -> Registry {
+        self.tls_fingerprint = fingerprint;
+        self
+    }
+
+    /// The server certificate's `sha256:` fingerprint, when it serves HTTPS.
+    pub fn tls_fingerprint(&self) -> Option<&str> {
+        self.tls_fingerprint.as_deref()
+    }
+
+    /// The failed-login counts of `session.login`.
+    pub fn logins(&self) -> &crate::throttle::LoginThrottle {
+        &self.logins
     }
 
     /// Route the methods of the host's enabled modules too.
@@ -341,26 +379,16 @@ impl Registry {
     /// token (fault 1), role (fault 2), parameter count and types (-32602), the VM
     /// parameter's existence and permission (faults 3 and 2).
     pub fn call(&self, store: &Store, name: &str, params: &[Value]) -> Result<Value, Fault> {
-        self.call_checked(store, name, params, false)
+        self.call_from(store, name, params, Origin::default())
     }
 
-    /// [`Registry::call`] for a caller that stops waiting at the module call time limit
-    /// itself (see [`Ctx::timed_by_caller`]).
-    pub fn call_timed_by_caller(
+    /// [`Registry::call`] for a call from `origin`.
+    pub fn call_from(
         &self,
         store: &Store,
         name: &str,
         params: &[Value],
-    ) -> Result<Value, Fault> {
-        self.call_checked(store, name, params, true)
-    }
-
-    fn call_checked(
-        &self,
-        store: &Store,
-        name: &str,
-        params: &[Value],
-        timed_by_caller: bool,
+        origin: Origin,
     ) -> Result<Value, Fault> {
         let method = self.lookup(name)?;
         let mut poller_node = None;
@@ -413,7 +441,7 @@ impl Registry {
             caller,
             poller_node,
             method: method.name,
-            timed_by_caller,
+            origin,
         };
         (method.handler)(&ctx, params).map_err(|e| e.0)
     }

@@ -104,6 +104,7 @@ pub(crate) fn still_allowed(
     now: i64,
 ) -> Result<(Caller, Vm), StoreError> {
     let caller = super::sessions::caller(conn, session_hash, now)?
+        .map(|(caller, _)| caller)
         .filter(|c| c.user_id == user_id)
         .ok_or_else(|| refused("the session this console belongs to has ended"))?;
     let vm = console_vm(conn, &caller, vm)?;

@@ -10,7 +10,7 @@ use crate::registry::{Access, Ctx, Method, TOKEN, Type, Work, param, type_of};
 pub(super) const METHODS: &[Method] = &[
     Method {
         name: "config.get",
-        help: "Every global option as {option: value}: stat_retention_days, node_user, default_language, vm_max_memory_kb, vm_max_vcpus, schedule_min_interval_secs, event_retention_hours, module_call_limit_secs, console_idle_secs (config.describe says what each means and allows).",
+        help: "Every global option as {option: value}: stat_retention_days, node_user, default_language, vm_max_memory_kb, vm_max_vcpus, schedule_min_interval_secs, event_retention_hours, module_call_limit_secs, console_idle_secs, multicall_max_calls, session_lifetime_hours, session_idle_minutes (config.describe says what each means and allows).",
         params: &[TOKEN],
         returns: Type::Struct,
         access: Access::Session(Role::User),

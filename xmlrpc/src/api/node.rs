@@ -82,7 +82,7 @@ pub(super) const METHODS: &[Method] = &[
     },
     Method {
         name: "node.register",
-        help: "Register a node from {name, hostname, transport, uri}; transport is libvirt (any libvirt URI), ssh (ssh://[user@]host[:port], the xl toolstack), xenapi (https://user:password@host) or the transport of an enabled module (module.list shows what each provides), whose URI starts with its name and a colon (xl-local: runs xl on the server's own machine). Its inventory is read by the scheduler at once. Returns {id, poller_token}: the token the node's poller pushes statistics with, shown only this once. Fault 8 when the name is taken.",
+        help: "Register a node from {name, hostname, transport, uri}; transport is libvirt (any libvirt URI), ssh (ssh://[user@]host[:port], the xl toolstack), xenapi (https://user:password@host) or the transport of an enabled module (module.list shows what each provides), whose URI starts with its name and a colon (xl-local: runs xl on the server's own machine). Its inventory is read by the scheduler at once. Returns {id, poller_token, tls_fingerprint?}: the token the node's poller pushes statistics with, shown only this once, and, when the server speaks HTTPS, its certificate's sha256: fingerprint (the poller's --pin). Fault 8 when the name is taken.",
         params: &[TOKEN, param("node", Type::Struct)],
         returns: Type::Struct,
         access: Access::Session(Role::Admin),
@@ -152,10 +152,14 @@ fn register(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
         uri,
     };
     let registered = ctx.store.register_node(ctx.caller()?, &node)?;
-    Ok(Record::new()
+    let record = Record::new()
         .int("id", registered.id)
-        .string("poller_token", registered.poller_token)
-        .build())
+        .string("poller_token", registered.poller_token);
+    Ok(match ctx.registry.tls_fingerprint() {
+        Some(fingerprint) => record.string("tls_fingerprint", fingerprint),
+        None => record,
+    }
+    .build())
 }
 
 fn update(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {

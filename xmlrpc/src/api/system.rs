@@ -105,6 +105,17 @@ fn multicall(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
         )
         .into());
     };
+    let most = ctx.store.global_options()?.multicall_max_calls;
+    if calls.len() as i64 > most {
+        return Err(fault(
+            crate::fault::INVALID_REQUEST,
+            format!(
+                "system.multicall takes at most {most} calls (option multicall_max_calls); this one has {}",
+                calls.len()
+            ),
+        )
+        .into());
+    }
     let results = calls.iter().enumerate().map(|(i, call)| {
         let outcome = (|| {
             let Value::Struct(members) = call else {
@@ -132,7 +143,8 @@ fn multicall(ctx: &Ctx<'_>, params: &[Value]) -> Result<Value, ApiFault> {
                     "system.multicall cannot be called from within system.multicall",
                 ));
             }
-            ctx.registry.call(ctx.store, name, params)
+            ctx.registry
+                .call_from(ctx.store, name, params, ctx.origin())
         })();
         match outcome {
             Ok(value) => array([value]),

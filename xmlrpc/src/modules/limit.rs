@@ -196,17 +196,21 @@ pub(crate) async fn call_with_limit(
     app: Arc<App>,
     name: String,
     params: Vec<Value>,
+    origin: crate::registry::Origin,
 ) -> Result<Value, Fault> {
     let Some(host) = app.registry.modules() else {
-        return app.registry.call(&app.store, &name, &params);
+        return app.registry.call_from(&app.store, &name, &params, origin);
     };
     let limit = host.call_limit();
     let quick = host.quick(&name);
     let method = name.clone();
     let task = tokio::spawn(async move {
         let call = || {
-            app.registry
-                .call_timed_by_caller(&app.store, &name, &params)
+            let origin = crate::registry::Origin {
+                timed_by_caller: true,
+                ..origin
+            };
+            app.registry.call_from(&app.store, &name, &params, origin)
         };
         let Some(running) = quick else {
             return tokio::task::block_in_place(call);

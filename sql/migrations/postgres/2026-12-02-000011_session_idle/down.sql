@@ -1,0 +1,2 @@
+ALTER TABLE sessions DROP COLUMN idle_secs;
+ALTER TABLE sessions DROP COLUMN last_used_at;
